@@ -1,0 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { OpenSearchClient } from '@aws-sdk/client-opensearch';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { tracer } from './observability.ts';
+
+// One client per service for the life of the execution environment, so warm invocations reuse connections.
+// AWS_ENDPOINT_URL (read by the SDK itself) points them at the local stack.
+export const openSearchClient = tracer.captureAWSv3Client(new OpenSearchClient({}));
+export const sqsClient = tracer.captureAWSv3Client(new SQSClient({}));
+export const eventBridgeClient = tracer.captureAWSv3Client(new EventBridgeClient({}));
+export const dynamoDBClient = tracer.captureAWSv3Client(new DynamoDBClient({}));

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { type DomainAllowList, parseAllowList } from './domain/allow-list.ts';
+import type { BackoffPolicy } from './domain/backoff.ts';
+
+const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+const environmentSchema = z.object({
+  EVENT_BUS_NAME: z.string().min(1),
+  EVENT_SOURCE: z.string().min(1).max(256).default('package-associator'),
+  DLQ_URL: z.url(),
+  TRACKING_QUEUE_URL: z.url(),
+  TRACKING_DLQ_URL: z.url(),
+  IDEMPOTENCY_TABLE: z.string().min(3).max(255),
+  // Required even when empty: a forgotten allow-list must fail at start, not allow nothing silently.
+  ALLOWED_DOMAINS: z.string(),
+  // Must equal the queue's maxReceiveCount, so the last attempt is ours to dead-letter with a reason.
+  MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000),
+  IDEMPOTENCY_TTL_SECONDS: seconds(86_400, 365 * 86_400),
+  BACKOFF_BASE_SECONDS: seconds(5, 43_200),
+  BACKOFF_MAX_SECONDS: seconds(900, 43_200),
+  TRACKING_FIRST_DELAY_SECONDS: seconds(15, 900),
+  // SQS DelaySeconds stops at 15 minutes.
+  TRACKING_MAX_DELAY_SECONDS: seconds(300, 900),
+  TRACKING_DEADLINE_SECONDS: seconds(1800, 7 * 86_400),
+});
+
+export interface Config {
+  eventBusName: string;
+  eventSource: string;
+  dlqUrl: string;
+  trackingQueueUrl: string;
+  trackingDlqUrl: string;
+  idempotencyTable: string;
+  allowList: DomainAllowList;
+  maxAttempts: number;
+  idempotencyTtlSeconds: number;
+  backoff: BackoffPolicy;
+  tracking: { firstDelaySeconds: number; maxDelaySeconds: number; deadlineSeconds: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment once, at start: a missing or malformed setting stops the function, naming it. */
+export function loadConfig(environment: NodeJS.ProcessEnv): Config {
+  const result = environmentSchema.safeParse(environment);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = result.data;
+  let allowList: DomainAllowList;
+  try {
+    allowList = parseAllowList(env.ALLOWED_DOMAINS);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ALLOWED_DOMAINS: ${(error as Error).message}`);
+  }
+  return {
+    eventBusName: env.EVENT_BUS_NAME,
+    eventSource: env.EVENT_SOURCE,
+    dlqUrl: env.DLQ_URL,
+    trackingQueueUrl: env.TRACKING_QUEUE_URL,
+    trackingDlqUrl: env.TRACKING_DLQ_URL,
+    idempotencyTable: env.IDEMPOTENCY_TABLE,
+    allowList,
+    maxAttempts: env.MAX_ATTEMPTS,
+    idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+    backoff: { baseSeconds: env.BACKOFF_BASE_SECONDS, maxSeconds: env.BACKOFF_MAX_SECONDS },
+    tracking: {
+      firstDelaySeconds: env.TRACKING_FIRST_DELAY_SECONDS,
+      maxDelaySeconds: env.TRACKING_MAX_DELAY_SECONDS,
+      deadlineSeconds: env.TRACKING_DEADLINE_SECONDS,
+    },
+  };
+}

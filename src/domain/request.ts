@@ -1,0 +1,156 @@
+import { z } from 'zod';
+
+/** AWS's DomainName rule (OpenSearch Service API reference, DomainName type). */
+const DOMAIN_NAME_PATTERN = /^[a-z][a-z0-9-]+$/;
+/** Both package id styles the current API accepts: legacy `F123`/`G123` and `pkg-<hex>`. */
+const PACKAGE_ID_PATTERN = /^(([FG][0-9]+)|(pkg-[a-f0-9]+))$/;
+const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:/-]+$/;
+const IAM_ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+export const domainNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(3, { error: 'must be 3 to 28 characters' })
+  .max(28, { error: 'must be 3 to 28 characters' })
+  .regex(DOMAIN_NAME_PATTERN, {
+    error: 'must start with a lowercase letter and contain only lowercase letters, digits and hyphens',
+  });
+
+export const packageIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(PACKAGE_ID_PATTERN, { error: 'must match F<digits>, G<digits> or pkg-<lowercase hex>' });
+
+const associationConfigurationSchema = z.strictObject(
+  {
+    keyStoreAccessOption: z.strictObject(
+      {
+        keyStoreAccessEnabled: z.boolean({ error: 'must be a boolean' }),
+        keyAccessRoleArn: z
+          .string({ error: 'must be a string' })
+          .regex(IAM_ROLE_ARN_PATTERN, { error: 'must be an IAM role ARN' })
+          .optional(),
+      },
+      { error: 'must be an object' },
+    ),
+  },
+  { error: 'must be an object' },
+);
+
+/**
+ * The request message producers put on the requests queue.
+ * Strict: an unknown field is rejected, because a typo (say `packageID`) must not be silently ignored.
+ */
+export const associationRequestSchema = z
+  .strictObject(
+    {
+      domainName: domainNameSchema,
+      packageId: packageIdSchema,
+      prerequisitePackageIds: z
+        .array(packageIdSchema, { error: 'must be an array of package ids' })
+        .max(20, { error: 'must hold at most 20 package ids' })
+        .optional(),
+      associationConfiguration: associationConfigurationSchema.optional(),
+      idempotencyKey: z
+        .string({ error: 'must be a string' })
+        .min(1, { error: 'must be 1 to 128 characters' })
+        .max(128, { error: 'must be 1 to 128 characters' })
+        .regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must contain only A-Z a-z 0-9 . _ : / -' })
+        .optional(),
+      correlationId: z
+        .string({ error: 'must be a string' })
+        .min(1, { error: 'must be 1 to 128 characters' })
+        .max(128, { error: 'must be 1 to 128 characters' })
+        .optional(),
+      requestedBy: z
+        .string({ error: 'must be a string' })
+        .max(256, { error: 'must be at most 256 characters' })
+        .optional(),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .meta({
+    title: 'PackageAssociationRequest',
+    description: 'A request to associate a custom package with an Amazon OpenSearch Service domain.',
+  });
+
+export type AssociationRequestMessage = z.infer<typeof associationRequestSchema>;
+
+/** A validated request with its defaults resolved: every later step can rely on these ids. */
+export type AssociationRequest = AssociationRequestMessage & {
+  idempotencyKey: string;
+  correlationId: string;
+};
+
+export type ParseResult =
+  | { ok: true; request: AssociationRequest }
+  | { ok: false; message: string; hint: Partial<AssociationRequestMessage> };
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** One message per field, naming the field and the first rule it breaks. */
+function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string {
+  const messages = new Map<string, string>();
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const prefix = issue.path.length > 0 ? `${issue.path.map(String).join('.')}.` : '';
+      for (const key of issue.keys) messages.set(`${prefix}${key}`, 'is not a known field');
+      continue;
+    }
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
+    if (messages.has(field)) continue;
+    const missing =
+      issue.path.length > 0 && issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined;
+    messages.set(field, missing ? 'is required' : issue.message);
+  }
+  return [...messages].map(([field, message]) => `${field}: ${message}`).join('; ');
+}
+
+/**
+ * Best-effort ids from a rejected body, so the Failed event and the audit line can still say which domain,
+ * package and correlation id a bad request was about. Only values that pass their own rule are kept.
+ */
+function hintFrom(value: unknown): Partial<AssociationRequestMessage> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const record = value as Record<string, unknown>;
+  const hint: Partial<AssociationRequestMessage> = {};
+  if (domainNameSchema.safeParse(record.domainName).success) hint.domainName = record.domainName as string;
+  if (packageIdSchema.safeParse(record.packageId).success) hint.packageId = record.packageId as string;
+  for (const field of ['correlationId', 'requestedBy', 'idempotencyKey'] as const) {
+    const candidate = record[field];
+    const rule = associationRequestSchema.shape[field];
+    if (rule.safeParse(candidate).success && typeof candidate === 'string') hint[field] = candidate;
+  }
+  return hint;
+}
+
+/**
+ * Parses an SQS body into a request. Never throws: a bad body is a permanent `InvalidRequest`, not a crash
+ * that would fail the record's batch-mates.
+ *
+ * @param body the raw SQS message body
+ * @param messageId the SQS message id, the default idempotency key
+ */
+export function parseRequest(body: string, messageId: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { ok: false, message: 'body: must be valid JSON', hint: {} };
+  }
+  const result = associationRequestSchema.safeParse(value);
+  if (!result.success) {
+    const message = describeIssues(result.error.issues, value);
+    return { ok: false, message, hint: hintFrom(value) };
+  }
+  const idempotencyKey = result.data.idempotencyKey ?? messageId;
+  return {
+    ok: true,
+    request: { ...result.data, idempotencyKey, correlationId: result.data.correlationId ?? idempotencyKey },
+  };
+}

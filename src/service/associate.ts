@@ -1,0 +1,327 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import { queueUrlFromArn } from '../adapters/queues.ts';
+import { backoffSeconds } from '../domain/backoff.ts';
+import { classifyError } from '../domain/classify.ts';
+import { deadLetter } from '../domain/dlq.ts';
+import {
+  type FailureReason,
+  failedEvent,
+  type PackageDetails,
+  type RequestIdentity,
+  startedEvent,
+  succeededEvent,
+} from '../domain/events.ts';
+import { type AssociationRequest, parseRequest } from '../domain/request.ts';
+import type { TrackingMessage } from '../domain/tracking.ts';
+import { trackingDelaySeconds } from '../domain/tracking.ts';
+import { attemptOf, audit, countMetric, domainArnsFor, KeyedSerializer, type Runtime } from './runtime.ts';
+
+/** A failure worth another attempt: the record goes back to the queue after a backoff. */
+export class TransientFailure extends Error {
+  override name = 'TransientFailure';
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** What the idempotency store keeps per request; `replayed` is set when it comes from the store. */
+interface StoredOutcome {
+  outcome: 'started' | 'succeeded' | 'failed';
+  reason?: string;
+  replayed?: boolean;
+}
+
+interface Invocation {
+  publisher: BatchedEventPublisher;
+}
+
+export interface AssociateDependencies extends Runtime {
+  eventBridge: EventBridgeClient;
+  persistenceStore: BasePersistenceLayer;
+}
+
+/** Builds the associate-package batch handler: one call per invocation, records handled as DESIGN.md says. */
+export function createAssociateHandler(deps: AssociateDependencies) {
+  const { config } = deps;
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'idempotencyKey',
+    // The same key for another domain or package is a conflict, not a duplicate.
+    payloadValidationJmesPath: '[domainName, packageId]',
+    expiresAfterSeconds: config.idempotencyTtlSeconds,
+    throwOnNoIdempotencyKey: true,
+    responseHook: (response) => ({ ...(response as object), replayed: true }),
+  });
+
+  async function announceFailure(
+    invocation: Invocation,
+    record: SQSRecord,
+    identity: RequestIdentity,
+    reason: FailureReason,
+    details: PackageDetails = {},
+    withDeadLetter = true,
+  ): Promise<void> {
+    const attempt = attemptOf(record);
+    const now = deps.now();
+    // Dead letter first: if the event then fails, a retry may repeat the DLQ copy but never the terminal event.
+    if (withDeadLetter) {
+      await deps.queues.sendDeadLetter(
+        config.dlqUrl,
+        deadLetter({
+          body: record.body,
+          reasonCode: reason.code,
+          errorMessage: reason.message,
+          attempt,
+          sourceMessageId: record.messageId,
+          failedAt: now,
+        }),
+      );
+    }
+    await invocation.publisher.publish(failedEvent(identity, reason, attempt, now, details));
+    audit(deps, 'failed', identity, record, {
+      reason: reason.code,
+      message: reason.message,
+      status: details.status,
+    });
+    countMetric(deps, 'AssociationFailed', reason.code);
+  }
+
+  async function startTracking(request: AssociationRequest, startedAt: Date): Promise<void> {
+    const message: TrackingMessage = {
+      idempotencyKey: request.idempotencyKey,
+      correlationId: request.correlationId,
+      domainName: request.domainName,
+      packageId: request.packageId,
+      ...(request.requestedBy !== undefined && { requestedBy: request.requestedBy }),
+      startedAt: startedAt.toISOString(),
+      deadline: new Date(startedAt.getTime() + config.tracking.deadlineSeconds * 1000).toISOString(),
+      check: 1,
+    };
+    const delay = trackingDelaySeconds(1, config.tracking, deps.random());
+    await deps.queues.send(config.trackingQueueUrl, JSON.stringify(message), delay);
+  }
+
+  /** The part that must happen once per idempotency key: the AWS call and the outcome's announcement. */
+  async function associateOnce(
+    request: AssociationRequest,
+    invocation: Invocation,
+    record: SQSRecord,
+  ): Promise<StoredOutcome> {
+    const attempt = attemptOf(record);
+    let details: PackageDetails | undefined;
+    let failure: FailureReason | undefined;
+    try {
+      details = await deps.associations.associate(request);
+    } catch (error) {
+      const decision = classifyError(error);
+      if (decision.kind === 'already-in-desired-state') {
+        details = await readStatus(request);
+      } else if (decision.kind === 'permanent') {
+        failure = { code: decision.code, message: decision.message, retryable: false };
+      } else if (attempt >= config.maxAttempts) {
+        failure = {
+          code: 'RetriesExhausted',
+          message: `${decision.code} on attempt ${attempt} of ${config.maxAttempts}: ${decision.message}`,
+          retryable: true,
+        };
+      } else {
+        throw new TransientFailure(decision.code, decision.message);
+      }
+    }
+    if (failure !== undefined) {
+      await announceFailure(invocation, record, request, failure);
+      return { outcome: 'failed', reason: failure.code };
+    }
+    const found = details ?? {};
+    const now = deps.now();
+    if (found.status === 'ACTIVE') {
+      await invocation.publisher.publish(succeededEvent(request, found, attempt, now));
+      audit(deps, 'succeeded', request, record, { status: found.status });
+      countMetric(deps, 'AssociationSucceeded');
+      return { outcome: 'succeeded' };
+    }
+    if (found.status === 'ASSOCIATION_FAILED') {
+      const cause = found.errorDetails?.errorMessage ?? found.errorDetails?.errorType ?? 'no details given';
+      const reason = {
+        code: 'AssociationFailed',
+        message: `The domain reported ASSOCIATION_FAILED: ${cause}`,
+      };
+      await announceFailure(invocation, record, request, { ...reason, retryable: false }, found, false);
+      return { outcome: 'failed', reason: 'AssociationFailed' };
+    }
+    // Tracking first: a Started event must never announce an association nobody follows.
+    await startTracking(request, now);
+    await invocation.publisher.publish(
+      startedEvent(request, { ...found, status: 'ASSOCIATING' }, attempt, now),
+    );
+    audit(deps, 'started', request, record, { status: found.status ?? 'ASSOCIATING' });
+    countMetric(deps, 'AssociationStarted');
+    return { outcome: 'started' };
+  }
+
+  /** "Already in desired state" says nothing about which state: read what the domain really reports. */
+  async function readStatus(request: AssociationRequest): Promise<PackageDetails> {
+    let details: PackageDetails | undefined;
+    try {
+      details = await deps.associations.find(request.domainName, request.packageId);
+    } catch (error) {
+      const decision = classifyError(error);
+      const code = decision.kind === 'already-in-desired-state' ? 'ConflictException' : decision.code;
+      const message = decision.kind === 'already-in-desired-state' ? 'unexpected conflict' : decision.message;
+      throw new TransientFailure(code, message);
+    }
+    // Listed nowhere yet although AWS says it is: the listing lags, look again on the next attempt.
+    if (details === undefined) {
+      throw new TransientFailure(
+        'StatusNotListed',
+        `${request.packageId} is not listed on ${request.domainName} yet`,
+      );
+    }
+    return details;
+  }
+
+  const associateIdempotently = makeIdempotent(associateOnce, {
+    persistenceStore: deps.persistenceStore,
+    config: idempotencyConfig,
+    dataIndexArgument: 0,
+    keyPrefix: 'associate-package',
+  });
+
+  async function retryLater(
+    record: SQSRecord,
+    identity: RequestIdentity,
+    code: string,
+    message: string,
+  ): Promise<never> {
+    const attempt = attemptOf(record);
+    const delay = backoffSeconds(attempt, config.backoff, deps.random());
+    audit(deps, 'retry', identity, record, { reason: code, message });
+    countMetric(deps, 'RequestRetried');
+    try {
+      await deps.queues.defer(queueUrlFromArn(record.eventSourceARN), record.receiptHandle, delay);
+    } catch (error) {
+      // The record still comes back, after the queue's own visibility timeout instead of the backoff.
+      deps.logger.warn('could not set the retry backoff', { messageId: record.messageId, error });
+    }
+    throw new TransientFailure(code, message);
+  }
+
+  async function handleRequest(invocation: Invocation, record: SQSRecord, request: AssociationRequest) {
+    if (!config.allowList.allows(request.domainName)) {
+      await announceFailure(invocation, record, request, {
+        code: 'DomainNotAllowed',
+        message: `domainName: ${request.domainName} is not in the allow-list of this service`,
+        retryable: false,
+      });
+      return;
+    }
+    const attempt = attemptOf(record);
+    try {
+      const stored = await associateIdempotently(request, invocation, record);
+      if (stored.replayed === true) {
+        audit(deps, 'duplicate', request, record, { reason: `already ${stored.outcome}` });
+        countMetric(deps, 'DuplicateRequest');
+      }
+    } catch (error) {
+      if (error instanceof IdempotencyValidationError) {
+        await announceFailure(invocation, record, request, {
+          code: 'IdempotencyKeyConflict',
+          message: `idempotencyKey: ${request.idempotencyKey} was already used for another domainName/packageId`,
+          retryable: false,
+        });
+        return;
+      }
+      if (error instanceof IdempotencyAlreadyInProgressError && attempt >= config.maxAttempts) {
+        // The request it duplicates is still running and will announce the outcome: dead-letter this copy
+        // without a second terminal event.
+        await deps.queues.sendDeadLetter(
+          config.dlqUrl,
+          deadLetter({
+            body: record.body,
+            reasonCode: 'RetriesExhausted',
+            errorMessage: `a request with idempotencyKey ${request.idempotencyKey} was still in progress`,
+            attempt,
+            sourceMessageId: record.messageId,
+            failedAt: deps.now(),
+          }),
+        );
+        audit(deps, 'failed', request, record, {
+          reason: 'RetriesExhausted',
+          message: 'duplicate still in flight',
+        });
+        countMetric(deps, 'AssociationFailed', 'RetriesExhausted');
+        return;
+      }
+      const code =
+        error instanceof TransientFailure
+          ? error.code
+          : error instanceof IdempotencyAlreadyInProgressError
+            ? 'DuplicateInProgress'
+            : error instanceof Error
+              ? error.name
+              : 'Error';
+      const message = error instanceof Error ? error.message : String(error);
+      if (attempt < config.maxAttempts) await retryLater(record, request, code, message);
+      await announceFailure(invocation, record, request, {
+        code: 'RetriesExhausted',
+        message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${message}`,
+        retryable: true,
+      });
+    }
+  }
+
+  async function handleRecord(invocation: Invocation, serializer: KeyedSerializer, record: SQSRecord) {
+    const parsed = parseRequest(record.body, record.messageId);
+    if (!parsed.ok) {
+      const idempotencyKey = parsed.hint.idempotencyKey ?? record.messageId;
+      const identity: RequestIdentity = {
+        idempotencyKey,
+        correlationId: parsed.hint.correlationId ?? idempotencyKey,
+        domainName: parsed.hint.domainName ?? null,
+        packageId: parsed.hint.packageId ?? null,
+        requestedBy: parsed.hint.requestedBy,
+      };
+      const reason = { code: 'InvalidRequest', message: parsed.message, retryable: false };
+      await invocation.publisher.track(() => announceFailure(invocation, record, identity, reason));
+      return;
+    }
+    const request = parsed.request;
+    // Records for one domain run in order: the API refuses a second package operation while one runs.
+    await serializer.run(request.domainName, () =>
+      invocation.publisher.track(() => handleRequest(invocation, record, request)),
+    );
+  }
+
+  return async function associatePackageHandler(
+    event: SQSEvent,
+    context: Context,
+  ): Promise<SQSBatchResponse> {
+    idempotencyConfig.registerLambdaContext(context);
+    const invocation: Invocation = {
+      publisher: new BatchedEventPublisher({
+        client: deps.eventBridge,
+        busName: config.eventBusName,
+        source: config.eventSource,
+        resourcesFor: domainArnsFor(context),
+      }),
+    };
+    const serializer = new KeyedSerializer();
+    return processPartialResponse(
+      event,
+      (record: SQSRecord) => handleRecord(invocation, serializer, record),
+      new BatchProcessor(EventType.SQS),
+      { context, processInParallel: true, throwOnFullBatchFailure: false },
+    );
+  };
+}

@@ -1,0 +1,486 @@
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  AssociatePackageCommand,
+  ConflictException,
+  ListPackagesForDomainCommand,
+  OpenSearchClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-opensearch';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
+
+const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
+const ENV = {
+  EVENT_BUS_NAME: 'package-associator-test',
+  EVENT_SOURCE: 'package-associator',
+  DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
+  TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
+  TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
+  IDEMPOTENCY_TABLE: `idempotency-${randomUUID()}`,
+  ALLOWED_DOMAINS: 'catalog-search,orders-*',
+  MAX_ATTEMPTS: '5',
+  BACKOFF_BASE_SECONDS: '10',
+  BACKOFF_MAX_SECONDS: '600',
+};
+const NOW = new Date('2026-11-28T10:00:00.000Z');
+
+let dynamo: LocalDynamo;
+let handler: typeof import('../../src/handlers/associate-package.ts')['handler'];
+const openSearch = mockClient(OpenSearchClient);
+const sqs = mockClient(SQSClient);
+const eventBridge = mockClient(EventBridgeClient);
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createIdempotencyTable(dynamo.endpoint, ENV.IDEMPOTENCY_TABLE);
+  Object.assign(process.env, ENV, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+  ({ handler } = await import('../../src/handlers/associate-package.ts'));
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
+  openSearch.reset();
+  sqs.reset();
+  eventBridge.reset();
+  sqs.onAnyCommand().resolves({});
+  eventBridge.on(PutEventsCommand).callsFake(({ Entries }: { Entries: PutEventsRequestEntry[] }) => ({
+    FailedEntryCount: 0,
+    Entries: Entries.map((_, index) => ({ EventId: `event-${index}` })),
+  }));
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+const invoke = (...records: ReturnType<typeof sqsRecord>[]) =>
+  handler(sqsEvent(records), lambdaContext()) as Promise<SQSBatchResponse>;
+
+function associating(domainName: string, packageId: string) {
+  return {
+    DomainPackageDetails: {
+      DomainName: domainName,
+      PackageID: packageId,
+      PackageName: `dictionary-${packageId.toLowerCase()}`,
+      PackageType: 'TXT-DICTIONARY' as const,
+      PackageVersion: 'v1',
+      DomainPackageStatus: 'ASSOCIATING' as const,
+      ReferencePath: `analyzers/${packageId}`,
+    },
+  };
+}
+
+function awsError(name: string, message: string, status: number) {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+}
+
+/** Every PutEvents entry sent, with its Detail parsed, in the order sent. */
+function publishedEvents() {
+  return eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((entry) => ({
+      ...entry,
+      Detail: JSON.parse(entry.Detail ?? 'null') as Record<string, unknown>,
+    })),
+  );
+}
+
+function sentTo(queueUrl: string) {
+  return sqs
+    .commandCalls(SendMessageCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.QueueUrl === queueUrl);
+}
+
+function deadLetterAttributes(
+  reasonCode: string,
+  errorMessage: string,
+  sourceMessageId: string,
+  attempt = 1,
+) {
+  return {
+    ReasonCode: { DataType: 'String', StringValue: reasonCode },
+    ErrorMessage: { DataType: 'String', StringValue: errorMessage },
+    Attempt: { DataType: 'Number', StringValue: String(attempt) },
+    SourceMessageId: { DataType: 'String', StringValue: sourceMessageId },
+    FailedAt: { DataType: 'String', StringValue: NOW.toISOString() },
+  };
+}
+
+const domainArn = (domainName: string) => `arn:aws:es:${REGION}:${ACCOUNT}:domain/${domainName}`;
+
+describe('associate-package handler', () => {
+  it('associates a clean batch of 10 with one AWS call each and one PutEvents call for all 10 Started', async () => {
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake((input: { DomainName: string; PackageID: string }) =>
+        associating(input.DomainName, input.PackageID),
+      );
+    const records = Array.from({ length: 10 }, (_, index) =>
+      sqsRecord({ domainName: `orders-${index}`, packageId: `F${index + 1}`, requestedBy: 'team-a' }),
+    );
+
+    const response = await invoke(...records);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(10);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+    const byDomain = (a: { Resources?: string[] }, b: { Resources?: string[] }) =>
+      String(a.Resources).localeCompare(String(b.Resources));
+    expect(publishedEvents().sort(byDomain)).toEqual(
+      records.map((record, index) => ({
+        EventBusName: ENV.EVENT_BUS_NAME,
+        Source: 'package-associator',
+        DetailType: 'PackageAssociationStarted',
+        Resources: [domainArn(`orders-${index}`)],
+        Time: NOW,
+        Detail: {
+          idempotencyKey: record.messageId,
+          correlationId: record.messageId,
+          domainName: `orders-${index}`,
+          packageId: `F${index + 1}`,
+          status: 'ASSOCIATING',
+          packageName: `dictionary-f${index + 1}`,
+          packageType: 'TXT-DICTIONARY',
+          packageVersion: 'v1',
+          referencePath: `analyzers/F${index + 1}`,
+          attempt: 1,
+          requestedBy: 'team-a',
+          occurredAt: NOW.toISOString(),
+        },
+      })),
+    );
+    const tracking = sentTo(ENV.TRACKING_QUEUE_URL);
+    expect(tracking).toHaveLength(10);
+    const trackingFor = (domainName: string) =>
+      tracking.find((input) => JSON.parse(input.MessageBody ?? '{}').domainName === domainName);
+    expect(JSON.parse(trackingFor('orders-0')?.MessageBody ?? '')).toEqual({
+      idempotencyKey: records[0]?.messageId,
+      correlationId: records[0]?.messageId,
+      domainName: 'orders-0',
+      packageId: 'F1',
+      requestedBy: 'team-a',
+      startedAt: NOW.toISOString(),
+      deadline: new Date(NOW.getTime() + 1800 * 1000).toISOString(),
+      check: 1,
+    });
+    expect(tracking[0]?.DelaySeconds).toBe(15);
+  });
+
+  it('passes prerequisites and the association configuration to AssociatePackage', async () => {
+    openSearch.on(AssociatePackageCommand).resolves(associating('catalog-search', 'pkg-0a1b'));
+    const roleArn = `arn:aws:iam::${ACCOUNT}:role/keys`;
+    await invoke(
+      sqsRecord({
+        domainName: 'catalog-search',
+        packageId: 'pkg-0a1b',
+        prerequisitePackageIds: ['G9'],
+        associationConfiguration: {
+          keyStoreAccessOption: { keyStoreAccessEnabled: true, keyAccessRoleArn: roleArn },
+        },
+      }),
+    );
+    expect(openSearch.commandCalls(AssociatePackageCommand)[0]?.args[0].input).toEqual({
+      DomainName: 'catalog-search',
+      PackageID: 'pkg-0a1b',
+      PrerequisitePackageIDList: ['G9'],
+      AssociationConfiguration: {
+        KeyStoreAccessOption: { KeyStoreAccessEnabled: true, KeyAccessRoleArn: roleArn },
+      },
+    });
+  });
+
+  it('handles a mixed batch record by record', async () => {
+    openSearch
+      .on(AssociatePackageCommand, { DomainName: 'catalog-search' })
+      .resolves(associating('catalog-search', 'F1'));
+    openSearch
+      .on(AssociatePackageCommand, { DomainName: 'orders-gone' })
+      .rejects(new ResourceNotFoundException({ message: 'Package F404 not found', $metadata: {} }));
+    openSearch
+      .on(AssociatePackageCommand, { DomainName: 'orders-busy' })
+      .rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
+    openSearch
+      .on(AssociatePackageCommand, { DomainName: 'orders-updating' })
+      .rejects(new ConflictException({ message: 'Another package operation is in progress', $metadata: {} }));
+    openSearch
+      .on(AssociatePackageCommand, { DomainName: 'orders-done' })
+      .rejects(new ConflictException({ message: 'F7 is already in desired state', $metadata: {} }));
+    openSearch.on(ListPackagesForDomainCommand, { DomainName: 'orders-done' }).resolves({
+      DomainPackageDetailsList: [
+        { PackageID: 'F6', DomainPackageStatus: 'ACTIVE' },
+        {
+          PackageID: 'F7',
+          PackageName: 'stopwords',
+          DomainPackageStatus: 'ACTIVE',
+          ReferencePath: 'analyzers/F7',
+        },
+      ],
+    });
+
+    const valid = sqsRecord({ domainName: 'catalog-search', packageId: 'F1' });
+    const notJson = sqsRecord('{not json');
+    const unknownField = sqsRecord({ domainName: 'orders-logs', packageId: 'F2', packageID: 'F2' });
+    const notAllowed = sqsRecord({ domainName: 'hr-private', packageId: 'F3', correlationId: 'c-hr' });
+    const notFound = sqsRecord({ domainName: 'orders-gone', packageId: 'F404' });
+    const throttled = sqsRecord({ domainName: 'orders-busy', packageId: 'F5' }, { receiveCount: 2 });
+    const inProgress = sqsRecord({ domainName: 'orders-updating', packageId: 'F6' });
+    const alreadyActive = sqsRecord({ domainName: 'orders-done', packageId: 'F7' });
+
+    const response = await invoke(
+      valid,
+      notJson,
+      unknownField,
+      notAllowed,
+      notFound,
+      throttled,
+      inProgress,
+      alreadyActive,
+    );
+
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: throttled.messageId }, { itemIdentifier: inProgress.messageId }],
+    });
+    // The allow-list is checked before any AWS call.
+    expect(
+      openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.DomainName),
+    ).not.toContain('hr-private');
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(5);
+
+    expect(sentTo(ENV.DLQ_URL)).toEqual([
+      {
+        QueueUrl: ENV.DLQ_URL,
+        MessageBody: '{not json',
+        MessageAttributes: deadLetterAttributes(
+          'InvalidRequest',
+          'body: must be valid JSON',
+          notJson.messageId,
+        ),
+      },
+      {
+        QueueUrl: ENV.DLQ_URL,
+        MessageBody: unknownField.body,
+        MessageAttributes: deadLetterAttributes(
+          'InvalidRequest',
+          'packageID: is not a known field',
+          unknownField.messageId,
+        ),
+      },
+      {
+        QueueUrl: ENV.DLQ_URL,
+        MessageBody: notAllowed.body,
+        MessageAttributes: deadLetterAttributes(
+          'DomainNotAllowed',
+          'domainName: hr-private is not in the allow-list of this service',
+          notAllowed.messageId,
+        ),
+      },
+      {
+        QueueUrl: ENV.DLQ_URL,
+        MessageBody: notFound.body,
+        MessageAttributes: deadLetterAttributes(
+          'ResourceNotFoundException',
+          'Package F404 not found',
+          notFound.messageId,
+        ),
+      },
+    ]);
+
+    const events = publishedEvents();
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+    expect(events.map((event) => [event.DetailType, event.Detail.domainName, event.Detail.error])).toEqual([
+      [
+        'PackageAssociationFailed',
+        null,
+        { code: 'InvalidRequest', message: 'body: must be valid JSON', retryable: false },
+      ],
+      [
+        'PackageAssociationFailed',
+        'orders-logs',
+        { code: 'InvalidRequest', message: 'packageID: is not a known field', retryable: false },
+      ],
+      [
+        'PackageAssociationFailed',
+        'hr-private',
+        {
+          code: 'DomainNotAllowed',
+          message: 'domainName: hr-private is not in the allow-list of this service',
+          retryable: false,
+        },
+      ],
+      ['PackageAssociationStarted', 'catalog-search', undefined],
+      [
+        'PackageAssociationFailed',
+        'orders-gone',
+        { code: 'ResourceNotFoundException', message: 'Package F404 not found', retryable: false },
+      ],
+      ['PackageAssociationSucceeded', 'orders-done', undefined],
+    ]);
+    expect(events.find((event) => event.Detail.domainName === 'hr-private')?.Detail.correlationId).toBe(
+      'c-hr',
+    );
+    expect(events.at(-1)?.Detail).toMatchObject({
+      status: 'ACTIVE',
+      packageName: 'stopwords',
+      referencePath: 'analyzers/F7',
+    });
+    expect(events[0]?.Resources).toEqual([]);
+
+    // Transient failures back off through the visibility timeout, exponential in the attempt.
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        QueueUrl: `${QUEUE_BASE}/package-associator-requests`,
+        ReceiptHandle: throttled.receiptHandle,
+        VisibilityTimeout: 15,
+      },
+      {
+        QueueUrl: `${QUEUE_BASE}/package-associator-requests`,
+        ReceiptHandle: inProgress.receiptHandle,
+        VisibilityTimeout: 8,
+      },
+    ]);
+    // Only the Started association is followed; the one already ACTIVE is done.
+    expect(
+      sentTo(ENV.TRACKING_QUEUE_URL).map((input) => JSON.parse(input.MessageBody ?? '').domainName),
+    ).toEqual(['catalog-search']);
+  });
+
+  it('makes one AWS call and one Started event for a request delivered twice', async () => {
+    openSearch.on(AssociatePackageCommand).resolves(associating('orders-logs', 'F10'));
+    const body = { domainName: 'orders-logs', packageId: 'F10', idempotencyKey: `order-${randomUUID()}` };
+
+    const first = await invoke(sqsRecord(body));
+    const second = await invoke(sqsRecord(body), sqsRecord(body));
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+    expect(publishedEvents().map((event) => event.DetailType)).toEqual(['PackageAssociationStarted']);
+    expect(sentTo(ENV.DLQ_URL)).toEqual([]);
+  });
+
+  it('dead-letters the same key used for another package as a conflict', async () => {
+    openSearch.on(AssociatePackageCommand).resolves(associating('orders-logs', 'F11'));
+    const idempotencyKey = `order-${randomUUID()}`;
+    await invoke(sqsRecord({ domainName: 'orders-logs', packageId: 'F11', idempotencyKey }));
+    const conflicting = sqsRecord({ domainName: 'orders-logs', packageId: 'F12', idempotencyKey });
+
+    const response = await invoke(conflicting);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+    const message = `idempotencyKey: ${idempotencyKey} was already used for another domainName/packageId`;
+    expect(sentTo(ENV.DLQ_URL)).toEqual([
+      {
+        QueueUrl: ENV.DLQ_URL,
+        MessageBody: conflicting.body,
+        MessageAttributes: deadLetterAttributes('IdempotencyKeyConflict', message, conflicting.messageId),
+      },
+    ]);
+    expect(
+      publishedEvents().map((event) => [event.DetailType, event.Detail.packageId, event.Detail.error]),
+    ).toEqual([
+      ['PackageAssociationStarted', 'F11', undefined],
+      ['PackageAssociationFailed', 'F12', { code: 'IdempotencyKeyConflict', message, retryable: false }],
+    ]);
+  });
+
+  it('fails only the record whose event could not be published, and never publishes an event twice', async () => {
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake((input: { DomainName: string; PackageID: string }) =>
+        associating(input.DomainName, input.PackageID),
+      );
+    const unlucky = sqsRecord({ domainName: 'orders-a', packageId: 'F21' });
+    const lucky = sqsRecord({ domainName: 'orders-b', packageId: 'F22' });
+    eventBridge.on(PutEventsCommand).callsFake(({ Entries }: { Entries: PutEventsRequestEntry[] }) => ({
+      FailedEntryCount: Entries.filter((entry) => entry.Detail?.includes('orders-a')).length,
+      Entries: Entries.map((entry) =>
+        entry.Detail?.includes('orders-a')
+          ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }
+          : { EventId: 'event-ok' },
+      ),
+    }));
+
+    const response = await invoke(unlucky, lucky);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: unlucky.messageId }] });
+    // One call for both, then the failed retryable entry alone, twice more.
+    expect(
+      eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries?.length),
+    ).toEqual([2, 1, 1]);
+
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-retry' }] });
+    const retried = { ...unlucky, attributes: { ...unlucky.attributes, ApproximateReceiveCount: '2' } };
+    const retryResponse = await invoke(retried);
+
+    expect(retryResponse).toEqual({ batchItemFailures: [] });
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(3);
+    const startedFor = publishedEvents()
+      .filter((event) => event.Detail.domainName === 'orders-a')
+      .map((event) => event.Detail.attempt);
+    expect(startedFor).toEqual([1, 1, 1, 2]);
+
+    const resent = await invoke(sqsRecord(JSON.parse(lucky.body), { messageId: lucky.messageId }));
+    expect(resent).toEqual({ batchItemFailures: [] });
+    expect(publishedEvents().filter((event) => event.Detail.domainName === 'orders-b')).toHaveLength(1);
+  });
+
+  it('dead-letters a transient failure on the last allowed attempt as RetriesExhausted', async () => {
+    openSearch.on(AssociatePackageCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
+    const last = sqsRecord({ domainName: 'orders-logs', packageId: 'F31' }, { receiveCount: 5 });
+
+    const response = await invoke(last);
+
+    const message = 'ThrottlingException on attempt 5 of 5: Rate exceeded';
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(sentTo(ENV.DLQ_URL)).toEqual([
+      {
+        QueueUrl: ENV.DLQ_URL,
+        MessageBody: last.body,
+        MessageAttributes: deadLetterAttributes('RetriesExhausted', message, last.messageId, 5),
+      },
+    ]);
+    expect(
+      publishedEvents().map((event) => [event.DetailType, event.Detail.attempt, event.Detail.error]),
+    ).toEqual([['PackageAssociationFailed', 5, { code: 'RetriesExhausted', message, retryable: true }]]);
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('runs records for one domain one after another and different domains concurrently', async () => {
+    const running = new Set<string>();
+    const overlaps: string[] = [];
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake(async (input: { DomainName: string; PackageID: string }) => {
+        for (const other of running) overlaps.push(`${other}|${input.DomainName}`);
+        running.add(input.DomainName);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running.delete(input.DomainName);
+        return associating(input.DomainName, input.PackageID);
+      });
+
+    await invoke(
+      sqsRecord({ domainName: 'orders-x', packageId: 'F41' }),
+      sqsRecord({ domainName: 'orders-x', packageId: 'F42' }),
+      sqsRecord({ domainName: 'orders-y', packageId: 'F43' }),
+    );
+
+    expect(
+      openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.PackageID),
+    ).toEqual(['F41', 'F43', 'F42']);
+    expect(overlaps).toContain('orders-x|orders-y');
+    expect(overlaps).not.toContain('orders-x|orders-x');
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseAllowList } from '../../src/domain/allow-list.ts';
+import { backoffSeconds, MAX_VISIBILITY_TIMEOUT_SECONDS } from '../../src/domain/backoff.ts';
+
+describe('backoffSeconds', () => {
+  const policy = { baseSeconds: 5, maxSeconds: 900 };
+
+  it('grows exponentially with the attempt, between half and all of the ceiling', () => {
+    expect(backoffSeconds(1, policy, 0)).toBe(3);
+    expect(backoffSeconds(1, policy, 0.999)).toBe(5);
+    expect(backoffSeconds(3, policy, 0)).toBe(10);
+    expect(backoffSeconds(3, policy, 0.999)).toBe(20);
+  });
+
+  it('never passes the cap', () => {
+    expect(backoffSeconds(30, policy, 0.999_999)).toBe(900);
+    expect(backoffSeconds(30, { baseSeconds: 5, maxSeconds: 10 ** 9 }, 0.999_999)).toBe(
+      MAX_VISIBILITY_TIMEOUT_SECONDS,
+    );
+  });
+
+  it('is at least one second', () => {
+    expect(backoffSeconds(1, { baseSeconds: 1, maxSeconds: 1 }, 0)).toBe(1);
+  });
+});
+
+describe('parseAllowList', () => {
+  it('matches exact names and prefix patterns', () => {
+    const list = parseAllowList('catalog-search, orders-*');
+    expect(list.allows('catalog-search')).toBe(true);
+    expect(list.allows('catalog-search-2')).toBe(false);
+    expect(list.allows('orders-logs')).toBe(true);
+    expect(list.allows('hr-private')).toBe(false);
+  });
+
+  it('allows nothing when empty and everything with *', () => {
+    expect(parseAllowList('').allows('anything')).toBe(false);
+    expect(parseAllowList('*').allows('anything')).toBe(true);
+  });
+
+  it('rejects an entry with a wildcard in the middle', () => {
+    expect(() => parseAllowList('or*ders')).toThrow('"or*ders" is neither a domain name');
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { classifyError } from '../../src/domain/classify.ts';
+
+function awsError(name: string, message: string, status: number) {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+}
+
+describe('classifyError: one row of the DESIGN.md failure table per case', () => {
+  it.each([
+    ['ValidationException', 400],
+    ['ResourceNotFoundException', 404],
+    ['AccessDeniedException', 403],
+    ['BaseException', 400],
+  ])('%s is permanent with the AWS name as its code', (name, status) => {
+    expect(classifyError(awsError(name, 'nope', status))).toEqual({
+      kind: 'permanent',
+      code: name,
+      message: 'nope',
+    });
+  });
+
+  it('ConflictException "already in desired state" is not a failure', () => {
+    const error = awsError('ConflictException', 'Package is already in desired state on domain', 409);
+    expect(classifyError(error)).toEqual({ kind: 'already-in-desired-state' });
+  });
+
+  it('any other ConflictException is transient', () => {
+    const error = awsError('ConflictException', 'Another package operation is in progress', 409);
+    expect(classifyError(error)).toEqual({
+      kind: 'transient',
+      code: 'ConflictException',
+      message: 'Another package operation is in progress',
+    });
+  });
+
+  it('"update in progress" is transient whatever the error name', () => {
+    expect(classifyError(awsError('DisabledOperationException', 'Domain update in progress', 409)).kind).toBe(
+      'transient',
+    );
+  });
+
+  it.each([
+    ['ThrottlingException', 400],
+    ['TooManyRequestsException', 429],
+    ['InternalException', 500],
+    ['ServiceUnavailable', 503],
+    ['SomethingNew', 502],
+    ['TimeoutError', 0],
+  ])('%s is transient', (name, status) => {
+    expect(classifyError(awsError(name, 'later', status))).toEqual({
+      kind: 'transient',
+      code: name,
+      message: 'later',
+    });
+  });
+
+  it('network errors are transient under their Node code', () => {
+    const error = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(classifyError(error)).toEqual({
+      kind: 'transient',
+      code: 'ECONNRESET',
+      message: 'socket hang up',
+    });
+  });
+
+  it('another 4xx AWS error (the package quota) is permanent', () => {
+    const error = awsError('LimitExceededException', 'more than 20 packages', 409);
+    expect(classifyError(error)).toEqual({
+      kind: 'permanent',
+      code: 'LimitExceededException',
+      message: 'more than 20 packages',
+    });
+  });
+
+  it('an error with no HTTP answer is transient, bounded by the attempt limit', () => {
+    expect(classifyError(new TypeError('boom'))).toEqual({
+      kind: 'transient',
+      code: 'TypeError',
+      message: 'boom',
+    });
+    expect(classifyError('a string')).toEqual({ kind: 'transient', code: 'Error', message: 'a string' });
+  });
+});
