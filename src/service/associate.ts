@@ -24,17 +24,18 @@ import {
 import { type AssociationRequest, parseRequest } from '../domain/request.ts';
 import type { TrackingMessage } from '../domain/tracking.ts';
 import { trackingDelaySeconds } from '../domain/tracking.ts';
-import { attemptOf, audit, countMetric, domainArnsFor, KeyedSerializer, type Runtime } from './runtime.ts';
-
-/** A failure worth another attempt: the record goes back to the queue after a backoff. */
-export class TransientFailure extends Error {
-  override name = 'TransientFailure';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+import {
+  announceFailure,
+  attemptOf,
+  audit,
+  countMetric,
+  describeError,
+  domainArnsFor,
+  KeyedSerializer,
+  type Runtime,
+  retryLater,
+  TransientFailure,
+} from './runtime.ts';
 
 /** What the idempotency store keeps per request; `replayed` is set when it comes from the store. */
 interface StoredOutcome {
@@ -63,39 +64,6 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     throwOnNoIdempotencyKey: true,
     responseHook: (response) => ({ ...(response as object), replayed: true }),
   });
-
-  async function announceFailure(
-    invocation: Invocation,
-    record: SQSRecord,
-    identity: RequestIdentity,
-    reason: FailureReason,
-    details: PackageDetails = {},
-    withDeadLetter = true,
-  ): Promise<void> {
-    const attempt = attemptOf(record);
-    const now = deps.now();
-    // Dead letter first: if the event then fails, a retry may repeat the DLQ copy but never the terminal event.
-    if (withDeadLetter) {
-      await deps.queues.sendDeadLetter(
-        config.dlqUrl,
-        deadLetter({
-          body: record.body,
-          reasonCode: reason.code,
-          errorMessage: reason.message,
-          attempt,
-          sourceMessageId: record.messageId,
-          failedAt: now,
-        }),
-      );
-    }
-    await invocation.publisher.publish(failedEvent(identity, reason, attempt, now, details));
-    audit(deps, 'failed', identity, record, {
-      reason: reason.code,
-      message: reason.message,
-      status: details.status,
-    });
-    countMetric(deps, 'AssociationFailed', reason.code);
-  }
 
   async function startTracking(request: AssociationRequest, startedAt: Date): Promise<void> {
     const message: TrackingMessage = {
@@ -140,7 +108,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       }
     }
     if (failure !== undefined) {
-      await announceFailure(invocation, record, request, failure);
+      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, failure);
       return { outcome: 'failed', reason: failure.code };
     }
     const found = details ?? {};
@@ -157,7 +125,15 @@ export function createAssociateHandler(deps: AssociateDependencies) {
         code: 'AssociationFailed',
         message: `The domain reported ASSOCIATION_FAILED: ${cause}`,
       };
-      await announceFailure(invocation, record, request, { ...reason, retryable: false }, found, false);
+      await announceFailure(
+        deps,
+        invocation.publisher,
+        undefined,
+        record,
+        request,
+        { ...reason, retryable: false },
+        found,
+      );
       return { outcome: 'failed', reason: 'AssociationFailed' };
     }
     // Tracking first: a Started event must never announce an association nobody follows.
@@ -198,28 +174,9 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     keyPrefix: 'associate-package',
   });
 
-  async function retryLater(
-    record: SQSRecord,
-    identity: RequestIdentity,
-    code: string,
-    message: string,
-  ): Promise<never> {
-    const attempt = attemptOf(record);
-    const delay = backoffSeconds(attempt, config.backoff, deps.random());
-    audit(deps, 'retry', identity, record, { reason: code, message });
-    countMetric(deps, 'RequestRetried');
-    try {
-      await deps.queues.defer(queueUrlFromArn(record.eventSourceARN), record.receiptHandle, delay);
-    } catch (error) {
-      // The record still comes back, after the queue's own visibility timeout instead of the backoff.
-      deps.logger.warn('could not set the retry backoff', { messageId: record.messageId, error });
-    }
-    throw new TransientFailure(code, message);
-  }
-
   async function handleRequest(invocation: Invocation, record: SQSRecord, request: AssociationRequest) {
     if (!config.allowList.allows(request.domainName)) {
-      await announceFailure(invocation, record, request, {
+      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, {
         code: 'DomainNotAllowed',
         message: `domainName: ${request.domainName} is not in the allow-list of this service`,
         retryable: false,
@@ -235,7 +192,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       }
     } catch (error) {
       if (error instanceof IdempotencyValidationError) {
-        await announceFailure(invocation, record, request, {
+        await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, {
           code: 'IdempotencyKeyConflict',
           message: `idempotencyKey: ${request.idempotencyKey} was already used for another domainName/packageId`,
           retryable: false,
@@ -263,17 +220,12 @@ export function createAssociateHandler(deps: AssociateDependencies) {
         countMetric(deps, 'AssociationFailed', 'RetriesExhausted');
         return;
       }
-      const code =
-        error instanceof TransientFailure
-          ? error.code
-          : error instanceof IdempotencyAlreadyInProgressError
-            ? 'DuplicateInProgress'
-            : error instanceof Error
-              ? error.name
-              : 'Error';
-      const message = error instanceof Error ? error.message : String(error);
-      if (attempt < config.maxAttempts) await retryLater(record, request, code, message);
-      await announceFailure(invocation, record, request, {
+      const { code, message } =
+        error instanceof IdempotencyAlreadyInProgressError
+          ? { code: 'DuplicateInProgress', message: error.message }
+          : describeError(error);
+      if (attempt < config.maxAttempts) await retryLater(deps, record, request, code, message);
+      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, {
         code: 'RetriesExhausted',
         message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${message}`,
         retryable: true,
@@ -293,7 +245,9 @@ export function createAssociateHandler(deps: AssociateDependencies) {
         requestedBy: parsed.hint.requestedBy,
       };
       const reason = { code: 'InvalidRequest', message: parsed.message, retryable: false };
-      await invocation.publisher.track(() => announceFailure(invocation, record, identity, reason));
+      await invocation.publisher.track(() =>
+        announceFailure(deps, invocation.publisher, config.dlqUrl, record, identity, reason),
+      );
       return;
     }
     const request = parsed.request;

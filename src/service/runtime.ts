@@ -1,10 +1,19 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSRecord } from 'aws-lambda';
+import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import type { PackageAssociations } from '../adapters/opensearch.ts';
 import type { Queues } from '../adapters/queues.ts';
+import { queueUrlFromArn } from '../adapters/queues.ts';
 import type { Config } from '../config.ts';
-import type { RequestIdentity } from '../domain/events.ts';
+import { backoffSeconds } from '../domain/backoff.ts';
+import { deadLetter } from '../domain/dlq.ts';
+import {
+  type FailureReason,
+  failedEvent,
+  type PackageDetails,
+  type RequestIdentity,
+} from '../domain/events.ts';
 
 /** Everything the services touch outside themselves, so tests and benchmarks can swap any of it. */
 export interface Runtime {
@@ -80,4 +89,79 @@ export class KeyedSerializer {
     });
     return next;
   }
+}
+
+/** A failure worth another attempt: the record goes back to its queue after a backoff. */
+export class TransientFailure extends Error {
+  override name = 'TransientFailure';
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * Ends a request as failed: its original body to the dead-letter queue (when one is given) with the reason,
+ * then the Failed event. Dead letter first: if the event then fails, a retry may repeat the DLQ copy but
+ * never the terminal event.
+ */
+export async function announceFailure(
+  runtime: Runtime,
+  publisher: BatchedEventPublisher,
+  dlqUrl: string | undefined,
+  record: SQSRecord,
+  identity: RequestIdentity,
+  reason: FailureReason,
+  details: PackageDetails = {},
+): Promise<void> {
+  const attempt = attemptOf(record);
+  const now = runtime.now();
+  if (dlqUrl !== undefined) {
+    await runtime.queues.sendDeadLetter(
+      dlqUrl,
+      deadLetter({
+        body: record.body,
+        reasonCode: reason.code,
+        errorMessage: reason.message,
+        attempt,
+        sourceMessageId: record.messageId,
+        failedAt: now,
+      }),
+    );
+  }
+  await publisher.publish(failedEvent(identity, reason, attempt, now, details));
+  audit(runtime, 'failed', identity, record, {
+    reason: reason.code,
+    message: reason.message,
+    status: details.status,
+  });
+  countMetric(runtime, 'AssociationFailed', reason.code);
+}
+
+/** Hides the record for an exponential backoff, then fails it so the batch response lists it. */
+export async function retryLater(
+  runtime: Runtime,
+  record: SQSRecord,
+  identity: RequestIdentity,
+  code: string,
+  message: string,
+): Promise<never> {
+  const delay = backoffSeconds(attemptOf(record), runtime.config.backoff, runtime.random());
+  audit(runtime, 'retry', identity, record, { reason: code, message });
+  countMetric(runtime, 'RequestRetried');
+  try {
+    await runtime.queues.defer(queueUrlFromArn(record.eventSourceARN), record.receiptHandle, delay);
+  } catch (error) {
+    // The record still comes back, after the queue's own visibility timeout instead of the backoff.
+    runtime.logger.warn('could not set the retry backoff', { messageId: record.messageId, error });
+  }
+  throw new TransientFailure(code, message);
+}
+
+/** The code and text of whatever a step threw, for the audit line and the DLQ attributes. */
+export function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof TransientFailure) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: error.name, message: error.message };
+  return { code: 'Error', message: String(error) };
 }

@@ -1,0 +1,61 @@
+'use strict';
+
+// IAM values derived from the deploy-time params, resolved by osls through
+// `${file(./deploy/iam.cjs):<export>}` (see params.cjs for how osls calls these exports).
+
+const { InvalidParameterError, parseAllowedDomains, splitList } = require('./params.cjs');
+
+// The account root, a role or a user; `${AWS::...}` pseudo parameters are allowed so the default can name
+// the deploying account without an STS call at package time.
+const PRINCIPAL_ARN =
+  /^arn:(aws[a-z-]*|\$\{AWS::Partition\}):iam::(\d{12}|\$\{AWS::AccountId\}):(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+
+/**
+ * Leaves plain strings alone so the template stays readable, and lets CloudFormation fill in pseudo parameters.
+ * @param {string} value
+ * @returns {string | { 'Fn::Sub': string }}
+ */
+function withPseudoParameters(value) {
+  return value.includes('${AWS::') ? { 'Fn::Sub': value } : value;
+}
+
+/**
+ * Maps an allow-list entry to the domain ARN IAM matches it against; a trailing `*` is the same prefix
+ * wildcard in both places, so `orders-*` grants exactly the domains the handler accepts.
+ * @param {string} domainNameOrPattern
+ */
+function opensearchDomainArn(domainNameOrPattern) {
+  return {
+    'Fn::Sub': `arn:\${AWS::Partition}:es:\${AWS::Region}:\${AWS::AccountId}:domain/${domainNameOrPattern}`,
+  };
+}
+
+/**
+ * @param {unknown} raw
+ */
+function parseProducerPrincipals(raw) {
+  const principals = [...new Set(splitList(raw))];
+  if (principals.length === 0) {
+    throw new InvalidParameterError('producerPrincipals', 'must name at least one IAM principal ARN');
+  }
+  for (const principal of principals) {
+    if (!PRINCIPAL_ARN.test(principal)) {
+      throw new InvalidParameterError(
+        'producerPrincipals',
+        `"${principal}" is not an IAM account root, role or user ARN`,
+      );
+    }
+  }
+  return principals.map(withPseudoParameters);
+}
+
+module.exports = {
+  /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
+  opensearchDomainArns: async ({ resolveVariable }) =>
+    parseAllowedDomains(await resolveVariable('param:allowedDomains')).map(opensearchDomainArn),
+  /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
+  producerPrincipals: async ({ resolveVariable }) =>
+    parseProducerPrincipals(await resolveVariable('param:producerPrincipals')),
+  opensearchDomainArn,
+  parseProducerPrincipals,
+};

@@ -1,0 +1,111 @@
+'use strict';
+
+// Validates the deploy-time `params` of serverless.yml, so a typo in `--param` fails `osls package` instead of
+// deploying an IAM policy, a redrive policy or an environment the functions refuse at start.
+// osls loads this file for `${file(./deploy/params.cjs):<export>.<key>}` and calls the export with
+// `{ options, resolveConfigurationProperty, resolveVariable }` (the "file" variable source of osls).
+
+// Domain names: 3-28 chars, lowercase letter first (the OpenSearch Service rule).
+const DOMAIN_NAME = /^[a-z][a-z0-9-]{2,27}$/;
+// A prefix pattern keeps the same alphabet and ends in one `*`, which is also what the IAM ARN wildcard means.
+const DOMAIN_PREFIX_PATTERN = /^[a-z][a-z0-9-]{0,26}\*$/;
+// SQS allows maxReceiveCount 1-1000; the contract asks for at least 5 attempts before the DLQ.
+const MIN_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 1000;
+
+class InvalidParameterError extends Error {
+  /**
+   * @param {string} parameter
+   * @param {string} message
+   */
+  constructor(parameter, message) {
+    super(`Invalid param "${parameter}": ${message}`);
+    this.name = 'InvalidParameterError';
+  }
+}
+
+/**
+ * @param {unknown} raw
+ * @returns {string[]}
+ */
+function splitList(raw) {
+  return String(raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+/**
+ * Parses the comma-separated allow-list of exact domain names, `prefix*` patterns and `*`.
+ * @param {unknown} raw
+ * @returns {string[]} unique entries in their given order
+ */
+function parseAllowedDomains(raw) {
+  const entries = splitList(raw);
+  if (entries.length === 0) {
+    throw new InvalidParameterError('allowedDomains', 'must name at least one domain or pattern');
+  }
+  for (const entry of entries) {
+    if (entry !== '*' && !DOMAIN_NAME.test(entry) && !DOMAIN_PREFIX_PATTERN.test(entry)) {
+      throw new InvalidParameterError(
+        'allowedDomains',
+        `"${entry}" is neither a domain name (${DOMAIN_NAME}) nor a prefix pattern (${DOMAIN_PREFIX_PATTERN})`,
+      );
+    }
+  }
+  return [...new Set(entries)];
+}
+
+/**
+ * @param {string} parameter
+ * @param {unknown} raw
+ * @param {number} min
+ * @param {number} max
+ * @returns {number}
+ */
+function parseInteger(parameter, raw, min, max) {
+  const text = String(raw ?? '').trim();
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new InvalidParameterError(parameter, `"${text}" is not an integer between ${min} and ${max}`);
+  }
+  return value;
+}
+
+// The same limits the functions apply when they read their environment (src/config.ts), checked earlier.
+const MAX_IDEMPOTENCY_TTL_SECONDS = 365 * 86_400;
+const MAX_TRACKING_DEADLINE_SECONDS = 7 * 86_400;
+
+/**
+ * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
+ */
+async function resolveSettings({ resolveVariable }) {
+  /** @param {string} name */
+  const param = (name) => resolveVariable(`param:${name}`);
+  return {
+    allowedDomains: parseAllowedDomains(await param('allowedDomains')),
+    maxAttempts: parseInteger('maxAttempts', await param('maxAttempts'), MIN_ATTEMPTS, MAX_ATTEMPTS),
+    idempotencyTtlSeconds: parseInteger(
+      'idempotencyTtlSeconds',
+      await param('idempotencyTtlSeconds'),
+      1,
+      MAX_IDEMPOTENCY_TTL_SECONDS,
+    ),
+    trackingDeadlineSeconds: parseInteger(
+      'trackingDeadlineSeconds',
+      await param('trackingDeadlineSeconds'),
+      1,
+      MAX_TRACKING_DEADLINE_SECONDS,
+    ),
+    // osls checks this against the retention periods CloudWatch Logs accepts, but only as a number.
+    logRetentionInDays: parseInteger('logRetentionInDays', await param('logRetentionInDays'), 1, 3653),
+  };
+}
+
+module.exports = {
+  settings: resolveSettings,
+  parseAllowedDomains,
+  parseInteger,
+  splitList,
+  InvalidParameterError,
+};

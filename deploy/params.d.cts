@@ -1,0 +1,22 @@
+/** Types of params.cjs for the TypeScript tests; osls itself loads the .cjs file. */
+
+export interface VariableResolutionContext {
+  resolveVariable(variable: string): Promise<unknown>;
+}
+
+export interface DeploySettings {
+  allowedDomains: string[];
+  maxAttempts: number;
+  idempotencyTtlSeconds: number;
+  trackingDeadlineSeconds: number;
+  logRetentionInDays: number;
+}
+
+export declare class InvalidParameterError extends Error {
+  constructor(parameter: string, message: string);
+}
+
+export declare function settings(context: VariableResolutionContext): Promise<DeploySettings>;
+export declare function parseAllowedDomains(raw: unknown): string[];
+export declare function parseInteger(parameter: string, raw: unknown, min: number, max: number): number;
+export declare function splitList(raw: unknown): string[];

@@ -1,0 +1,40 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { dynamoDBClient, eventBridgeClient, openSearchClient, sqsClient } from '../adapters/clients.ts';
+import { logger, metrics, tracer } from '../adapters/observability.ts';
+import { openSearchPackageAssociations } from '../adapters/opensearch.ts';
+import { sqsQueues } from '../adapters/queues.ts';
+import { loadConfig } from '../config.ts';
+
+/** The real adapters, built once per execution environment; a bad setting stops the cold start here. */
+export function lambdaDependencies() {
+  const config = loadConfig(process.env);
+  return {
+    config,
+    associations: openSearchPackageAssociations(openSearchClient),
+    queues: sqsQueues(sqsClient),
+    eventBridge: eventBridgeClient,
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: config.idempotencyTable,
+      awsSdkV3Client: dynamoDBClient,
+    }),
+    logger,
+    metrics,
+    now: () => new Date(),
+    random: () => Math.random(),
+  };
+}
+
+type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** Lambda context in every log line, metrics flushed per invocation, the invocation traced. */
+export function withPowertools(handler: SqsBatchHandler) {
+  return middy(handler)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}

@@ -1,0 +1,17 @@
+export {
+  createOpenSearchEmulator,
+  EMULATOR_ADMIN_PREFIX,
+  type EmulatorRuntimeSettings,
+  type OpenSearchEmulator,
+  type OpenSearchEmulatorOptions,
+  type OpenSearchEmulatorState,
+} from './emulator.ts';
+export { CONNECTION_RESET_FAULT, InvalidEmulatorConfigError } from './faults.ts';
+export type { CallCount, FaultRule, LatencySetting, OperationName } from './model.ts';
+export { OPERATION_NAMES } from './model.ts';
+export { DEFAULT_SEED_PATH, InvalidSeedError, loadSeed, type SeedData } from './seed.ts';
+export {
+  type OpenSearchEmulatorServer,
+  type OpenSearchEmulatorServerOptions,
+  startOpenSearchEmulatorServer,
+} from './server.ts';

@@ -1,0 +1,154 @@
+import type { DomainPackageStatus, PackageStatus, PackageType } from '@aws-sdk/client-opensearch';
+
+/** The REST API version prefix every OpenSearch Service control-plane path starts with. */
+export const API_VERSION_PREFIX = '/2021-01-01';
+
+export const OPERATION_NAMES = [
+  'AssociatePackage',
+  'AssociatePackages',
+  'DissociatePackage',
+  'ListPackagesForDomain',
+  'ListDomainsForPackage',
+  'DescribePackages',
+  'ListDomainNames',
+  'DescribeDomain',
+] as const;
+
+export type OperationName = (typeof OPERATION_NAMES)[number];
+
+/** AWS rule for domain names (CreateDomain): 3–28 chars, lower-case letter first. */
+export const DOMAIN_NAME_PATTERN = /^[a-z][a-z0-9-]{2,27}$/;
+
+/** The API accepts both the legacy `F…`/`G…` ids and the newer `pkg-…` ids. */
+export const PACKAGE_ID_PATTERN = /^([FG][0-9]+)$|^(pkg-[a-f0-9]+)$/;
+
+export const DESCRIBE_PACKAGES_FILTER_NAMES = [
+  'PackageID',
+  'PackageName',
+  'PackageStatus',
+  'PackageType',
+  'PackageOwner',
+  'EngineVersion',
+] as const;
+
+export type DescribePackagesFilterName = (typeof DESCRIBE_PACKAGES_FILTER_NAMES)[number];
+
+export const ENGINE_TYPES = ['OpenSearch', 'Elasticsearch'] as const;
+export type EngineType = (typeof ENGINE_TYPES)[number];
+
+export const PACKAGE_TYPES = [
+  'TXT-DICTIONARY',
+  'ZIP-PLUGIN',
+  'PACKAGE-LICENSE',
+  'PACKAGE-CONFIG',
+] as const satisfies readonly PackageType[];
+
+export const PACKAGE_STATUSES = [
+  'AVAILABLE',
+  'COPYING',
+  'COPY_FAILED',
+  'VALIDATING',
+  'VALIDATION_FAILED',
+  'DELETING',
+  'DELETE_FAILED',
+  'DELETED',
+] as const satisfies readonly PackageStatus[];
+
+/**
+ * HTTP status of each modelled error, copied from the `httpError` traits in the SDK's schema
+ * (`@aws-sdk/client-opensearch` dist-cjs). Note the model gives ResourceNotFoundException 409, not 404.
+ * BaseException has no trait; a client fault without one is sent as 400.
+ */
+export const MODELLED_ERROR_STATUS: Readonly<Record<string, number>> = {
+  AccessDeniedException: 403,
+  BaseException: 400,
+  ConflictException: 409,
+  DependencyFailureException: 424,
+  DisabledOperationException: 409,
+  InternalException: 500,
+  InvalidPaginationTokenException: 400,
+  InvalidTypeException: 409,
+  LimitExceededException: 409,
+  ResourceAlreadyExistsException: 409,
+  ResourceNotFoundException: 409,
+  ServiceQuotaExceededException: 402,
+  ThrottlingException: 429,
+  ValidationException: 400,
+};
+
+export interface ErrorDetails {
+  ErrorType: string;
+  ErrorMessage: string;
+}
+
+export interface KeyStoreAccessOption {
+  KeyStoreAccessEnabled: boolean;
+  KeyAccessRoleArn?: string;
+}
+
+export interface PackageAssociationConfiguration {
+  KeyStoreAccessOption?: KeyStoreAccessOption;
+}
+
+/** `DomainPackageDetails` as it travels on the wire: restJson1 timestamps are epoch seconds. */
+export interface DomainPackageDetailsWire {
+  PackageID: string;
+  PackageName: string;
+  PackageType: PackageType;
+  LastUpdated: number;
+  DomainName: string;
+  DomainPackageStatus: DomainPackageStatus;
+  PackageVersion?: string;
+  PrerequisitePackageIDList?: string[];
+  ReferencePath?: string;
+  ErrorDetails?: ErrorDetails;
+  AssociationConfiguration?: PackageAssociationConfiguration;
+}
+
+export interface PluginPropertiesWire {
+  Name?: string;
+  Description?: string;
+  Version?: string;
+  ClassName?: string;
+  UncompressedSizeInBytes?: number;
+}
+
+export interface PackageDetailsWire {
+  PackageID: string;
+  PackageName: string;
+  PackageType: PackageType;
+  PackageDescription?: string;
+  PackageStatus: PackageStatus;
+  CreatedAt: number;
+  LastUpdatedAt: number;
+  AvailablePackageVersion?: string;
+  ErrorDetails?: ErrorDetails;
+  EngineVersion?: string;
+  AvailablePluginProperties?: PluginPropertiesWire;
+  PackageOwner: string;
+}
+
+/** A rule that makes a share of an operation's calls fail before the operation runs. */
+export interface FaultRule {
+  /** The operation the rule applies to, or `*` for all of them. */
+  operation: OperationName | '*';
+  /**
+   * The AWS error name sent in `x-amzn-errortype` (e.g. `ThrottlingException`), or `ConnectionReset`
+   * to drop the connection without an answer, as a network failure would.
+   */
+  errorType: string;
+  /** Share of matching calls that fail, 0 to 1. */
+  rate: number;
+  /** Overrides the status code; by default the one the AWS model gives the error (500 if unmodelled). */
+  status?: number;
+  message?: string;
+}
+
+/** Fixed added latency in ms: one number for every operation, or per operation (missing ones get 0). */
+export type LatencySetting = number | Partial<Record<OperationName, number>>;
+
+export interface CallCount {
+  calls: number;
+  succeeded: number;
+  failed: number;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { opensearchDomainArn, parseProducerPrincipals } from '../../deploy/iam.cjs';
+import { InvalidParameterError, parseAllowedDomains, parseInteger, settings } from '../../deploy/params.cjs';
+
+const resolverOf =
+  (params: Record<string, string>) =>
+  async (variable: string): Promise<unknown> =>
+    params[variable.replace(/^param:/, '')];
+
+describe('parseAllowedDomains', () => {
+  it('keeps exact names, prefix patterns and `*`, trimmed and without duplicates', () => {
+    expect(parseAllowedDomains(' catalog-search , orders-*,*,catalog-search,')).toEqual([
+      'catalog-search',
+      'orders-*',
+      '*',
+    ]);
+  });
+
+  it.each([
+    ['', 'must name at least one'],
+    ['Orders', 'neither a domain name'],
+    ['ab', 'neither a domain name'],
+    ['a'.repeat(29), 'neither a domain name'],
+    ['orders-*-eu', 'neither a domain name'],
+    ['*orders', 'neither a domain name'],
+    ['1orders', 'neither a domain name'],
+  ])('rejects %j', (raw, reason) => {
+    expect(() => parseAllowedDomains(raw)).toThrow(InvalidParameterError);
+    expect(() => parseAllowedDomains(raw)).toThrow(reason);
+  });
+});
+
+describe('parseInteger', () => {
+  it('accepts a number or its text within the bounds', () => {
+    expect(parseInteger('maxAttempts', '8', 5, 1000)).toBe(8);
+    expect(parseInteger('maxAttempts', 1000, 5, 1000)).toBe(1000);
+  });
+
+  it.each(['4', '1001', '8.5', '-8', 'eight', ''])('rejects %j', (raw) => {
+    expect(() => parseInteger('maxAttempts', raw, 5, 1000)).toThrow('Invalid param "maxAttempts"');
+  });
+});
+
+describe('settings', () => {
+  it('resolves every param through osls and validates it', async () => {
+    const resolved = await settings({
+      resolveVariable: resolverOf({
+        allowedDomains: 'catalog-search,orders-*',
+        maxAttempts: '8',
+        idempotencyTtlSeconds: '86400',
+        trackingDeadlineSeconds: '1800',
+        logRetentionInDays: '30',
+      }),
+    });
+    expect(resolved).toEqual({
+      allowedDomains: ['catalog-search', 'orders-*'],
+      maxAttempts: 8,
+      idempotencyTtlSeconds: 86400,
+      trackingDeadlineSeconds: 1800,
+      logRetentionInDays: 30,
+    });
+  });
+
+  it('names the param that breaks the contract (fewer than 5 attempts)', async () => {
+    const resolveVariable = resolverOf({
+      allowedDomains: 'catalog-search',
+      maxAttempts: '3',
+      idempotencyTtlSeconds: '86400',
+      trackingDeadlineSeconds: '1800',
+      logRetentionInDays: '30',
+    });
+    await expect(settings({ resolveVariable })).rejects.toThrow('Invalid param "maxAttempts"');
+  });
+});
+
+describe('opensearchDomainArn', () => {
+  it('maps a name or a prefix pattern to the domain ARN IAM matches', () => {
+    expect(opensearchDomainArn('orders-*')).toEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:es:\${AWS::Region}:\${AWS::AccountId}:domain/orders-*`,
+    });
+    expect(opensearchDomainArn('*')).toEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:es:\${AWS::Region}:\${AWS::AccountId}:domain/*`,
+    });
+  });
+});
+
+describe('parseProducerPrincipals', () => {
+  it('keeps literal ARNs and lets CloudFormation fill in pseudo parameters', () => {
+    expect(
+      parseProducerPrincipals(
+        `arn:aws:iam::123456789012:role/team/producer, arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root`,
+      ),
+    ).toEqual([
+      'arn:aws:iam::123456789012:role/team/producer',
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root` },
+    ]);
+  });
+
+  it.each(['', '*', '123456789012', 'arn:aws:iam::123456789012:group/producers', 'arn:aws:sqs:::queue'])(
+    'rejects %j',
+    (raw) => {
+      expect(() => parseProducerPrincipals(raw)).toThrow('Invalid param "producerPrincipals"');
+    },
+  );
+});

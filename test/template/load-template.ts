@@ -1,0 +1,104 @@
+/**
+ * Packages the service with `npm run package` (osls + serverless-esbuild, no AWS account needed) and reads
+ * the CloudFormation template it writes. Every call packages the current serverless.yml again, into its own
+ * output and esbuild work folder, so test files that call this in parallel never read each other's output.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Bundling both handlers with the whole AWS SDK takes a while on a cold machine. */
+export const PACKAGE_TIMEOUT_MS = 110_000;
+
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Condition?: string;
+  DependsOn?: string | string[];
+}
+
+export interface CloudFormationTemplate {
+  Resources: Record<string, CfnResource>;
+  Conditions?: Record<string, unknown>;
+  Outputs?: Record<string, { Value: unknown }>;
+}
+
+export interface PackageOptions {
+  /** Passed as `--param="<key>=<value>"`, overriding the defaults in serverless.yml. */
+  params?: Record<string, string>;
+}
+
+export interface PackageRun {
+  exitCode: number;
+  /** stdout and stderr of osls, interleaved. */
+  output: string;
+  /** Where osls wrote the template and the function zips; the caller removes it. */
+  outputDir: string;
+}
+
+export class PackagingError extends Error {
+  override name = 'PackagingError';
+}
+
+export class MissingResourceError extends Error {
+  override name = 'MissingResourceError';
+}
+
+/** Runs `npm run package`; resolves with the exit code instead of throwing, so failures can be asserted. */
+export async function runPackage(options: PackageOptions = {}): Promise<PackageRun> {
+  const outputDir = await mkdtemp(join(tmpdir(), 'package-associator-template-'));
+  const params = Object.entries(options.params ?? {}).map(([key, value]) => `--param=${key}=${value}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', 'package', '--', '--package', outputDir, ...params], {
+      cwd: PROJECT_ROOT,
+      // serverless.yml reads PACKAGE_WORK_FOLDER; serverless-esbuild deletes its work folder when done.
+      env: { ...process.env, PACKAGE_WORK_FOLDER: join('.esbuild', randomUUID()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: PACKAGE_TIMEOUT_MS,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ exitCode: code ?? 1, output, outputDir }));
+  });
+}
+
+/** Packages the service and returns `cloudformation-template-update-stack.json` (what a deploy uploads). */
+export async function loadTemplate(options: PackageOptions = {}): Promise<CloudFormationTemplate> {
+  const run = await runPackage(options);
+  try {
+    if (run.exitCode !== 0) {
+      throw new PackagingError(`npm run package exited with ${run.exitCode}:\n${run.output}`);
+    }
+    const text = await readFile(join(run.outputDir, 'cloudformation-template-update-stack.json'), 'utf8');
+    return JSON.parse(text) as CloudFormationTemplate;
+  } finally {
+    await rm(run.outputDir, { recursive: true, force: true });
+  }
+}
+
+/** The resources of one CloudFormation type, keyed by logical id. */
+export function resourcesOfType(template: CloudFormationTemplate, type: string): Record<string, CfnResource> {
+  return Object.fromEntries(
+    Object.entries(template.Resources).filter(([, resource]) => resource.Type === type),
+  );
+}
+
+/** The resource with this logical id; throws naming it when it is missing, for readable test failures. */
+export function resource(template: CloudFormationTemplate, logicalId: string): CfnResource {
+  const found = template.Resources[logicalId];
+  if (!found) {
+    throw new MissingResourceError(`the template has no resource "${logicalId}"`);
+  }
+  return found;
+}
