@@ -46,7 +46,10 @@ export class ConfigError extends Error {
 export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   const result = environmentSchema.safeParse(environment);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `${name}: ${environment[name] === undefined ? 'is required' : issue.message}`;
+    });
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const env = result.data;

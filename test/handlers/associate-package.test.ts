@@ -13,21 +13,18 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
+import {
+  acceptAllEvents,
+  awsError,
+  deadLetterAttributes,
+  handlerEnvironment,
+  NOW,
+  publishedEvents,
+  QUEUE_BASE,
+  sentTo,
+} from '../helpers/handler-harness.ts';
 
-const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
-const ENV = {
-  EVENT_BUS_NAME: 'package-associator-test',
-  EVENT_SOURCE: 'package-associator',
-  DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
-  TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
-  TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
-  IDEMPOTENCY_TABLE: `idempotency-${randomUUID()}`,
-  ALLOWED_DOMAINS: 'catalog-search,orders-*',
-  MAX_ATTEMPTS: '5',
-  BACKOFF_BASE_SECONDS: '10',
-  BACKOFF_MAX_SECONDS: '600',
-};
-const NOW = new Date('2026-11-28T10:00:00.000Z');
+const ENV = handlerEnvironment();
 
 let dynamo: LocalDynamo;
 let handler: typeof import('../../src/handlers/associate-package.ts')['handler'];
@@ -54,10 +51,7 @@ beforeEach(() => {
   sqs.reset();
   eventBridge.reset();
   sqs.onAnyCommand().resolves({});
-  eventBridge.on(PutEventsCommand).callsFake(({ Entries }: { Entries: PutEventsRequestEntry[] }) => ({
-    FailedEntryCount: 0,
-    Entries: Entries.map((_, index) => ({ EventId: `event-${index}` })),
-  }));
+  acceptAllEvents(eventBridge);
 });
 
 afterEach(() => {
@@ -82,42 +76,6 @@ function associating(domainName: string, packageId: string) {
   };
 }
 
-function awsError(name: string, message: string, status: number) {
-  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
-}
-
-/** Every PutEvents entry sent, with its Detail parsed, in the order sent. */
-function publishedEvents() {
-  return eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
-    (call.args[0].input.Entries ?? []).map((entry) => ({
-      ...entry,
-      Detail: JSON.parse(entry.Detail ?? 'null') as Record<string, unknown>,
-    })),
-  );
-}
-
-function sentTo(queueUrl: string) {
-  return sqs
-    .commandCalls(SendMessageCommand)
-    .map((call) => call.args[0].input)
-    .filter((input) => input.QueueUrl === queueUrl);
-}
-
-function deadLetterAttributes(
-  reasonCode: string,
-  errorMessage: string,
-  sourceMessageId: string,
-  attempt = 1,
-) {
-  return {
-    ReasonCode: { DataType: 'String', StringValue: reasonCode },
-    ErrorMessage: { DataType: 'String', StringValue: errorMessage },
-    Attempt: { DataType: 'Number', StringValue: String(attempt) },
-    SourceMessageId: { DataType: 'String', StringValue: sourceMessageId },
-    FailedAt: { DataType: 'String', StringValue: NOW.toISOString() },
-  };
-}
-
 const domainArn = (domainName: string) => `arn:aws:es:${REGION}:${ACCOUNT}:domain/${domainName}`;
 
 describe('associate-package handler', () => {
@@ -138,7 +96,7 @@ describe('associate-package handler', () => {
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
     const byDomain = (a: { Resources?: string[] }, b: { Resources?: string[] }) =>
       String(a.Resources).localeCompare(String(b.Resources));
-    expect(publishedEvents().sort(byDomain)).toEqual(
+    expect(publishedEvents(eventBridge).sort(byDomain)).toEqual(
       records.map((record, index) => ({
         EventBusName: ENV.EVENT_BUS_NAME,
         Source: 'package-associator',
@@ -161,7 +119,7 @@ describe('associate-package handler', () => {
         },
       })),
     );
-    const tracking = sentTo(ENV.TRACKING_QUEUE_URL);
+    const tracking = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
     expect(tracking).toHaveLength(10);
     const trackingFor = (domainName: string) =>
       tracking.find((input) => JSON.parse(input.MessageBody ?? '{}').domainName === domainName);
@@ -258,7 +216,7 @@ describe('associate-package handler', () => {
     ).not.toContain('hr-private');
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(5);
 
-    expect(sentTo(ENV.DLQ_URL)).toEqual([
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([
       {
         QueueUrl: ENV.DLQ_URL,
         MessageBody: '{not json',
@@ -297,7 +255,7 @@ describe('associate-package handler', () => {
       },
     ]);
 
-    const events = publishedEvents();
+    const events = publishedEvents(eventBridge);
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
     expect(events.map((event) => [event.DetailType, event.Detail.domainName, event.Detail.error])).toEqual([
       [
@@ -352,7 +310,7 @@ describe('associate-package handler', () => {
     ]);
     // Only the Started association is followed; the one already ACTIVE is done.
     expect(
-      sentTo(ENV.TRACKING_QUEUE_URL).map((input) => JSON.parse(input.MessageBody ?? '').domainName),
+      sentTo(sqs, ENV.TRACKING_QUEUE_URL).map((input) => JSON.parse(input.MessageBody ?? '').domainName),
     ).toEqual(['catalog-search']);
   });
 
@@ -366,8 +324,10 @@ describe('associate-package handler', () => {
     expect(first).toEqual({ batchItemFailures: [] });
     expect(second).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
-    expect(publishedEvents().map((event) => event.DetailType)).toEqual(['PackageAssociationStarted']);
-    expect(sentTo(ENV.DLQ_URL)).toEqual([]);
+    expect(publishedEvents(eventBridge).map((event) => event.DetailType)).toEqual([
+      'PackageAssociationStarted',
+    ]);
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
   });
 
   it('dead-letters the same key used for another package as a conflict', async () => {
@@ -381,7 +341,7 @@ describe('associate-package handler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
     const message = `idempotencyKey: ${idempotencyKey} was already used for another domainName/packageId`;
-    expect(sentTo(ENV.DLQ_URL)).toEqual([
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([
       {
         QueueUrl: ENV.DLQ_URL,
         MessageBody: conflicting.body,
@@ -389,7 +349,11 @@ describe('associate-package handler', () => {
       },
     ]);
     expect(
-      publishedEvents().map((event) => [event.DetailType, event.Detail.packageId, event.Detail.error]),
+      publishedEvents(eventBridge).map((event) => [
+        event.DetailType,
+        event.Detail.packageId,
+        event.Detail.error,
+      ]),
     ).toEqual([
       ['PackageAssociationStarted', 'F11', undefined],
       ['PackageAssociationFailed', 'F12', { code: 'IdempotencyKeyConflict', message, retryable: false }],
@@ -427,14 +391,16 @@ describe('associate-package handler', () => {
 
     expect(retryResponse).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(3);
-    const startedFor = publishedEvents()
+    const startedFor = publishedEvents(eventBridge)
       .filter((event) => event.Detail.domainName === 'orders-a')
       .map((event) => event.Detail.attempt);
     expect(startedFor).toEqual([1, 1, 1, 2]);
 
     const resent = await invoke(sqsRecord(JSON.parse(lucky.body), { messageId: lucky.messageId }));
     expect(resent).toEqual({ batchItemFailures: [] });
-    expect(publishedEvents().filter((event) => event.Detail.domainName === 'orders-b')).toHaveLength(1);
+    expect(
+      publishedEvents(eventBridge).filter((event) => event.Detail.domainName === 'orders-b'),
+    ).toHaveLength(1);
   });
 
   it('dead-letters a transient failure on the last allowed attempt as RetriesExhausted', async () => {
@@ -445,7 +411,7 @@ describe('associate-package handler', () => {
 
     const message = 'ThrottlingException on attempt 5 of 5: Rate exceeded';
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(sentTo(ENV.DLQ_URL)).toEqual([
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([
       {
         QueueUrl: ENV.DLQ_URL,
         MessageBody: last.body,
@@ -453,7 +419,11 @@ describe('associate-package handler', () => {
       },
     ]);
     expect(
-      publishedEvents().map((event) => [event.DetailType, event.Detail.attempt, event.Detail.error]),
+      publishedEvents(eventBridge).map((event) => [
+        event.DetailType,
+        event.Detail.attempt,
+        event.Detail.error,
+      ]),
     ).toEqual([['PackageAssociationFailed', 5, { code: 'RetriesExhausted', message, retryable: true }]]);
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { ACCOUNT, REGION } from './factories.ts';
+
+export const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
+export const NOW = new Date('2026-11-28T10:00:00.000Z');
+
+/** The environment serverless.yml gives both functions, with a fresh idempotency table name. */
+export function handlerEnvironment() {
+  return {
+    EVENT_BUS_NAME: 'package-associator-test',
+    EVENT_SOURCE: 'package-associator',
+    DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
+    TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
+    TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
+    IDEMPOTENCY_TABLE: `idempotency-${randomUUID()}`,
+    ALLOWED_DOMAINS: 'catalog-search,orders-*',
+    MAX_ATTEMPTS: '5',
+    BACKOFF_BASE_SECONDS: '10',
+    BACKOFF_MAX_SECONDS: '600',
+  };
+}
+
+/** PutEvents that accepts every entry. */
+export function acceptAllEvents(eventBridge: AwsClientStub<EventBridgeClient>): void {
+  eventBridge.on(PutEventsCommand).callsFake(({ Entries }: { Entries: PutEventsRequestEntry[] }) => ({
+    FailedEntryCount: 0,
+    Entries: Entries.map((_, index) => ({ EventId: `event-${index}` })),
+  }));
+}
+
+/** Every PutEvents entry sent, with its Detail parsed, in the order sent. */
+export function publishedEvents(eventBridge: AwsClientStub<EventBridgeClient>) {
+  return eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((entry) => ({
+      ...entry,
+      Detail: JSON.parse(entry.Detail ?? 'null') as Record<string, unknown>,
+    })),
+  );
+}
+
+export function sentTo(sqs: AwsClientStub<SQSClient>, queueUrl: string) {
+  return sqs
+    .commandCalls(SendMessageCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.QueueUrl === queueUrl);
+}
+
+export function deadLetterAttributes(
+  reasonCode: string,
+  errorMessage: string,
+  sourceMessageId: string,
+  attempt = 1,
+) {
+  return {
+    ReasonCode: { DataType: 'String', StringValue: reasonCode },
+    ErrorMessage: { DataType: 'String', StringValue: errorMessage },
+    Attempt: { DataType: 'Number', StringValue: String(attempt) },
+    SourceMessageId: { DataType: 'String', StringValue: sourceMessageId },
+    FailedAt: { DataType: 'String', StringValue: NOW.toISOString() },
+  };
+}
+
+export function awsError(name: string, message: string, status: number) {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+}
