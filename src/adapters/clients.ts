@@ -7,6 +7,11 @@ import { tracer } from './observability.ts';
 // One client per service for the life of the execution environment, so warm invocations reuse connections.
 // AWS_ENDPOINT_URL (read by the SDK itself) points them at the local stack.
 export const openSearchClient = tracer.captureAWSv3Client(new OpenSearchClient({}));
-export const sqsClient = tracer.captureAWSv3Client(new SQSClient({}));
+// The SQS client sends each call to its QueueUrl's host unless given an explicit endpoint; with a local
+// endpoint configured, that host must not win.
+const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+export const sqsClient = tracer.captureAWSv3Client(
+  new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
+);
 export const eventBridgeClient = tracer.captureAWSv3Client(new EventBridgeClient({}));
 export const dynamoDBClient = tracer.captureAWSv3Client(new DynamoDBClient({}));

@@ -39,7 +39,7 @@ export function audit(
   runtime.logger.info('package association decision', {
     decision,
     reason: fields.reason,
-    message: fields.message,
+    explanation: fields.message,
     status: fields.status,
     idempotencyKey: identity.idempotencyKey,
     correlationId: identity.correlationId,

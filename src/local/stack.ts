@@ -1,0 +1,314 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import dynalite from 'dynalite';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { type EdgeServer, startEdge } from './edge.ts';
+import {
+  createEventBridgeEmulator,
+  EMULATOR_ADMIN_PREFIX as EVENTS_ADMIN_PREFIX,
+  type EventBridgeEmulator,
+  type EventBridgeFaults,
+} from './eventbridge/index.ts';
+import {
+  createOpenSearchEmulator,
+  type FaultRule,
+  EMULATOR_ADMIN_PREFIX as OPENSEARCH_ADMIN_PREFIX,
+  type OpenSearchEmulator,
+} from './opensearch/index.ts';
+import { type InvocationReport, type QueueRunner, startQueueRunner } from './runner.ts';
+import { loadFunctionSettings, loadParamDefaults, loadQueueSettings } from './serverless-config.ts';
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_NAMES = {
+  requestsQueue: 'package-associator-requests',
+  requestsDlq: 'package-associator-requests-dlq',
+  trackingQueue: 'package-associator-tracking',
+  trackingDlq: 'package-associator-tracking-dlq',
+  eventsQueue: 'package-association-events',
+  table: 'package-associator-idempotency',
+  bus: 'package-associator',
+} as const;
+
+export interface LocalStackOptions {
+  /** Edge port; 0 picks a free one. Default 4566. */
+  port?: number;
+  host?: string;
+  /** Keep DynamoDB and SQS state in this folder instead of memory. */
+  dataDir?: string;
+  serverlessYml?: string;
+  /** How long the emulator keeps an association ASSOCIATING; default 3000 ms. */
+  associationDelayMs?: number;
+  openSearchFaults?: FaultRule[];
+  openSearchLatencyMs?: number;
+  eventBridgeFaults?: EventBridgeFaults;
+  /** Share of invocations the runner crashes or times out after the handler ran (soak tests). */
+  runnerCrashRate?: number;
+  runnerTimeoutRate?: number;
+  randomSeed?: number;
+  /** Settings handed to the handlers on top of those serverless.yml implies (e.g. shorter backoffs in tests). */
+  handlerEnvironment?: Record<string, string>;
+  /** Overrides of the queues' visibility timeout in seconds (tests use short ones to see redelivery soon). */
+  visibilityTimeoutSeconds?: number;
+  onInvoke?: (report: InvocationReport) => void;
+}
+
+export interface LocalStack {
+  endpoint: string;
+  region: string;
+  queueUrls: Record<'requests' | 'requestsDlq' | 'tracking' | 'trackingDlq' | 'events', string>;
+  tableName: string;
+  busName: string;
+  maxAttempts: number;
+  openSearch: OpenSearchEmulator;
+  eventBridge: EventBridgeEmulator;
+  sqs: FauxqsServer;
+  runners: QueueRunner[];
+  /** Stops every part; resolves when every port is closed. */
+  stop(): Promise<void>;
+}
+
+function toNumber(value: unknown, name: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new Error(`serverless.yml: ${name} is not a number (${String(value)})`);
+  return parsed;
+}
+
+async function startDynamo(dataDir: string | undefined): Promise<{ url: string; close(): Promise<void> }> {
+  const path = dataDir === undefined ? undefined : join(dataDir, 'dynamodb');
+  if (path !== undefined) mkdirSync(path, { recursive: true });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+async function createTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    // A kept data folder already has it.
+    if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+  }
+  client.destroy();
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/**
+ * Starts the whole service on this machine: SQS (fauxqs), DynamoDB (dynalite), the OpenSearch packages API
+ * and EventBridge PutEvents emulators behind one edge endpoint, and runners that invoke the real handler
+ * modules with the event source mapping's semantics read from serverless.yml.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const ymlPath = options.serverlessYml ?? 'serverless.yml';
+  const functions = loadFunctionSettings(ymlPath, { stage: 'local' });
+  const queues = loadQueueSettings(ymlPath, { stage: 'local' });
+  const params = loadParamDefaults(ymlPath, { stage: 'local' });
+  const associate = functions.associatePackage;
+  const track = functions.trackAssociation;
+  if (associate === undefined || track === undefined) {
+    throw new Error(`${ymlPath}: functions associatePackage and trackAssociation are required`);
+  }
+  const requestsQueue = queues[associate.sqs.queueLogicalId];
+  const trackingQueue = queues[track.sqs.queueLogicalId];
+  const maxAttempts = toNumber(requestsQueue?.maxReceiveCount ?? params.maxAttempts, 'maxReceiveCount');
+  const visibility = (seconds: number | undefined) =>
+    String(options.visibilityTimeoutSeconds ?? seconds ?? 30);
+  const queueAttributes = (
+    visibilityTimeout: number | undefined,
+    dlqName: string,
+    maxReceiveCount: number,
+  ) => ({
+    VisibilityTimeout: visibility(visibilityTimeout),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${dlqName}`,
+      maxReceiveCount,
+    }),
+  });
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopper of stoppers.splice(0).reverse()) await stopper();
+  };
+  try {
+    const sqsDataDir = options.dataDir === undefined ? undefined : join(options.dataDir, 'sqs');
+    if (sqsDataDir !== undefined) mkdirSync(sqsDataDir, { recursive: true });
+    const sqs = await startFauxqs({
+      port: 0,
+      logger: false,
+      defaultRegion: LOCAL_REGION,
+      ...(sqsDataDir && { dataDir: sqsDataDir }),
+    });
+    stoppers.push(() => sqs.stop());
+    sqs.setup({
+      queues: [
+        { name: LOCAL_NAMES.requestsDlq, attributes: { MessageRetentionPeriod: '1209600' } },
+        { name: LOCAL_NAMES.trackingDlq, attributes: { MessageRetentionPeriod: '1209600' } },
+        {
+          name: LOCAL_NAMES.requestsQueue,
+          attributes: queueAttributes(requestsQueue?.visibilityTimeout, LOCAL_NAMES.requestsDlq, maxAttempts),
+        },
+        {
+          name: LOCAL_NAMES.trackingQueue,
+          attributes: queueAttributes(
+            trackingQueue?.visibilityTimeout,
+            LOCAL_NAMES.trackingDlq,
+            toNumber(trackingQueue?.maxReceiveCount ?? maxAttempts, 'tracking maxReceiveCount'),
+          ),
+        },
+        { name: LOCAL_NAMES.eventsQueue },
+      ],
+    });
+
+    const dynamo = await startDynamo(options.dataDir);
+    stoppers.push(() => dynamo.close());
+    await createTable(dynamo.url, LOCAL_NAMES.table);
+
+    const openSearch = createOpenSearchEmulator({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      ...(options.associationDelayMs !== undefined && { associationDelayMs: options.associationDelayMs }),
+      ...(options.openSearchFaults && { faults: options.openSearchFaults }),
+      ...(options.openSearchLatencyMs !== undefined && { latencyMs: options.openSearchLatencyMs }),
+      ...(options.randomSeed !== undefined && { randomSeed: options.randomSeed }),
+    });
+    stoppers.push(async () => openSearch.close());
+    const eventBridge = createEventBridgeEmulator({
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      buses: [LOCAL_NAMES.bus],
+      ...(options.eventBridgeFaults && { faults: options.eventBridgeFaults }),
+      ...(options.randomSeed !== undefined && { randomSeed: options.randomSeed + 1 }),
+      rules: [
+        {
+          name: 'all-association-events',
+          eventBusName: LOCAL_NAMES.bus,
+          deliver: async (envelope) => {
+            sqs.sendMessage(LOCAL_NAMES.eventsQueue, envelope);
+          },
+        },
+      ],
+    });
+
+    const edge: EdgeServer = await startEdge({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 4566,
+      routes: {
+        sqs: { upstream: sqs.address, rewriteQueueUrls: true },
+        dynamodb: dynamo.url,
+        es: openSearch.handle,
+        events: eventBridge.handle,
+      },
+      adminRoutes: {
+        [OPENSEARCH_ADMIN_PREFIX]: openSearch.handle,
+        [EVENTS_ADMIN_PREFIX]: eventBridge.handle,
+      },
+    });
+    stoppers.push(() => edge.close());
+
+    const queueUrl = (name: string) => `${edge.url}/${LOCAL_ACCOUNT}/${name}`;
+    const queueUrls = {
+      requests: queueUrl(LOCAL_NAMES.requestsQueue),
+      requestsDlq: queueUrl(LOCAL_NAMES.requestsDlq),
+      tracking: queueUrl(LOCAL_NAMES.trackingQueue),
+      trackingDlq: queueUrl(LOCAL_NAMES.trackingDlq),
+      events: queueUrl(LOCAL_NAMES.eventsQueue),
+    };
+    const handlerEnvironment: Record<string, string> = {
+      AWS_ENDPOINT_URL: edge.url,
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      EVENT_BUS_NAME: LOCAL_NAMES.bus,
+      EVENT_SOURCE: String(params.eventSource ?? 'package-associator'),
+      DLQ_URL: queueUrls.requestsDlq,
+      TRACKING_QUEUE_URL: queueUrls.tracking,
+      TRACKING_DLQ_URL: queueUrls.trackingDlq,
+      IDEMPOTENCY_TABLE: LOCAL_NAMES.table,
+      ALLOWED_DOMAINS: String(params.allowedDomains ?? ''),
+      MAX_ATTEMPTS: String(maxAttempts),
+      IDEMPOTENCY_TTL_SECONDS: String(params.idempotencyTtlSeconds ?? 86_400),
+      TRACKING_DEADLINE_SECONDS: String(params.trackingDeadlineSeconds ?? 1800),
+      POWERTOOLS_SERVICE_NAME: 'package-associator',
+      POWERTOOLS_METRICS_NAMESPACE: 'PackageAssociator',
+      // No X-Ray daemon and no CloudWatch here: traces and EMF metrics would only be noise on the console.
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+      ...options.handlerEnvironment,
+    };
+    const runnerClient = new SQSClient({
+      endpoint: edge.url,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const runners: QueueRunner[] = [];
+    stoppers.push(async () => {
+      await Promise.all(runners.map((runner) => runner.stop()));
+      runnerClient.destroy();
+    });
+    for (const [name, settings, url] of [
+      ['associatePackage', associate, queueUrls.requests],
+      ['trackAssociation', track, queueUrls.tracking],
+    ] as const) {
+      runners.push(
+        startQueueRunner({
+          sqs: runnerClient,
+          queueUrl: url,
+          handler: { module: settings.handlerModulePath, export: settings.handlerExport },
+          functionName: `package-associator-local-${name}`,
+          batchSize: settings.sqs.batchSize,
+          maximumBatchingWindowSeconds: settings.sqs.maximumBatchingWindowSeconds,
+          maximumConcurrency: settings.sqs.maximumConcurrency,
+          timeoutSeconds: settings.timeoutSeconds,
+          memorySize: settings.memorySize,
+          reportBatchItemFailures: settings.sqs.reportBatchItemFailures,
+          region: LOCAL_REGION,
+          accountId: LOCAL_ACCOUNT,
+          environment: handlerEnvironment,
+          ...(options.onInvoke && { onInvoke: options.onInvoke }),
+          ...(options.runnerCrashRate !== undefined && { crashRate: options.runnerCrashRate }),
+          ...(options.runnerTimeoutRate !== undefined && { timeoutRate: options.runnerTimeoutRate }),
+          ...(options.randomSeed !== undefined && { faultSeed: options.randomSeed + 2 }),
+        }),
+      );
+    }
+
+    return {
+      endpoint: edge.url,
+      region: LOCAL_REGION,
+      queueUrls,
+      tableName: LOCAL_NAMES.table,
+      busName: LOCAL_NAMES.bus,
+      maxAttempts,
+      openSearch,
+      eventBridge,
+      sqs,
+      runners,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
