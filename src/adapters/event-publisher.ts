@@ -10,6 +10,15 @@ import type { AssociationEvent } from '../domain/events.ts';
 const MAX_ENTRIES_PER_CALL = 10;
 
 /**
+ * PutEvents refuses a whole call over 256 KiB
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html); an entry that alone is
+ * near it must fail by itself, not take its batch-mates down with it.
+ */
+const MAX_ENTRY_BYTES = 256 * 1024;
+/** Entries are packed into one call only while their sizes add up to less than the limit. */
+const MAX_CALL_BYTES = MAX_ENTRY_BYTES;
+
+/**
  * Entry error codes worth retrying: the service was busy, not the entry wrong
  * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
  */
@@ -34,6 +43,7 @@ export interface EventTarget {
 
 interface PendingEntry {
   entry: PutEventsRequestEntry;
+  bytes: number;
   resolve(): void;
   reject(error: EventPublishError): void;
 }
@@ -82,20 +92,33 @@ export class BatchedEventPublisher {
       Resources: this.#target.resourcesFor(event.domainName),
       Time: new Date(event.detail.occurredAt),
     };
+    const bytes = entrySize(entry);
+    if (bytes > MAX_ENTRY_BYTES) {
+      return Promise.reject(
+        new EventPublishError('EntryTooLarge', `the event is ${bytes} bytes, over 256 KiB`),
+      );
+    }
     return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ entry, resolve, reject });
+      this.#waiting.push({ entry, bytes, resolve, reject });
       this.#flushIfReady();
     });
   }
 
   #flushIfReady(): void {
-    while (this.#waiting.length >= MAX_ENTRIES_PER_CALL) {
-      void this.#send(this.#waiting.splice(0, MAX_ENTRIES_PER_CALL), 0);
-    }
+    while (this.#waiting.length >= MAX_ENTRIES_PER_CALL) this.#sendNextCall();
     // Publishing from outside track() (running 0) must still go out at once.
-    if (this.#waiting.length > 0 && this.#waiting.length >= this.#running) {
-      void this.#send(this.#waiting.splice(0), 0);
+    while (this.#waiting.length > 0 && this.#waiting.length >= this.#running) this.#sendNextCall();
+  }
+
+  #sendNextCall(): void {
+    let count = 0;
+    let bytes = 0;
+    for (const pending of this.#waiting) {
+      if (count === MAX_ENTRIES_PER_CALL || (count > 0 && bytes + pending.bytes > MAX_CALL_BYTES)) break;
+      count += 1;
+      bytes += pending.bytes;
     }
+    void this.#send(this.#waiting.splice(0, count), 0);
   }
 
   async #send(batch: PendingEntry[], retry: number): Promise<void> {
@@ -131,4 +154,10 @@ export class BatchedEventPublisher {
       await this.#send(retryable, retry + 1);
     }
   }
+}
+
+/** The size AWS counts for an entry: Time (14 bytes when set) plus the UTF-8 text of its other fields. */
+function entrySize(entry: PutEventsRequestEntry): number {
+  const text = [entry.Source, entry.DetailType, entry.Detail, ...(entry.Resources ?? [])].join('');
+  return (entry.Time ? 14 : 0) + Buffer.byteLength(text, 'utf8');
 }

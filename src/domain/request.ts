@@ -93,13 +93,28 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/**
+ * A hostile body can hold thousands of unknown keys, or one of megabytes: the message goes into a Failed
+ * event (256 KiB per PutEvents entry, shared with batch-mates) and a log line, so it names a few, briefly.
+ */
+const MAX_UNKNOWN_FIELDS_NAMED = 10;
+const MAX_FIELD_NAME_LENGTH = 64;
+
+function shorten(name: string): string {
+  return name.length > MAX_FIELD_NAME_LENGTH ? `${name.slice(0, MAX_FIELD_NAME_LENGTH)}…` : name;
+}
+
 /** One message per field, naming the field and the first rule it breaks. */
 function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string {
   const messages = new Map<string, string>();
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const prefix = issue.path.length > 0 ? `${issue.path.map(String).join('.')}.` : '';
-      for (const key of issue.keys) messages.set(`${prefix}${key}`, 'is not a known field');
+      for (const key of issue.keys.slice(0, MAX_UNKNOWN_FIELDS_NAMED)) {
+        messages.set(`${prefix}${shorten(key)}`, 'is not a known field');
+      }
+      const more = issue.keys.length - MAX_UNKNOWN_FIELDS_NAMED;
+      if (more > 0) messages.set(`${prefix}(${more} more)`, 'is not a known field');
       continue;
     }
     const field = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';

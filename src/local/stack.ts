@@ -17,6 +17,7 @@ import {
   type FaultRule,
   EMULATOR_ADMIN_PREFIX as OPENSEARCH_ADMIN_PREFIX,
   type OpenSearchEmulator,
+  type SeedData,
 } from './opensearch/index.ts';
 import { type InvocationReport, type QueueRunner, startQueueRunner } from './runner.ts';
 import { loadFunctionSettings, loadParamDefaults, loadQueueSettings } from './serverless-config.ts';
@@ -40,6 +41,8 @@ export interface LocalStackOptions {
   /** Keep DynamoDB and SQS state in this folder instead of memory. */
   dataDir?: string;
   serverlessYml?: string;
+  /** Domains and packages of the OpenSearch emulator; default the demo data in src/local/seed.json. */
+  seed?: SeedData | string;
   /** How long the emulator keeps an association ASSOCIATING; default 3000 ms. */
   associationDelayMs?: number;
   openSearchFaults?: FaultRule[];
@@ -186,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const openSearch = createOpenSearchEmulator({
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
+      ...(options.seed !== undefined && { seed: options.seed }),
       ...(options.associationDelayMs !== undefined && { associationDelayMs: options.associationDelayMs }),
       ...(options.openSearchFaults && { faults: options.openSearchFaults }),
       ...(options.openSearchLatencyMs !== undefined && { latencyMs: options.openSearchLatencyMs }),

@@ -142,3 +142,15 @@ describe('parseRequest', () => {
     );
   });
 });
+
+describe('parseRequest on hostile bodies', () => {
+  it('names at most ten unknown fields, each briefly, so the message stays small', () => {
+    const keys = Array.from({ length: 20_000 }, (_, index) => `"k${index}":0`).join(',');
+    const message = errorOf(`{"domainName":"catalog-search","packageId":"F1",${keys}}`);
+    expect(message).toMatch(
+      /^k0: is not a known field; k1: .*k9: is not a known field; \(19990 more\): is not a known field$/,
+    );
+    const long = errorOf({ ...valid, ['x'.repeat(300_000)]: 1 });
+    expect(long).toBe(`${'x'.repeat(64)}…: is not a known field`);
+  });
+});
