@@ -1,0 +1,564 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deadLetter } from '../../src/domain/dlq.ts';
+import { type AssociationEvent, failedEvent, startedEvent, succeededEvent } from '../../src/domain/events.ts';
+import {
+  type OpenSearchEmulatorServer,
+  startOpenSearchEmulatorServer,
+} from '../../src/local/opensearch/index.ts';
+import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const QUEUES = {
+  requests: 'package-associator-requests',
+  dlq: 'package-associator-requests-dlq',
+  tracking: 'package-associator-tracking',
+  trackingDlq: 'package-associator-tracking-dlq',
+  events: 'package-association-events',
+};
+const TABLE = 'package-associator-idempotency';
+
+let sqsServer: FauxqsServer;
+let dynamo: LocalDynamo;
+let openSearch: OpenSearchEmulatorServer;
+let sqsEndpoint: string;
+let sqs: SQSClient;
+let workDir: string;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Only the environment a user would set for the local stack. */
+function cliEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_ENDPOINT_URL: sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_OPENSEARCH: openSearch.url,
+    // Keeps the child off ~/.aws and the instance metadata service.
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+}
+
+/** Runs the real executable in a child Node 24. */
+function cli(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'src/cli/main.ts'), ...args],
+      { cwd: repoRoot, env: cliEnv(), timeout: 15_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function queueUrl(name: string): string {
+  return `${sqsEndpoint}/000000000000/${name}`;
+}
+
+/** Everything on a queue, taken off it. */
+async function drain(name: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl(name),
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) return messages;
+    messages.push(...Messages);
+  }
+}
+
+function readyBodies(name: string): string[] {
+  return (sqsServer.inspectQueue(name)?.messages.ready ?? []).map((message) => message.body);
+}
+
+function envelope(event: AssociationEvent, id: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id,
+    'detail-type': event.detailType,
+    source: 'package-associator',
+    account: '000000000000',
+    time: event.detail.occurredAt,
+    region,
+    resources: [],
+    detail: event.detail,
+  };
+}
+
+beforeAll(async () => {
+  [sqsServer, dynamo, openSearch] = await Promise.all([
+    startFauxqs({ port: 0, logger: false }),
+    startDynalite(),
+    startOpenSearchEmulatorServer({ port: 0 }),
+  ]);
+  sqsEndpoint = `http://127.0.0.1:${sqsServer.port}`;
+  for (const name of Object.values(QUEUES)) sqsServer.createQueue(name);
+  await createIdempotencyTable(dynamo.endpoint, TABLE);
+  sqs = new SQSClient({ endpoint: sqsEndpoint, region, credentials });
+  workDir = await mkdtemp(join(tmpdir(), 'associator-cli-'));
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  await Promise.all([sqsServer?.stop(), dynamo?.close(), openSearch?.close()]);
+  if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  sqsServer.reset();
+});
+
+describe('associator send', () => {
+  it('puts the request built from flags on the requests queue and prints the message id and key', async () => {
+    const result = await cli(
+      'send',
+      '--domain',
+      'orders-logs',
+      '--package',
+      'F222222222',
+      '--prerequisite',
+      'G555555555',
+      '--prerequisite',
+      'pkg-0a1b2c3d4e',
+      '--idempotency-key',
+      'cli-send-1',
+      '--requested-by',
+      'cli test',
+    );
+
+    expect(result.code).toBe(0);
+    const [message, ...others] = await drain(QUEUES.requests);
+    expect(others).toHaveLength(0);
+    expect(JSON.parse(message?.Body ?? '')).toEqual({
+      domainName: 'orders-logs',
+      packageId: 'F222222222',
+      prerequisitePackageIds: ['G555555555', 'pkg-0a1b2c3d4e'],
+      idempotencyKey: 'cli-send-1',
+      requestedBy: 'cli test',
+    });
+    expect(result.stdout).toContain(`sent ${message?.MessageId}`);
+    expect(result.stdout).toContain('idempotency key cli-send-1');
+  });
+
+  it('names the message id as the key when the request has none', async () => {
+    const result = await cli('send', '--domain', 'orders-logs', '--package', 'F222222222', '--json');
+
+    expect(result.code).toBe(0);
+    const [message] = await drain(QUEUES.requests);
+    expect(JSON.parse(result.stdout)).toEqual({
+      messageId: message?.MessageId,
+      idempotencyKey: message?.MessageId,
+    });
+  });
+
+  it('refuses an invalid request locally, naming the field and the rule, and sends nothing', async () => {
+    const result = await cli('send', '--domain', 'Orders', '--package', 'X1');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'domainName (--domain): must start with a lowercase letter and contain only lowercase letters, digits and hyphens',
+    );
+    expect(result.stderr).toContain(
+      'packageId (--package): must match F<digits>, G<digits> or pkg-<lowercase hex>',
+    );
+    expect(result.stdout).toBe('');
+    expect(readyBodies(QUEUES.requests)).toEqual([]);
+  });
+
+  it('sends a request file as written', async () => {
+    const path = join(workDir, 'request.json');
+    const body =
+      '{\n  "domainName": "catalog-search",\n  "packageId": "F111111111",\n  "correlationId": "c-1"\n}';
+    await writeFile(path, `${body}\n`);
+
+    const result = await cli('send', '--file', path);
+
+    expect(result.code).toBe(0);
+    expect(readyBodies(QUEUES.requests)).toEqual([body]);
+  });
+
+  it('sends every valid line of a JSON-lines file in batches and reports the bad line', async () => {
+    const valid = Array.from({ length: 12 }, (_, index) =>
+      JSON.stringify({
+        domainName: 'orders-logs',
+        packageId: `F${1000 + index}`,
+        idempotencyKey: `bulk-${index}`,
+      }),
+    );
+    const lines = [
+      ...valid.slice(0, 5),
+      '{"domainName":"orders-logs","packageID":"F1"}',
+      '',
+      ...valid.slice(5),
+    ];
+    const path = join(workDir, 'requests.jsonl');
+    await writeFile(path, `${lines.join('\n')}\n`);
+
+    const result = await cli('send', '--jsonl', path);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'line 6: refused: packageId: is required; packageID: is not a known field',
+    );
+    expect(result.stderr).toContain('sent 12 of 13 requests');
+    expect((await drain(QUEUES.requests)).map((message) => message.Body).sort()).toEqual([...valid].sort());
+    expect(result.stdout.trim().split('\n')).toHaveLength(12);
+    expect(result.stdout).toContain('line 8  sent ');
+    expect(result.stdout).toContain('idempotency key bulk-5');
+  });
+
+  it('sends an invalid body as is with --no-validate', async () => {
+    const path = join(workDir, 'bad.jsonl');
+    await writeFile(path, 'not json at all\n');
+
+    const result = await cli('send', '--jsonl', path, '--no-validate');
+
+    expect(result.code).toBe(0);
+    expect(readyBodies(QUEUES.requests)).toEqual(['not json at all']);
+  });
+
+  it('exits 1 with one line when the file cannot be read', async () => {
+    const result = await cli('send', '--file', join(workDir, 'missing.json'));
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot read .*missing\.json/);
+  });
+});
+
+describe('associator events', () => {
+  const identity = {
+    idempotencyKey: 'evt-1',
+    correlationId: 'evt-1',
+    domainName: 'orders-logs',
+    packageId: 'F222222222',
+  };
+  const at = new Date('2026-03-01T10:00:00.000Z');
+  const envelopes = [
+    envelope(startedEvent(identity, { packageName: 'common-stopwords' }, 1, at), 'e-1'),
+    envelope(succeededEvent(identity, { status: 'ACTIVE' }, 1, new Date('2026-03-01T10:00:05.000Z')), 'e-2'),
+    envelope(
+      failedEvent(
+        { ...identity, idempotencyKey: 'evt-2', domainName: null },
+        { code: 'InvalidRequest', message: 'domainName: is required', retryable: false },
+        1,
+        at,
+      ),
+      'e-3',
+    ),
+  ];
+
+  async function publish(): Promise<void> {
+    for (const item of envelopes) {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl(QUEUES.events), MessageBody: JSON.stringify(item) }),
+      );
+    }
+  }
+
+  it('prints one readable line per event and deletes them', async () => {
+    await publish();
+
+    const result = await cli('events');
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines).toContainEqual(
+      '2026-03-01T10:00:00.000Z  PackageAssociationStarted    orders-logs  F222222222  key=evt-1  ASSOCIATING',
+    );
+    expect(lines).toContainEqual(
+      '2026-03-01T10:00:05.000Z  PackageAssociationSucceeded  orders-logs  F222222222  key=evt-1  ACTIVE',
+    );
+    expect(lines).toContainEqual(
+      '2026-03-01T10:00:00.000Z  PackageAssociationFailed     -  F222222222  key=evt-2  InvalidRequest: domainName: is required',
+    );
+    expect(await drain(QUEUES.events)).toEqual([]);
+  });
+
+  it('prints envelopes as JSON lines and, with --peek, leaves them on the queue', async () => {
+    await publish();
+
+    const result = await cli('events', '--json', '--peek', '--max', '2', '--wait', '0');
+
+    expect(result.code).toBe(0);
+    const printed = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
+    expect(printed).toHaveLength(2);
+    for (const item of printed) expect(envelopes).toContainEqual(item);
+    expect(await drain(QUEUES.events)).toHaveLength(3);
+  });
+
+  it('with --follow prints events as they arrive and stops cleanly on Ctrl-C', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'src/cli/main.ts'), 'events', '--follow'], {
+      cwd: repoRoot,
+      env: cliEnv(),
+    });
+    let stdout = '';
+    const firstLine = new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('\n')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    try {
+      await publish();
+      await firstLine;
+      child.kill('SIGINT');
+
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('PackageAssociationStarted');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('leaves a message that is not an event on the queue and says so', async () => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(QUEUES.events), MessageBody: 'hello' }));
+
+    const result = await cli('events', '--wait', '0');
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('not an EventBridge event');
+    expect(readyBodies(QUEUES.events)).toEqual(['hello']);
+  });
+});
+
+describe('associator dlq', () => {
+  const failedAt = new Date('2026-03-01T09:00:00.000Z');
+  const bodies = {
+    invalid: '{"domainName":"orders-logs" , "packageId":"nope"}',
+    exhausted: '{\n "domainName": "catalog-search", "packageId": "F111111111", "requestedBy": "Zoë"\t}',
+    notJson: 'not json',
+  };
+
+  async function deadLetters(): Promise<void> {
+    const letters = [
+      deadLetter({
+        body: bodies.invalid,
+        reasonCode: 'InvalidRequest',
+        errorMessage: 'packageId: must match F<digits>, G<digits> or pkg-<lowercase hex>',
+        attempt: 1,
+        sourceMessageId: 'src-1',
+        failedAt,
+      }),
+      deadLetter({
+        body: bodies.exhausted,
+        reasonCode: 'RetriesExhausted',
+        errorMessage: 'ThrottlingException on attempt 8 of 8: Rate exceeded',
+        attempt: 8,
+        sourceMessageId: 'src-2',
+        failedAt,
+      }),
+      deadLetter({
+        body: bodies.notJson,
+        reasonCode: 'InvalidRequest',
+        errorMessage: 'body: must be valid JSON',
+        attempt: 1,
+        sourceMessageId: 'src-3',
+        failedAt,
+      }),
+    ];
+    for (const letter of letters) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl(QUEUES.dlq),
+          MessageBody: letter.body,
+          MessageAttributes: letter.attributes,
+        }),
+      );
+    }
+  }
+
+  it('lists dead letters with their reasons and leaves them on the queue', async () => {
+    await deadLetters();
+
+    const result = await cli('dlq', 'list');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      '2026-03-01T09:00:00.000Z  RetriesExhausted  attempt=8  source=src-2  message=',
+    );
+    expect(result.stdout).toContain('    ThrottlingException on attempt 8 of 8: Rate exceeded');
+    expect(result.stdout).toContain('domain=catalog-search package=F111111111 key=-');
+    expect(result.stdout).toContain('body: 8 bytes, not JSON');
+    expect(result.stderr).toContain('3 dead letters on');
+    expect(result.stderr).toContain('InvalidRequest 2, RetriesExhausted 1');
+    expect(readyBodies(QUEUES.dlq).sort()).toEqual(Object.values(bodies).sort());
+  });
+
+  it('lists dead letters as JSON', async () => {
+    await deadLetters();
+
+    const result = await cli('dlq', 'list', '--json', '--wait', '0');
+
+    const views = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(views).toContainEqual(
+      expect.objectContaining({
+        reasonCode: 'InvalidRequest',
+        errorMessage: 'body: must be valid JSON',
+        attempt: 1,
+        sourceMessageId: 'src-3',
+        failedAt: failedAt.toISOString(),
+        body: bodies.notJson,
+      }),
+    );
+    expect(views).toHaveLength(3);
+  });
+
+  it('redrives only the chosen reason, body byte for byte, and leaves the others', async () => {
+    await deadLetters();
+
+    const result = await cli('dlq', 'redrive', '--reason', 'RetriesExhausted', '--wait', '0');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('moved 1 from');
+    expect(result.stdout).toContain('left 2 with other reasons, 0 failed');
+    const redriven = await drain(QUEUES.requests);
+    expect(redriven.map((message) => message.Body)).toEqual([bodies.exhausted]);
+    expect(redriven[0]?.MessageAttributes).toBeUndefined();
+    expect(readyBodies(QUEUES.dlq).sort()).toEqual([bodies.invalid, bodies.notJson].sort());
+
+    const rest = await cli('dlq', 'redrive', '--wait', '0');
+
+    expect(rest.code).toBe(0);
+    expect(rest.stdout).toContain('moved 2 from');
+    expect(readyBodies(QUEUES.requests).sort()).toEqual([bodies.invalid, bodies.notJson].sort());
+    expect(readyBodies(QUEUES.dlq)).toEqual([]);
+  });
+
+  it('targets the tracking DLQ and queue with --tracking', async () => {
+    const body = '{"idempotencyKey":"t-1"}';
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(QUEUES.trackingDlq), MessageBody: body }));
+
+    const result = await cli('dlq', 'redrive', '--tracking', '--wait', '0');
+
+    expect(result.code).toBe(0);
+    expect(readyBodies(QUEUES.tracking)).toEqual([body]);
+    expect(readyBodies(QUEUES.trackingDlq)).toEqual([]);
+  });
+});
+
+// These read only the OpenSearch emulator and the table, so they can run side by side.
+describe.concurrent('associator status', () => {
+  it('shows what the domain reports for a package', async () => {
+    const result = await cli('status', '--domain', 'orders-logs', '--package', 'F222222222');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^orders-logs {2}F222222222 {2}ACTIVE {2}name=common-stopwords {2}type=TXT-DICTIONARY/,
+    );
+  });
+
+  it('exits 1 when the package is not associated with the domain', async () => {
+    const result = await cli('status', '--domain', 'catalog-search', '--package', 'F333333333');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('F333333333 is not associated with catalog-search');
+  });
+
+  it("shows a request's idempotency records as Powertools stored them", async () => {
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
+    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: TABLE, awsSdkV3Client: client });
+    let finish: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const associate = makeIdempotent(
+      async (_request: { idempotencyKey: string }) => {
+        await running;
+        return { outcome: 'started' };
+      },
+      {
+        persistenceStore,
+        config: new IdempotencyConfig({ eventKeyJmesPath: 'idempotencyKey' }),
+        keyPrefix: 'associate-package',
+      },
+    );
+
+    try {
+      const call = associate({ idempotencyKey: 'status-key-1' });
+      const during = await cli('status', '--key', 'status-key-1');
+      finish();
+      await call;
+      const after = await cli('status', '--key', 'status-key-1');
+
+      expect(during.code).toBe(0);
+      expect(during.stdout).toMatch(/^associate {2}in progress/m);
+      expect(after.code).toBe(0);
+      expect(after.stdout).toMatch(
+        /^associate {2}completed {2}outcome=started {2}expires=\S+ {2}record=associate-package#/m,
+      );
+      expect(after.stdout).toMatch(/^track {6}no record$/m);
+    } finally {
+      finish();
+      client.destroy();
+    }
+  });
+
+  it('exits 1 for a key with no record', async () => {
+    const result = await cli('status', '--key', 'never-sent');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no idempotency record for never-sent');
+  });
+});
+
+describe.concurrent('usage errors', () => {
+  it.each([
+    {
+      args: ['send', '--domain', 'orders-logs', '--package', 'F1', '--bogus'],
+      message: "unknown option '--bogus'",
+    },
+    { args: ['launch'], message: "unknown command 'launch'" },
+    { args: ['send'], message: 'give --domain and --package, or --file, or --jsonl' },
+    { args: ['send', '--file', 'a.json', '--domain', 'x'], message: 'cannot be used with option' },
+    { args: ['events', '--max', '0'], message: 'must be a whole number above 0' },
+    { args: ['status'], message: 'give --key, or --domain (with --package)' },
+    { args: ['dlq'], message: 'Usage: associator dlq' },
+  ])('exits 2 with a usage message for $args', async ({ args, message }) => {
+    const result = await cli(...args);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('Usage: associator');
+  });
+
+  it('prints help with exit code 0', async () => {
+    const result = await cli('--help');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: associator');
+  });
+});
