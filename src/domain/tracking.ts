@@ -33,6 +33,11 @@ export function trackingDelaySeconds(check: number, policy: TrackingPolicy, rand
   return Math.max(1, Math.min(policy.maxDelaySeconds, Math.round(base * (0.8 + 0.4 * random))));
 }
 
+export function associationFailedMessage(details: PackageDetails): string {
+  const cause = details.errorDetails?.errorMessage ?? details.errorDetails?.errorType ?? 'no details given';
+  return `The domain reported ASSOCIATION_FAILED: ${cause}`;
+}
+
 /**
  * What to do with what the domain reports for a package being followed.
  *

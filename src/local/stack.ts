@@ -1,17 +1,20 @@
 import { mkdirSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { type EdgeServer, startEdge } from './edge.ts';
+import { type EdgeHandler, type EdgeServer, startEdge } from './edge.ts';
 import {
   createEventBridgeEmulator,
   EMULATOR_ADMIN_PREFIX as EVENTS_ADMIN_PREFIX,
   type EventBridgeEmulator,
   type EventBridgeFaults,
 } from './eventbridge/index.ts';
+import { createSeededRandom } from './opensearch/faults.ts';
 import {
   createOpenSearchEmulator,
   type FaultRule,
@@ -48,6 +51,8 @@ export interface LocalStackOptions {
   openSearchFaults?: FaultRule[];
   openSearchLatencyMs?: number;
   eventBridgeFaults?: EventBridgeFaults;
+  /** Answers a share of DynamoDB calls with an error before they reach the store (soak tests). */
+  dynamoDbFaults?: DynamoDbFaults;
   /** Share of invocations the runner crashes or times out after the handler ran (soak tests). */
   runnerCrashRate?: number;
   runnerTimeoutRate?: number;
@@ -56,7 +61,29 @@ export interface LocalStackOptions {
   handlerEnvironment?: Record<string, string>;
   /** Overrides of the queues' visibility timeout in seconds (tests use short ones to see redelivery soon). */
   visibilityTimeoutSeconds?: number;
+  /**
+   * Overrides the functions' timeout from serverless.yml. Soak tests shorten it because it also bounds how
+   * long an idempotency record of an invocation killed mid-way stays "in progress".
+   */
+  functionTimeoutSeconds?: number;
   onInvoke?: (report: InvocationReport) => void;
+}
+
+export interface DynamoDbFaults {
+  /** Share of calls answered with an error, 0 to 1. */
+  rate: number;
+  /**
+   * `InternalServerError` (500) or `ProvisionedThroughputExceededException` (400); both retryable. Default:
+   * either, half and half.
+   */
+  errorType?: DynamoDbFaultType;
+}
+
+export type DynamoDbFaultType = 'InternalServerError' | 'ProvisionedThroughputExceededException';
+
+export interface DynamoDbStats {
+  calls: number;
+  faultsInjected: number;
 }
 
 export interface LocalStack {
@@ -70,6 +97,8 @@ export interface LocalStack {
   eventBridge: EventBridgeEmulator;
   sqs: FauxqsServer;
   runners: QueueRunner[];
+  /** Calls that reached the DynamoDB route, and how many of them got an injected fault. */
+  dynamoDbStats(): DynamoDbStats;
   /** Stops every part; resolves when every port is closed. */
   stop(): Promise<void>;
 }
@@ -115,6 +144,68 @@ async function createTable(endpoint: string, tableName: string): Promise<void> {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+const DYNAMODB_FAULT_STATUS: Record<DynamoDbFaultType, number> = {
+  InternalServerError: 500,
+  ProvisionedThroughputExceededException: 400,
+};
+
+/**
+ * The DynamoDB edge route: proxies to dynalite, except for a share of calls answered with an AWS JSON 1.0
+ * error before they reach it, so a faulted write never half-happens.
+ */
+function faultyDynamoRoute(
+  upstream: string,
+  faults: DynamoDbFaults,
+  random: () => number,
+  stats: DynamoDbStats,
+): EdgeHandler {
+  if (!(faults.rate >= 0 && faults.rate <= 1)) {
+    throw new Error(`dynamoDbFaults.rate must be from 0 to 1, got ${faults.rate}`);
+  }
+  const target = new URL(upstream);
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    stats.calls += 1;
+    if (random() < faults.rate) {
+      stats.faultsInjected += 1;
+      // Drained so the connection can carry the client's next call.
+      await finished(req.resume());
+      const errorType =
+        faults.errorType ??
+        (random() < 0.5 ? 'InternalServerError' : 'ProvisionedThroughputExceededException');
+      const body = JSON.stringify({
+        __type: `com.amazonaws.dynamodb.v20120810#${errorType}`,
+        message: `Injected ${errorType}`,
+      });
+      res.writeHead(DYNAMODB_FAULT_STATUS[errorType], {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-errortype': errorType,
+        'content-length': String(Buffer.byteLength(body)),
+      });
+      res.end(body);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const forwarded = httpRequest(
+        {
+          hostname: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url ?? '/',
+          headers: { ...req.headers, host: target.host },
+        },
+        (response) => {
+          res.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(res);
+          response.on('end', resolve);
+          response.on('error', reject);
+        },
+      );
+      forwarded.on('error', reject);
+      req.pipe(forwarded);
+    });
+  };
+}
 
 /**
  * Starts the whole service on this machine: SQS (fauxqs), DynamoDB (dynalite), the OpenSearch packages API
@@ -213,12 +304,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
     });
 
+    const dynamoDbStats: DynamoDbStats = { calls: 0, faultsInjected: 0 };
+    const dynamoRoute = options.dynamoDbFaults
+      ? faultyDynamoRoute(
+          dynamo.url,
+          options.dynamoDbFaults,
+          createSeededRandom(options.randomSeed === undefined ? Date.now() : options.randomSeed + 3),
+          dynamoDbStats,
+        )
+      : dynamo.url;
     const edge: EdgeServer = await startEdge({
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 4566,
       routes: {
         sqs: { upstream: sqs.address, rewriteQueueUrls: true },
-        dynamodb: dynamo.url,
+        dynamodb: dynamoRoute,
         es: openSearch.handle,
         events: eventBridge.handle,
       },
@@ -284,7 +384,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           batchSize: settings.sqs.batchSize,
           maximumBatchingWindowSeconds: settings.sqs.maximumBatchingWindowSeconds,
           maximumConcurrency: settings.sqs.maximumConcurrency,
-          timeoutSeconds: settings.timeoutSeconds,
+          timeoutSeconds: options.functionTimeoutSeconds ?? settings.timeoutSeconds,
           memorySize: settings.memorySize,
           reportBatchItemFailures: settings.sqs.reportBatchItemFailures,
           region: LOCAL_REGION,
@@ -309,6 +409,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBridge,
       sqs,
       runners,
+      dynamoDbStats: () => ({ ...dynamoDbStats }),
       stop,
     };
   } catch (error) {

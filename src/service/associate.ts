@@ -9,21 +9,17 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
-import { queueUrlFromArn } from '../adapters/queues.ts';
-import { backoffSeconds } from '../domain/backoff.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
 import {
   type FailureReason,
-  failedEvent,
   type PackageDetails,
   type RequestIdentity,
   startedEvent,
   succeededEvent,
 } from '../domain/events.ts';
 import { type AssociationRequest, parseRequest } from '../domain/request.ts';
-import type { TrackingMessage } from '../domain/tracking.ts';
-import { trackingDelaySeconds } from '../domain/tracking.ts';
+import { associationFailedMessage, type TrackingMessage, trackingDelaySeconds } from '../domain/tracking.ts';
 import {
   announceFailure,
   attemptOf,
@@ -120,21 +116,13 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       return { outcome: 'succeeded' };
     }
     if (found.status === 'ASSOCIATION_FAILED') {
-      const cause = found.errorDetails?.errorMessage ?? found.errorDetails?.errorType ?? 'no details given';
       const reason = {
         code: 'AssociationFailed',
-        message: `The domain reported ASSOCIATION_FAILED: ${cause}`,
+        message: associationFailedMessage(found),
+        retryable: false,
       };
-      await announceFailure(
-        deps,
-        invocation.publisher,
-        undefined,
-        record,
-        request,
-        { ...reason, retryable: false },
-        found,
-      );
-      return { outcome: 'failed', reason: 'AssociationFailed' };
+      await announceFailure(deps, invocation.publisher, undefined, record, request, reason, found);
+      return { outcome: 'failed', reason: reason.code };
     }
     // Tracking first: a Started event must never announce an association nobody follows.
     await startTracking(request, now);
