@@ -7,6 +7,7 @@
  * replaced after a timeout or crash (a cold start, as in Lambda). Handlers given as functions run in this
  * thread: a timeout then only stops waiting for them, it cannot stop them.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +21,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { seededRandom } from './rng.ts';
 import {
   type BatchHandler,
   invokeHandler,
@@ -140,18 +142,6 @@ const consoleLogger: RunnerLogger = {
   warn: (message, details) => console.warn(message, details ?? ''),
   error: (message, details) => console.error(message, details ?? ''),
 };
-
-/** mulberry32: tiny, seedable and good enough to pick which invocations fail. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Timer {
   promise: Promise<void>;

@@ -1,11 +1,13 @@
 /**
  * Packages the service with `npm run package` (osls + serverless-esbuild, no AWS account needed) and reads
- * the CloudFormation template it writes. Every call packages the current serverless.yml again, into its own
- * output and esbuild work folder, so test files that call this in parallel never read each other's output.
+ * the CloudFormation template it writes. Every call packages the current serverless.yml again, in a project
+ * folder of its own (links to this project's files), because serverless-esbuild writes its zips into
+ * `.serverless/` beside serverless.yml whatever `--package` says: test files packaging in parallel from one
+ * folder would delete each other's zips.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +39,14 @@ export interface PackageRun {
   exitCode: number;
   /** stdout and stderr of osls, interleaved. */
   output: string;
-  /** Where osls wrote the template and the function zips; the caller removes it. */
+  /** Where osls wrote the template and the function zips. */
   outputDir: string;
+  /** The temporary project folder holding `outputDir`; the caller removes it (its links, not their targets). */
+  workDir: string;
 }
+
+/** What packaging reads: the service definition, its deploy helpers, the code and the toolchain. */
+const LINKED_ENTRIES = ['deploy', 'src', 'package.json', 'tsconfig.json', 'node_modules'];
 
 export class PackagingError extends Error {
   override name = 'PackagingError';
@@ -51,11 +58,15 @@ export class MissingResourceError extends Error {
 
 /** Runs `npm run package`; resolves with the exit code instead of throwing, so failures can be asserted. */
 export async function runPackage(options: PackageOptions = {}): Promise<PackageRun> {
-  const outputDir = await mkdtemp(join(tmpdir(), 'package-associator-template-'));
+  const projectDir = await mkdtemp(join(tmpdir(), 'package-associator-template-'));
+  // osls refuses a serverless.yml that is a link, so that one file is copied.
+  await copyFile(join(PROJECT_ROOT, 'serverless.yml'), join(projectDir, 'serverless.yml'));
+  for (const entry of LINKED_ENTRIES) await symlink(join(PROJECT_ROOT, entry), join(projectDir, entry));
+  const outputDir = join(projectDir, '.serverless');
   const params = Object.entries(options.params ?? {}).map(([key, value]) => `--param=${key}=${value}`);
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'package', '--', '--package', outputDir, ...params], {
-      cwd: PROJECT_ROOT,
+    const child = spawn('npm', ['run', 'package', '--', ...params], {
+      cwd: projectDir,
       // serverless.yml reads PACKAGE_WORK_FOLDER; serverless-esbuild deletes its work folder when done.
       env: { ...process.env, PACKAGE_WORK_FOLDER: join('.esbuild', randomUUID()) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,7 +80,7 @@ export async function runPackage(options: PackageOptions = {}): Promise<PackageR
       output += chunk.toString();
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ exitCode: code ?? 1, output, outputDir }));
+    child.on('close', (code) => resolve({ exitCode: code ?? 1, output, outputDir, workDir: projectDir }));
   });
 }
 
@@ -83,7 +94,7 @@ export async function loadTemplate(options: PackageOptions = {}): Promise<CloudF
     const text = await readFile(join(run.outputDir, 'cloudformation-template-update-stack.json'), 'utf8');
     return JSON.parse(text) as CloudFormationTemplate;
   } finally {
-    await rm(run.outputDir, { recursive: true, force: true });
+    await rm(run.workDir, { recursive: true, force: true });
   }
 }
 

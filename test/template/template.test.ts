@@ -212,7 +212,7 @@ describe('packaged CloudFormation template', () => {
 
   afterAll(async () => {
     // Undefined when packaging itself threw; there is nothing to clean up then.
-    if (rejected) await rm(rejected.outputDir, { recursive: true, force: true });
+    if (rejected) await rm(rejected.workDir, { recursive: true, force: true });
   });
 
   describe('functions', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Random, seededRandom, uuidFactory } from '../rng.ts';
 import { EventBridgeApiError, EventBridgeConfigError } from './errors.ts';
 import {
   type AccountScope,
@@ -15,7 +16,6 @@ import {
   type PutEventsResultEntry,
   parsePutEventsRequest,
 } from './put-events.ts';
-import { type Random, seededRandom, uuidFactory } from './rng.ts';
 
 /** The subset of EventBridge patterns the local stack needs: exact matches on source and detail-type. */
 export interface EventPattern {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { seededRandom } from '../rng.ts';
 import {
   CONNECTION_RESET_FAULT,
-  createSeededRandom,
   faultRulesSchema,
   InvalidEmulatorConfigError,
   latencyFor,
@@ -123,8 +123,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
   let faults = initialFaults;
   let latency = initialLatency;
   let counts = zeroCounts();
-  const newRandom = () =>
-    options.randomSeed === undefined ? Math.random : createSeededRandom(options.randomSeed);
+  const newRandom = () => (options.randomSeed === undefined ? Math.random : seededRandom(options.randomSeed));
   let random = newRandom();
   const pendingWaits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 

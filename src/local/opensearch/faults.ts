@@ -38,18 +38,6 @@ export function parseLatencySetting(latency: unknown): LatencySetting {
   return result.data;
 }
 
-/** mulberry32: tiny, fast and good enough to make fault sequences repeatable from one seed. */
-export function createSeededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function latencyFor(setting: LatencySetting, operation: OperationName): number {
   return typeof setting === 'number' ? setting : (setting[operation] ?? 0);
 }
