@@ -1,66 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
   AssociatePackageCommand,
   ConflictException,
   ListPackagesForDomainCommand,
-  OpenSearchClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-opensearch';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { describe, expect, it } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
-  acceptAllEvents,
   awsError,
   deadLetterAttributes,
-  handlerEnvironment,
+  handlerUnderTest,
   NOW,
   publishedEvents,
   QUEUE_BASE,
   sentTo,
 } from '../helpers/handler-harness.ts';
 
-const ENV = handlerEnvironment();
-
-let dynamo: LocalDynamo;
-let handler: typeof import('../../src/handlers/associate-package.ts')['handler'];
-const openSearch = mockClient(OpenSearchClient);
-const sqs = mockClient(SQSClient);
-const eventBridge = mockClient(EventBridgeClient);
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createIdempotencyTable(dynamo.endpoint, ENV.IDEMPOTENCY_TABLE);
-  Object.assign(process.env, ENV, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
-  ({ handler } = await import('../../src/handlers/associate-package.ts'));
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-  vi.spyOn(Math, 'random').mockReturnValue(0.5);
-  openSearch.reset();
-  sqs.reset();
-  eventBridge.reset();
-  sqs.onAnyCommand().resolves({});
-  acceptAllEvents(eventBridge);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const harness = handlerUnderTest(() => import('../../src/handlers/associate-package.ts'));
+const { env: ENV, openSearch, sqs, eventBridge } = harness;
 
 const invoke = (...records: ReturnType<typeof sqsRecord>[]) =>
-  handler(sqsEvent(records), lambdaContext()) as Promise<SQSBatchResponse>;
+  harness.module().handler(sqsEvent(records), lambdaContext()) as Promise<SQSBatchResponse>;
 
 function associating(domainName: string, packageId: string) {
   return {

@@ -1,56 +1,22 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ListPackagesForDomainCommand, OpenSearchClient } from '@aws-sdk/client-opensearch';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListPackagesForDomainCommand } from '@aws-sdk/client-opensearch';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TrackingMessage } from '../../src/domain/tracking.ts';
-import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
-  acceptAllEvents,
   awsError,
   deadLetterAttributes,
-  handlerEnvironment,
+  handlerUnderTest,
   NOW,
   publishedEvents,
   QUEUE_BASE,
   sentTo,
 } from '../helpers/handler-harness.ts';
 
-const ENV = handlerEnvironment();
-let dynamo: LocalDynamo;
-let handler: typeof import('../../src/handlers/track-association.ts')['handler'];
-const openSearch = mockClient(OpenSearchClient);
-const sqs = mockClient(SQSClient);
-const eventBridge = mockClient(EventBridgeClient);
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createIdempotencyTable(dynamo.endpoint, ENV.IDEMPOTENCY_TABLE);
-  Object.assign(process.env, ENV, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
-  ({ handler } = await import('../../src/handlers/track-association.ts'));
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
-
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  vi.setSystemTime(NOW);
-  vi.spyOn(Math, 'random').mockReturnValue(0.5);
-  openSearch.reset();
-  sqs.reset();
-  eventBridge.reset();
-  sqs.onAnyCommand().resolves({});
-  acceptAllEvents(eventBridge);
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+const harness = handlerUnderTest(() => import('../../src/handlers/track-association.ts'));
+const { env: ENV, openSearch, sqs, eventBridge } = harness;
 
 let keys = 0;
 function tracking(overrides: Partial<TrackingMessage> = {}): TrackingMessage {
@@ -75,10 +41,12 @@ function domainReports(
 }
 
 const invoke = (...records: ReturnType<typeof sqsRecord>[]) =>
-  handler(
-    sqsEvent(records),
-    lambdaContext('package-associator-test-trackAssociation'),
-  ) as Promise<SQSBatchResponse>;
+  harness
+    .module()
+    .handler(
+      sqsEvent(records),
+      lambdaContext('package-associator-test-trackAssociation'),
+    ) as Promise<SQSBatchResponse>;
 const trackingRecord = (message: TrackingMessage, receiveCount = 1) => ({
   ...sqsRecord(message, { receiveCount }),
   eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-tracking`,

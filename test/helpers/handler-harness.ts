@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { OpenSearchClient } from '@aws-sdk/client-opensearch';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
+import { createIdempotencyTable, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { ACCOUNT, REGION } from './factories.ts';
 
 export const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
@@ -69,4 +68,56 @@ export function deadLetterAttributes(
 
 export function awsError(name: string, message: string, status: number) {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+}
+
+/**
+ * Wires a handler test file: mocked OpenSearch, SQS and EventBridge clients (SQS accepts everything,
+ * PutEvents accepts every entry), a real idempotency table in an in-test dynalite, a fixed clock and
+ * `Math.random() = 0.5`. The handler module is imported after the environment is set, as Lambda would.
+ */
+export function handlerUnderTest<Module>(load: () => Promise<Module>) {
+  const env = handlerEnvironment();
+  const openSearch = mockClient(OpenSearchClient);
+  const sqs = mockClient(SQSClient);
+  const eventBridge = mockClient(EventBridgeClient);
+  let dynamo: LocalDynamo | undefined;
+  let loaded: Module | undefined;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    await createIdempotencyTable(dynamo.endpoint, env.IDEMPOTENCY_TABLE);
+    Object.assign(process.env, env, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+    loaded = await load();
+  });
+
+  afterAll(async () => {
+    await dynamo?.close();
+  });
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(NOW);
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    openSearch.reset();
+    sqs.reset();
+    eventBridge.reset();
+    sqs.onAnyCommand().resolves({});
+    acceptAllEvents(eventBridge);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  return {
+    env,
+    openSearch,
+    sqs,
+    eventBridge,
+    module(): Module {
+      if (loaded === undefined) throw new Error('the handler module loads in beforeAll');
+      return loaded;
+    },
+  };
 }
