@@ -4,14 +4,17 @@ import { OpenSearchClient } from '@aws-sdk/client-opensearch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { tracer } from './observability.ts';
 
+/** Traced through X-Ray when tracing is on; the client itself otherwise (what Tracer would return too). */
+function traced<T>(client: T): T {
+  return tracer === undefined ? client : tracer.captureAWSv3Client(client);
+}
+
 // One client per service for the life of the execution environment, so warm invocations reuse connections.
 // AWS_ENDPOINT_URL (read by the SDK itself) points them at the local stack.
-export const openSearchClient = tracer.captureAWSv3Client(new OpenSearchClient({}));
+export const openSearchClient = traced(new OpenSearchClient({}));
 // The SQS client sends each call to its QueueUrl's host unless given an explicit endpoint; with a local
 // endpoint configured, that host must not win.
 const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
-export const sqsClient = tracer.captureAWSv3Client(
-  new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}),
-);
-export const eventBridgeClient = tracer.captureAWSv3Client(new EventBridgeClient({}));
-export const dynamoDBClient = tracer.captureAWSv3Client(new DynamoDBClient({}));
+export const sqsClient = traced(new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}));
+export const eventBridgeClient = traced(new EventBridgeClient({}));
+export const dynamoDBClient = traced(new DynamoDBClient({}));

@@ -18,10 +18,11 @@ export function lambdaDependencies() {
     associations: openSearchPackageAssociations(openSearchClient),
     queues: sqsQueues(sqsClient),
     eventBridge: eventBridgeClient,
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: config.idempotencyTable,
-      awsSdkV3Client: dynamoDBClient,
-    }),
+    createPersistenceStore: () =>
+      new DynamoDBPersistenceLayer({
+        tableName: config.idempotencyTable,
+        awsSdkV3Client: dynamoDBClient,
+      }),
     logger,
     metrics,
     now: () => new Date(),
@@ -31,10 +32,10 @@ export function lambdaDependencies() {
 
 type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-/** Lambda context in every log line, metrics flushed per invocation, the invocation traced. */
+/** Lambda context in every log line, metrics flushed per invocation, the invocation traced when tracing is on. */
 export function withPowertools(handler: SqsBatchHandler) {
-  return middy(handler)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics));
+  const wrapped = middy(handler);
+  // Without tracing the middleware would only check, on every invocation, that there is nothing to do.
+  if (tracer !== undefined) wrapped.use(captureLambdaHandler(tracer));
+  return wrapped.use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }

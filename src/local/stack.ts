@@ -14,7 +14,6 @@ import {
   type EventBridgeEmulator,
   type EventBridgeFaults,
 } from './eventbridge/index.ts';
-import { createSeededRandom } from './opensearch/faults.ts';
 import {
   createOpenSearchEmulator,
   type FaultRule,
@@ -22,6 +21,7 @@ import {
   type OpenSearchEmulator,
   type SeedData,
 } from './opensearch/index.ts';
+import { seededRandom } from './rng.ts';
 import { type InvocationReport, type QueueRunner, startQueueRunner } from './runner.ts';
 import { loadFunctionSettings, loadParamDefaults, loadQueueSettings } from './serverless-config.ts';
 
@@ -309,7 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? faultyDynamoRoute(
           dynamo.url,
           options.dynamoDbFaults,
-          createSeededRandom(options.randomSeed === undefined ? Date.now() : options.randomSeed + 3),
+          seededRandom(options.randomSeed === undefined ? Date.now() : options.randomSeed + 3),
           dynamoDbStats,
         )
       : dynamo.url;

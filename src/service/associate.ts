@@ -16,7 +16,6 @@ import {
   type PackageDetails,
   type RequestIdentity,
   startedEvent,
-  succeededEvent,
 } from '../domain/events.ts';
 import { type AssociationRequest, parseRequest } from '../domain/request.ts';
 import { associationFailedMessage, type TrackingMessage, trackingDelaySeconds } from '../domain/tracking.ts';
@@ -32,6 +31,12 @@ import {
   retryLater,
   TransientFailure,
 } from './runtime.ts';
+import { createTerminalAnnouncer } from './terminal.ts';
+
+/** What AssociatePackage (and, when it said "already in desired state", the domain's listing) came to. */
+type CallOutcome =
+  | { kind: 'started' | 'succeeded' | 'association-failed'; details: PackageDetails }
+  | { kind: 'failed'; reason: FailureReason };
 
 /** What the idempotency store keeps per request; `replayed` is set when it comes from the store. */
 interface StoredOutcome {
@@ -46,20 +51,29 @@ interface Invocation {
 
 export interface AssociateDependencies extends Runtime {
   eventBridge: EventBridgeClient;
-  persistenceStore: BasePersistenceLayer;
+  /**
+   * A fresh store for each idempotent step: a Powertools persistence layer keeps the key prefix of the last
+   * function that used it, so steps sharing one would write each other's records.
+   */
+  createPersistenceStore(): BasePersistenceLayer;
 }
 
 /** Builds the associate-package batch handler: one call per invocation, records handled as DESIGN.md says. */
 export function createAssociateHandler(deps: AssociateDependencies) {
   const { config } = deps;
-  const idempotencyConfig = new IdempotencyConfig({
+  const idempotencyOptions = {
     eventKeyJmesPath: 'idempotencyKey',
     // The same key for another domain or package is a conflict, not a duplicate.
     payloadValidationJmesPath: '[domainName, packageId]',
     expiresAfterSeconds: config.idempotencyTtlSeconds,
     throwOnNoIdempotencyKey: true,
+  };
+  const idempotencyConfig = new IdempotencyConfig({
+    ...idempotencyOptions,
     responseHook: (response) => ({ ...(response as object), replayed: true }),
   });
+  const callIdempotencyConfig = new IdempotencyConfig(idempotencyOptions);
+  const terminal = createTerminalAnnouncer(deps, deps.createPersistenceStore());
 
   async function startTracking(request: AssociationRequest, startedAt: Date): Promise<void> {
     const message: TrackingMessage = {
@@ -76,62 +90,85 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     await deps.queues.send(config.trackingQueueUrl, JSON.stringify(message), delay);
   }
 
-  /** The part that must happen once per idempotency key: the AWS call and the outcome's announcement. */
+  /**
+   * The AWS call, at most once per idempotency key: its outcome is stored on its own, so a retry after a
+   * later step failed (publishing, the tracking message) replays it instead of associating again.
+   */
+  const callAssociatePackage = makeIdempotent(
+    async (request: AssociationRequest, record: SQSRecord): Promise<CallOutcome> => {
+      const attempt = attemptOf(record);
+      let details: PackageDetails;
+      try {
+        details = await deps.associations.associate(request);
+      } catch (error) {
+        const decision = classifyError(error);
+        if (decision.kind === 'permanent') {
+          return {
+            kind: 'failed',
+            reason: { code: decision.code, message: decision.message, retryable: false },
+          };
+        }
+        if (decision.kind === 'already-in-desired-state') {
+          details = await readStatus(request);
+        } else if (attempt >= config.maxAttempts) {
+          const message = `${decision.code} on attempt ${attempt} of ${config.maxAttempts}: ${decision.message}`;
+          return { kind: 'failed', reason: { code: 'RetriesExhausted', message, retryable: true } };
+        } else {
+          throw new TransientFailure(decision.code, decision.message);
+        }
+      }
+      if (details.status === 'ACTIVE') return { kind: 'succeeded', details };
+      if (details.status === 'ASSOCIATION_FAILED') return { kind: 'association-failed', details };
+      return { kind: 'started', details: { ...details, status: 'ASSOCIATING' } };
+    },
+    {
+      persistenceStore: deps.createPersistenceStore(),
+      config: callIdempotencyConfig,
+      dataIndexArgument: 0,
+      keyPrefix: 'associate-call',
+    },
+  );
+
+  /** Once per idempotency key: the AWS call's outcome, announced (a terminal one through the shared record). */
   async function associateOnce(
     request: AssociationRequest,
     invocation: Invocation,
     record: SQSRecord,
   ): Promise<StoredOutcome> {
-    const attempt = attemptOf(record);
-    let details: PackageDetails | undefined;
-    let failure: FailureReason | undefined;
-    try {
-      details = await deps.associations.associate(request);
-    } catch (error) {
-      const decision = classifyError(error);
-      if (decision.kind === 'already-in-desired-state') {
-        details = await readStatus(request);
-      } else if (decision.kind === 'permanent') {
-        failure = { code: decision.code, message: decision.message, retryable: false };
-      } else if (attempt >= config.maxAttempts) {
-        failure = {
-          code: 'RetriesExhausted',
-          message: `${decision.code} on attempt ${attempt} of ${config.maxAttempts}: ${decision.message}`,
-          retryable: true,
+    const call = await callAssociatePackage(request, record);
+    switch (call.kind) {
+      case 'failed':
+        await terminal.announce(
+          request,
+          { kind: 'failed', reason: call.reason, deadLetterUrl: config.dlqUrl },
+          {},
+          invocation.publisher,
+          record,
+        );
+        return { outcome: 'failed', reason: call.reason.code };
+      case 'association-failed': {
+        const reason = {
+          code: 'AssociationFailed',
+          message: associationFailedMessage(call.details),
+          retryable: false,
         };
-      } else {
-        throw new TransientFailure(decision.code, decision.message);
+        const outcome = { kind: 'failed', reason, deadLetterUrl: undefined } as const;
+        await terminal.announce(request, outcome, call.details, invocation.publisher, record);
+        return { outcome: 'failed', reason: reason.code };
+      }
+      case 'succeeded':
+        await terminal.announce(request, { kind: 'succeeded' }, call.details, invocation.publisher, record);
+        return { outcome: 'succeeded' };
+      case 'started': {
+        const now = deps.now();
+        // Tracking first: a Started event must never announce an association nobody follows.
+        await startTracking(request, now);
+        await invocation.publisher.publish(startedEvent(request, call.details, attemptOf(record), now));
+        audit(deps, 'started', request, record, { status: 'ASSOCIATING' });
+        countMetric(deps, 'AssociationStarted');
+        return { outcome: 'started' };
       }
     }
-    if (failure !== undefined) {
-      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, failure);
-      return { outcome: 'failed', reason: failure.code };
-    }
-    const found = details ?? {};
-    const now = deps.now();
-    if (found.status === 'ACTIVE') {
-      await invocation.publisher.publish(succeededEvent(request, found, attempt, now));
-      audit(deps, 'succeeded', request, record, { status: found.status });
-      countMetric(deps, 'AssociationSucceeded');
-      return { outcome: 'succeeded' };
-    }
-    if (found.status === 'ASSOCIATION_FAILED') {
-      const reason = {
-        code: 'AssociationFailed',
-        message: associationFailedMessage(found),
-        retryable: false,
-      };
-      await announceFailure(deps, invocation.publisher, undefined, record, request, reason, found);
-      return { outcome: 'failed', reason: reason.code };
-    }
-    // Tracking first: a Started event must never announce an association nobody follows.
-    await startTracking(request, now);
-    await invocation.publisher.publish(
-      startedEvent(request, { ...found, status: 'ASSOCIATING' }, attempt, now),
-    );
-    audit(deps, 'started', request, record, { status: found.status ?? 'ASSOCIATING' });
-    countMetric(deps, 'AssociationStarted');
-    return { outcome: 'started' };
   }
 
   /** "Already in desired state" says nothing about which state: read what the domain really reports. */
@@ -156,7 +193,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
   }
 
   const associateIdempotently = makeIdempotent(associateOnce, {
-    persistenceStore: deps.persistenceStore,
+    persistenceStore: deps.createPersistenceStore(),
     config: idempotencyConfig,
     dataIndexArgument: 0,
     keyPrefix: 'associate-package',
@@ -213,11 +250,14 @@ export function createAssociateHandler(deps: AssociateDependencies) {
           ? { code: 'DuplicateInProgress', message: error.message }
           : describeError(error);
       if (attempt < config.maxAttempts) await retryLater(deps, record, request, code, message);
-      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, {
+      const reason = {
         code: 'RetriesExhausted',
         message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${message}`,
         retryable: true,
-      });
+      };
+      // Through the shared record: the association may have started, and its tracker may announce first.
+      const outcome = { kind: 'failed', reason, deadLetterUrl: config.dlqUrl } as const;
+      await terminal.announce(request, outcome, {}, invocation.publisher, record);
     }
   }
 
@@ -250,6 +290,8 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     context: Context,
   ): Promise<SQSBatchResponse> {
     idempotencyConfig.registerLambdaContext(context);
+    callIdempotencyConfig.registerLambdaContext(context);
+    terminal.registerLambdaContext(context);
     const invocation: Invocation = {
       publisher: new BatchedEventPublisher({
         client: deps.eventBridge,

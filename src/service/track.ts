@@ -1,32 +1,27 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
-import { type FailureReason, type PackageDetails, succeededEvent } from '../domain/events.ts';
+import type { PackageDetails } from '../domain/events.ts';
 import { decideTracking, type TrackingMessage, trackingMessageSchema } from '../domain/tracking.ts';
 import {
-  announceFailure,
   attemptOf,
   audit,
-  countMetric,
   describeError,
   domainArnsFor,
   type Runtime,
   retryLater,
   TransientFailure,
 } from './runtime.ts';
+import { createTerminalAnnouncer, type Terminal } from './terminal.ts';
 
 export interface TrackDependencies extends Runtime {
   eventBridge: EventBridgeClient;
-  persistenceStore: BasePersistenceLayer;
+  createPersistenceStore(): BasePersistenceLayer;
 }
-
-/** How a followed association ended: announced once, and dead-lettered when a human should look at it. */
-type Terminal = { kind: 'succeeded' } | { kind: 'failed'; reason: FailureReason; deadLetter: boolean };
 
 /**
  * Builds the track-association batch handler: each record is one look at one association, ending in a
@@ -34,41 +29,7 @@ type Terminal = { kind: 'succeeded' } | { kind: 'failed'; reason: FailureReason;
  */
 export function createTrackHandler(deps: TrackDependencies) {
   const { config } = deps;
-  const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'idempotencyKey',
-    expiresAfterSeconds: config.idempotencyTtlSeconds,
-    throwOnNoIdempotencyKey: true,
-  });
-
-  /**
-   * The terminal event, once per request: duplicate tracking messages (SQS delivers at least once) may reach a
-   * terminal status more than once, but only the first announces it.
-   */
-  const announceTerminal = makeIdempotent(
-    async (
-      message: TrackingMessage,
-      terminal: Terminal,
-      details: PackageDetails,
-      publisher: BatchedEventPublisher,
-      record: SQSRecord,
-    ): Promise<{ outcome: string }> => {
-      if (terminal.kind === 'succeeded') {
-        await publisher.publish(succeededEvent(message, details, attemptOf(record), deps.now()));
-        audit(deps, 'succeeded', message, record, { status: details.status });
-        countMetric(deps, 'AssociationSucceeded');
-        return { outcome: 'succeeded' };
-      }
-      const dlqUrl = terminal.deadLetter ? config.trackingDlqUrl : undefined;
-      await announceFailure(deps, publisher, dlqUrl, record, message, terminal.reason, details);
-      return { outcome: terminal.reason.code };
-    },
-    {
-      persistenceStore: deps.persistenceStore,
-      config: idempotencyConfig,
-      dataIndexArgument: 0,
-      keyPrefix: 'track-association',
-    },
-  );
+  const terminal = createTerminalAnnouncer(deps, deps.createPersistenceStore());
 
   async function handleMessage(
     publisher: BatchedEventPublisher,
@@ -83,7 +44,13 @@ export function createTrackHandler(deps: TrackDependencies) {
       const decision = classifyError(error);
       if (decision.kind === 'permanent') {
         const reason = { code: decision.code, message: decision.message, retryable: false };
-        await announceTerminal(message, { kind: 'failed', reason, deadLetter: true }, {}, publisher, record);
+        await terminal.announce(
+          message,
+          { kind: 'failed', reason, deadLetterUrl: config.trackingDlqUrl },
+          {},
+          publisher,
+          record,
+        );
         return;
       }
       const { code, message: text } = decision.kind === 'transient' ? decision : describeError(error);
@@ -93,7 +60,13 @@ export function createTrackHandler(deps: TrackDependencies) {
         message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${text}`,
         retryable: true,
       };
-      await announceTerminal(message, { kind: 'failed', reason, deadLetter: true }, {}, publisher, record);
+      await terminal.announce(
+        message,
+        { kind: 'failed', reason, deadLetterUrl: config.trackingDlqUrl },
+        {},
+        publisher,
+        record,
+      );
       return;
     }
     const decision = decideTracking(message, details, deps.now(), config.tracking, deps.random());
@@ -106,7 +79,7 @@ export function createTrackHandler(deps: TrackDependencies) {
       });
       return;
     }
-    const terminal: Terminal =
+    const outcome: Terminal =
       decision.kind === 'succeeded'
         ? decision
         : {
@@ -116,9 +89,9 @@ export function createTrackHandler(deps: TrackDependencies) {
               message: decision.message,
               retryable: decision.code === 'TimedOut',
             },
-            deadLetter: false,
+            deadLetterUrl: undefined,
           };
-    await announceTerminal(message, terminal, details ?? {}, publisher, record);
+    await terminal.announce(message, outcome, details ?? {}, publisher, record);
   }
 
   async function handleRecord(publisher: BatchedEventPublisher, record: SQSRecord): Promise<void> {
@@ -160,7 +133,7 @@ export function createTrackHandler(deps: TrackDependencies) {
     event: SQSEvent,
     context: Context,
   ): Promise<SQSBatchResponse> {
-    idempotencyConfig.registerLambdaContext(context);
+    terminal.registerLambdaContext(context);
     const publisher = new BatchedEventPublisher({
       client: deps.eventBridge,
       busName: config.eventBusName,

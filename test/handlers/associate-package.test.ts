@@ -11,6 +11,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
+  acceptAllEvents,
   awsError,
   deadLetterAttributes,
   handlerUnderTest,
@@ -354,7 +355,8 @@ describe('associate-package handler', () => {
     const retryResponse = await invoke(retried);
 
     expect(retryResponse).toEqual({ batchItemFailures: [] });
-    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(3);
+    // The retry replays the stored outcome of AssociatePackage instead of associating again.
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(2);
     const startedFor = publishedEvents(eventBridge)
       .filter((event) => event.Detail.domainName === 'orders-a')
       .map((event) => event.Detail.attempt);
@@ -365,6 +367,38 @@ describe('associate-package handler', () => {
     expect(
       publishedEvents(eventBridge).filter((event) => event.Detail.domainName === 'orders-b'),
     ).toHaveLength(1);
+  });
+
+  it('announces one terminal event when the tracker ends an association whose request is being retried', async () => {
+    const { handler: track } = await import('../../src/handlers/track-association.ts');
+    openSearch.on(AssociatePackageCommand).resolves(associating('orders-race', 'F51'));
+    openSearch.on(ListPackagesForDomainCommand).resolves({
+      DomainPackageDetailsList: [{ PackageID: 'F51', DomainPackageStatus: 'ACTIVE' }],
+    });
+    eventBridge.on(PutEventsCommand).rejectsOnce(awsError('ThrottlingException', 'Rate exceeded', 400));
+    const request = sqsRecord({ domainName: 'orders-race', packageId: 'F51' });
+
+    // Started cannot be published: the request will be retried, but its tracking message is already out.
+    expect(await invoke(request)).toEqual({ batchItemFailures: [{ itemIdentifier: request.messageId }] });
+    acceptAllEvents(eventBridge);
+    const [tracking] = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
+    const trackingRecord = sqsRecord(JSON.parse(tracking?.MessageBody ?? '{}'));
+    await track(sqsEvent([trackingRecord]), lambdaContext('package-associator-test-trackAssociation'));
+    await invoke({ ...request, attributes: { ...request.attributes, ApproximateReceiveCount: '2' } });
+    // The retry's own tracking message reaches the tracker too.
+    const [, retryTracking] = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
+    await track(
+      sqsEvent([sqsRecord(JSON.parse(retryTracking?.MessageBody ?? '{}'))]),
+      lambdaContext('package-associator-test-trackAssociation'),
+    );
+
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+    // The first Started was refused; the second tracker found the outcome already announced.
+    expect(publishedEvents(eventBridge).map((event) => event.DetailType)).toEqual([
+      'PackageAssociationStarted',
+      'PackageAssociationSucceeded',
+      'PackageAssociationStarted',
+    ]);
   });
 
   it('dead-letters a transient failure on the last allowed attempt as RetriesExhausted', async () => {

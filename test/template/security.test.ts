@@ -162,7 +162,7 @@ const TRACE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
  * IAM action -> a function setting (environment variable), its own event source or log group, or `*`.
  */
 function codeUseOf(serviceModule: string): Map<string, Set<string>> {
-  const text = `${source(serviceModule)}\n${source('src/service/runtime.ts')}`;
+  const text = serviceSources(serviceModule).join('\n');
   const actions = new Map<string, Set<string>>();
   const add = (action: string, where: string) =>
     actions.set(action, (actions.get(action) ?? new Set()).add(where));
@@ -184,6 +184,15 @@ function codeUseOf(serviceModule: string): Map<string, Set<string>> {
   for (const action of LOG_ACTIONS) add(action, 'log group');
   for (const action of TRACE_ACTIONS) add(action, '*');
   return actions;
+}
+
+/** A service module and every module of src/service it imports, directly or not. */
+function serviceSources(serviceModule: string, seen = new Set<string>()): string[] {
+  if (seen.has(serviceModule)) return [];
+  seen.add(serviceModule);
+  const text = source(serviceModule);
+  const imported = [...text.matchAll(/from '\.\/([\w-]+\.ts)'/g)].map(([, file]) => `src/service/${file}`);
+  return [text, ...imported.flatMap((module) => serviceSources(module, seen))];
 }
 
 const FUNCTIONS = {

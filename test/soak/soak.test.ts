@@ -1,0 +1,227 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type DeadLetterMessage,
+  type Observation,
+  type ObservedEvent,
+  reconcile,
+} from '../../src/soak/reconcile.ts';
+import { DEFAULT_FAULTS, runSoak, type SoakResult } from '../../src/soak/run.ts';
+import type { PlannedRequest } from '../../src/soak/workload.ts';
+import { planWorkload } from '../../src/soak/workload.ts';
+
+const SUCCEEDED = 'PackageAssociationSucceeded';
+const FAILED = 'PackageAssociationFailed';
+
+function validRequest(id: number): PlannedRequest {
+  const body = { domainName: `orders-${id}`, packageId: 'F9001', idempotencyKey: `key-${id}` };
+  return {
+    id,
+    kind: 'valid',
+    body: JSON.stringify(body),
+    ...body,
+    expected: { detailType: SUCCEEDED, deadLetter: false },
+  };
+}
+
+const event = (key: string, detailType: string, errorCode?: string): ObservedEvent => ({
+  detailType,
+  idempotencyKey: key,
+  errorCode,
+});
+const deadLetter = (sourceMessageId: string, body: string, reasonCode?: string): DeadLetterMessage => ({
+  messageId: `dlq-${sourceMessageId}`,
+  body,
+  reasonCode,
+  sourceMessageId: reasonCode === undefined ? undefined : sourceMessageId,
+});
+
+function observation(overrides: Partial<Observation>): Observation {
+  return {
+    requests: [],
+    sent: [],
+    events: [],
+    requestDeadLetters: [],
+    trackingDeadLetters: [],
+    queuedRequestMessageIds: [],
+    queuedTrackingKeys: [],
+    associatePackage: { calls: 0, succeeded: 0, failed: 0 },
+    associations: [],
+    ...overrides,
+  };
+}
+
+describe('reconcile', () => {
+  const requests = [0, 1, 2, 3, 4].map(validRequest);
+  const sent = requests.map((request) => ({ messageId: `m${request.id}`, requestId: request.id }));
+  const active = requests.map((request) => ({
+    DomainName: request.domainName ?? '',
+    PackageID: request.packageId ?? '',
+    DomainPackageStatus: 'ACTIVE',
+  }));
+
+  it('passes a run where every request ended once', () => {
+    const result = reconcile(
+      observation({
+        requests,
+        sent,
+        events: requests.map((request) => event(`key-${request.id}`, SUCCEEDED)),
+        associatePackage: { calls: 7, succeeded: 5, failed: 2 },
+        associations: active,
+      }),
+    );
+
+    expect(result.violations).toEqual([]);
+    expect(result.succeeded).toBe(5);
+    expect(result.lost).toBe(0);
+  });
+
+  it('tells lost requests from queued and dead-lettered ones, and counts a second terminal event', () => {
+    const result = reconcile(
+      observation({
+        requests,
+        sent: [...sent, { messageId: 'm0-again', requestId: 0, duplicate: 'concurrent' }],
+        events: [event('key-0', SUCCEEDED), event('key-0', SUCCEEDED), event('key-1', SUCCEEDED)],
+        // key-2 still queued, key-3 dead-lettered on its last attempt as a duplicate in flight, key-4 nowhere.
+        queuedRequestMessageIds: ['m2'],
+        requestDeadLetters: [deadLetter('m3', requests[3]?.body ?? '', 'RetriesExhausted')],
+        associatePackage: { calls: 2, succeeded: 2, failed: 0 },
+        associations: active,
+      }),
+    );
+
+    expect(result).toMatchObject({
+      succeeded: 2,
+      inFlight: 1,
+      deadLetteredWithoutTerminalEvent: 1,
+      lost: 1,
+      duplicateTerminalEvents: 1,
+    });
+    expect(result.examples.lost?.map((example) => example.idempotencyKey)).toEqual(['key-4']);
+    expect(result.violations).toEqual([
+      '1 requests lost (no terminal event, no dead letter, nothing queued)',
+      '1 requests announced with more than one terminal event',
+    ]);
+  });
+
+  it('fails an invalid body whose dead letter is not byte for byte, and a pair associated twice', () => {
+    const invalid: PlannedRequest = {
+      id: 0,
+      kind: 'invalid:unknown-field',
+      body: '{ "domainName": "orders-1", "packageId": "F9001", "colour": "blue" }',
+      expected: { detailType: FAILED, reason: 'InvalidRequest', deadLetter: true },
+    };
+    const result = reconcile(
+      observation({
+        requests: [invalid],
+        sent: [{ messageId: 'm0', requestId: 0 }],
+        events: [event('m0', FAILED, 'InvalidRequest')],
+        requestDeadLetters: [deadLetter('m0', JSON.stringify(JSON.parse(invalid.body)), 'InvalidRequest')],
+        associatePackage: { calls: 2, succeeded: 2, failed: 0 },
+        associations: [{ DomainName: 'orders-1', PackageID: 'F9001', DomainPackageStatus: 'ACTIVE' }],
+      }),
+    );
+
+    expect(result.invalidNotDeadLetteredVerbatim).toBe(1);
+    expect(result.violations).toContain('1 invalid bodies not in the DLQ byte for byte as InvalidRequest');
+    expect(result.violations).toContain(
+      '2 successful AssociatePackage calls for 1 (domain, package) pairs: some pair was associated twice',
+    );
+  });
+
+  it('counts a rejection announced twice apart, and as a violation only in strict mode', () => {
+    const rejected: PlannedRequest = {
+      id: 0,
+      kind: 'domain-not-allowed',
+      body: '{"domainName":"billing-1","packageId":"F9001","idempotencyKey":"k"}',
+      idempotencyKey: 'k',
+      expected: { detailType: FAILED, reason: 'DomainNotAllowed', deadLetter: true },
+    };
+    const seen = observation({
+      requests: [rejected],
+      sent: [
+        { messageId: 'm0', requestId: 0 },
+        { messageId: 'm1', requestId: 0, duplicate: 'after-terminal' },
+      ],
+      events: [event('k', FAILED, 'DomainNotAllowed'), event('k', FAILED, 'DomainNotAllowed')],
+      requestDeadLetters: [
+        deadLetter('m0', rejected.body, 'DomainNotAllowed'),
+        deadLetter('m1', rejected.body, 'DomainNotAllowed'),
+      ],
+    });
+
+    const lenient = reconcile(seen);
+    const strict = reconcile(seen, { strict: true });
+
+    expect(lenient).toMatchObject({ duplicateTerminalEvents: 0, repeatedRejections: 1, violations: [] });
+    expect(strict.violations).toEqual(['1 rejected requests announced more than once']);
+  });
+});
+
+describe('planWorkload', () => {
+  it('gives every valid request its own (domain, package) pair and repeats for the same seed', () => {
+    const options = { messages: 500, seed: 3, duplicateRate: 0.2, invalidRate: 0.1 };
+    const workload = planWorkload(options);
+    const pairs = workload.requests
+      .filter((request) => request.domainName !== undefined)
+      .map((request) => `${request.domainName}/${request.packageId}`);
+
+    expect(new Set(pairs).size).toBe(pairs.length);
+    expect(workload.sends.length + workload.lateDuplicates.length).toBe(500);
+    expect(workload.requests.filter((request) => request.kind.startsWith('invalid:'))).toHaveLength(50);
+    expect(planWorkload(options)).toEqual(workload);
+  });
+});
+
+describe('a soak of 200 requests through the local stack, under faults everywhere', () => {
+  let result: SoakResult;
+
+  beforeAll(async () => {
+    result = await runSoak({
+      messages: 200,
+      seed: 11,
+      duplicateRate: 0.2,
+      invalidRate: 0.1,
+      // More crashes (after the handler ran) than `npm run soak`, so a short run surely meets some.
+      faults: { ...DEFAULT_FAULTS, runner: { ...DEFAULT_FAULTS.runner, crashRate: 0.06 } },
+      sendRatePerSecond: 40,
+      drainTimeoutMs: 50_000,
+    });
+  }, 85_000);
+
+  afterAll(() => {
+    if (result?.reconciliation.violations.length) {
+      console.error('soak examples', JSON.stringify(result.reconciliation.examples, null, 2));
+    }
+  });
+
+  it('drains every queue and loses no request', () => {
+    expect(result.drained).toBe(true);
+    expect(result.reconciliation.uniqueRequests).toBe(160);
+    expect(result.reconciliation.lost).toBe(0);
+    expect(result.reconciliation.inFlight).toBe(0);
+  });
+
+  it('announces no outcome twice', () => {
+    expect(result.reconciliation.examples.duplicateTerminalEvents ?? []).toEqual([]);
+    expect(result.reconciliation.duplicateTerminalEvents).toBe(0);
+  });
+
+  it('puts every invalid body in the DLQ byte for byte with ReasonCode InvalidRequest', () => {
+    expect(result.reconciliation.requestsByKind['invalid:huge-unknown-field']).toBeGreaterThan(0);
+    expect(result.reconciliation.invalidNotDeadLetteredVerbatim).toBe(0);
+    expect(result.reconciliation.requestDeadLettersByReason.InvalidRequest).toBeGreaterThanOrEqual(20);
+  });
+
+  it('breaks no other invariant', () => {
+    expect(result.reconciliation.violations).toEqual([]);
+    expect(result.reconciliation.succeeded).toBeGreaterThan(0);
+  });
+
+  it('went through faults of every kind', () => {
+    const { stats } = result;
+    expect(stats.openSearch.AssociatePackage?.failed).toBeGreaterThan(0);
+    expect(stats.eventBridge.throttled + stats.eventBridge.entriesFailed).toBeGreaterThan(0);
+    expect(stats.dynamoDb.faultsInjected).toBeGreaterThan(0);
+    expect(stats.injectedCrashes + stats.injectedTimeouts).toBeGreaterThan(0);
+  });
+});
