@@ -67,6 +67,17 @@ export class QueueCollector {
     }
   }
 
+  /** Resolves with what `read` finds once it finds something; polls, since the collector fills in the background. */
+  async waitFor<T>(read: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = read();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;

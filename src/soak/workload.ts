@@ -215,11 +215,11 @@ export function planWorkload(options: WorkloadOptions): Workload {
     })),
   ]);
 
-  return { openSearchSeed: openSearchSeed(domainCount, packageCount), requests, sends, lateDuplicates };
+  return { openSearchSeed: syntheticSeed(domainCount, packageCount), requests, sends, lateDuplicates };
 }
 
 /** Domains `orders-1…`, AVAILABLE dictionaries `F9001…`, and the plugin that fails on association. */
-function openSearchSeed(domainCount: number, packageCount: number): SeedData {
+export function syntheticSeed(domainCount: number, packageCount: number): SeedData {
   return {
     domains: Array.from({ length: domainCount }, (_, index) => ({
       DomainName: `orders-${index + 1}`,

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReceivedEvent, startTestStack, type TestStack, testSeed } from '../helpers/local-stack.ts';
+import {
+  eventsFor,
+  type ReceivedEvent,
+  startTestStack,
+  type TestStack,
+  testSeed,
+} from '../helpers/local-stack.ts';
 
 const queueIsEmpty = (stack: TestStack['stack'], name: string) => {
   const queue = stack.sqs.inspectQueue(name);
@@ -28,7 +34,7 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     const messageId = await test.send({ domainName: 'orders-1', packageId: 'F9001', requestedBy: 'itest' });
 
     const started = await test.events.waitFor(
-      () => only(test.events.eventsFor(messageId), 'PackageAssociationStarted'),
+      () => only(eventsFor(test.events, messageId), 'PackageAssociationStarted'),
       15_000,
       'the Started event',
     );
@@ -56,7 +62,7 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     await test.send(body);
     await test.send(body);
     await test.events.waitFor(
-      () => only(test.events.eventsFor(idempotencyKey), 'PackageAssociationStarted'),
+      () => only(eventsFor(test.events, idempotencyKey), 'PackageAssociationStarted'),
       15_000,
       'the Started event',
     );
@@ -68,7 +74,7 @@ describe('the local stack, through real SDK clients over HTTP', () => {
 
     expect(test.stack.openSearch.callCounts().AssociatePackage.calls - before).toBe(1);
     expect(
-      test.events.eventsFor(idempotencyKey).filter((e) => e['detail-type'] === 'PackageAssociationStarted'),
+      eventsFor(test.events, idempotencyKey).filter((e) => e['detail-type'] === 'PackageAssociationStarted'),
     ).toHaveLength(1);
   });
 
@@ -88,7 +94,7 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     expect(deadLetter.MessageAttributes?.ReasonCode?.StringValue).toBe('InvalidRequest');
     expect(deadLetter.MessageAttributes?.ErrorMessage?.StringValue).toBe('colour: is not a known field');
     const failed = await test.events.waitFor(
-      () => only(test.events.eventsFor(messageId), 'PackageAssociationFailed'),
+      () => only(eventsFor(test.events, messageId), 'PackageAssociationFailed'),
       5_000,
       'the Failed event',
     );
@@ -115,7 +121,7 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     test.stack.openSearch.setFaults([]);
 
     const started = await test.events.waitFor(
-      () => only(test.events.eventsFor(messageId), 'PackageAssociationStarted'),
+      () => only(eventsFor(test.events, messageId), 'PackageAssociationStarted'),
       15_000,
       'the Started event after the retries',
     );
@@ -179,7 +185,9 @@ describe('the local stack when handlers crash mid-batch', () => {
 
     await test.events.waitFor(
       () =>
-        keys.every((key) => only(test.events.eventsFor(key), 'PackageAssociationStarted')) ? true : undefined,
+        keys.every((key) => only(eventsFor(test.events, key), 'PackageAssociationStarted'))
+          ? true
+          : undefined,
       40_000,
       'one Started event per request',
     );
@@ -190,7 +198,7 @@ describe('the local stack when handlers crash mid-batch', () => {
 
     expect(crashes).toBeGreaterThan(0);
     for (const key of keys) {
-      expect(test.events.eventsFor(key).map((event) => event['detail-type'])).toEqual([
+      expect(eventsFor(test.events, key).map((event) => event['detail-type'])).toEqual([
         'PackageAssociationStarted',
       ]);
     }
