@@ -8,7 +8,7 @@ export default defineConfig({
     // Powertools reads these at import time; tests must not emit to real AWS or flood stdout.
     env: {
       POWERTOOLS_DEV: 'false',
-      POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "SILENT",
+      POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_REGION: 'eu-west-1',

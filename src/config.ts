@@ -53,6 +53,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const env = result.data;
+  // A resend after the record expired but while its association is still followed would associate again.
+  if (env.IDEMPOTENCY_TTL_SECONDS < env.TRACKING_DEADLINE_SECONDS) {
+    throw new ConfigError(
+      'Invalid configuration: IDEMPOTENCY_TTL_SECONDS: must be at least TRACKING_DEADLINE_SECONDS ' +
+        `(${env.IDEMPOTENCY_TTL_SECONDS} < ${env.TRACKING_DEADLINE_SECONDS})`,
+    );
+  }
   let allowList: DomainAllowList;
   try {
     allowList = parseAllowList(env.ALLOWED_DOMAINS);

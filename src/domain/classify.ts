@@ -92,11 +92,13 @@ export function classifyError(error: unknown): ErrorDecision {
   if (name === 'ConflictException') {
     return ALREADY_IN_DESIRED_STATE.test(message) ? { kind: 'already-in-desired-state' } : transient;
   }
+  // Before the permanent names: during a domain update OpenSearch answers ValidationException
+  // "A change/update is in progress", which passes once the update ends.
+  if (IN_PROGRESS.test(message)) return transient;
   if (PERMANENT_AWS_ERRORS.has(name)) return { kind: 'permanent', code: name, message };
   if (THROTTLING_ERRORS.has(name) || SERVER_SIDE_ERRORS.has(name) || NETWORK_ERRORS.has(name))
     return transient;
   if (nodeCode !== undefined && NETWORK_ERRORS.has(nodeCode)) return { ...transient, code: nodeCode };
-  if (IN_PROGRESS.test(message)) return transient;
   if (status !== undefined && (status >= 500 || status === 429)) return transient;
   // Any other 4xx names a request AWS will keep refusing (LimitExceededException: the domain's package quota).
   if (status !== undefined && status >= 400) return { kind: 'permanent', code: name, message };

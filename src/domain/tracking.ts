@@ -50,6 +50,10 @@ export function decideTracking(
   policy: TrackingPolicy,
   random: number,
 ): TrackingDecision {
+  // The listing can lag behind AssociatePackage by a moment: only a second miss means the package is gone.
+  if (details === undefined && message.check === 1) {
+    return { kind: 'check-again', delaySeconds: trackingDelaySeconds(2, policy, random) };
+  }
   if (details === undefined) {
     return {
       kind: 'failed',

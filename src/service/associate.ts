@@ -199,9 +199,26 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     keyPrefix: 'associate-package',
   });
 
+  /** A rejection decided without AWS: its dead letter and Failed event, with a backoff if either fails. */
+  async function reject(
+    invocation: Invocation,
+    record: SQSRecord,
+    identity: RequestIdentity,
+    reason: FailureReason,
+  ) {
+    try {
+      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, identity, reason);
+    } catch (error) {
+      // On the last attempt the queue's own redrive keeps the body in the DLQ.
+      if (attemptOf(record) >= config.maxAttempts) throw error;
+      const { code, message } = describeError(error);
+      await retryLater(deps, record, identity, code, message);
+    }
+  }
+
   async function handleRequest(invocation: Invocation, record: SQSRecord, request: AssociationRequest) {
     if (!config.allowList.allows(request.domainName)) {
-      await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, {
+      await reject(invocation, record, request, {
         code: 'DomainNotAllowed',
         message: `domainName: ${request.domainName} is not in the allow-list of this service`,
         retryable: false,
@@ -217,7 +234,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       }
     } catch (error) {
       if (error instanceof IdempotencyValidationError) {
-        await announceFailure(deps, invocation.publisher, config.dlqUrl, record, request, {
+        await reject(invocation, record, request, {
           code: 'IdempotencyKeyConflict',
           message: `idempotencyKey: ${request.idempotencyKey} was already used for another domainName/packageId`,
           retryable: false,
@@ -273,9 +290,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
         requestedBy: parsed.hint.requestedBy,
       };
       const reason = { code: 'InvalidRequest', message: parsed.message, retryable: false };
-      await invocation.publisher.track(() =>
-        announceFailure(deps, invocation.publisher, config.dlqUrl, record, identity, reason),
-      );
+      await invocation.publisher.track(() => reject(invocation, record, identity, reason));
       return;
     }
     const request = parsed.request;

@@ -143,7 +143,7 @@ describe('track-association handler', () => {
       trackingRecord(
         tracking({ domainName: 'orders-slow', packageId: 'F2', deadline: '2026-11-28T09:59:59.000Z' }),
       ),
-      trackingRecord(tracking({ domainName: 'orders-gone', packageId: 'F3' })),
+      trackingRecord(tracking({ domainName: 'orders-gone', packageId: 'F3', check: 2 })),
     );
 
     expect(

@@ -303,6 +303,12 @@ describe('packaged CloudFormation template', () => {
       expect(properties(resource(template, queue)).MessageRetentionPeriod).toBe(14 * 24 * 60 * 60);
     });
 
+    it('leaves room in the DLQ for a request of the largest size plus its reason attributes', () => {
+      const request = Number(properties(resource(template, 'RequestsQueue')).MaximumMessageSize);
+      const deadLetters = Number(properties(resource(template, 'RequestsDlq')).MaximumMessageSize);
+      expect(deadLetters - request).toBeGreaterThanOrEqual(8 * 1024);
+    });
+
     it.each(QUEUES)('the policy of %s denies requests that do not use TLS', (queue) => {
       const denies = queuePolicyOf(template, queue).filter((statement) => statement.Effect === 'Deny');
       expect(denies).toContainEqual(

@@ -33,6 +33,13 @@ describe('classifyError: one row of the DESIGN.md failure table per case', () =>
     });
   });
 
+  it.each([
+    ['ValidationException', 'A change/update is in progress. Please wait for it to complete.'],
+    ['BaseException', 'Domain update in progress'],
+  ])('%s "%s" is transient: the update ends', (name, message) => {
+    expect(classifyError(awsError(name, message, 400))).toEqual({ kind: 'transient', code: name, message });
+  });
+
   it('"update in progress" is transient whatever the error name', () => {
     expect(classifyError(awsError('DisabledOperationException', 'Domain update in progress', 409)).kind).toBe(
       'transient',

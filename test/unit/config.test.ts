@@ -40,5 +40,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...minimal, TRACKING_MAX_DELAY_SECONDS: '901' })).toThrow(
       /TRACKING_MAX_DELAY_SECONDS/,
     );
+    expect(() => loadConfig({ ...minimal, IDEMPOTENCY_TTL_SECONDS: '600' })).toThrow(
+      'IDEMPOTENCY_TTL_SECONDS: must be at least TRACKING_DEADLINE_SECONDS (600 < 1800)',
+    );
   });
 });

@@ -42,8 +42,15 @@ describe('decideTracking', () => {
     });
   });
 
-  it('a package no longer on the domain is lost', () => {
+  it('a package not listed at the first check is looked for again: the listing can lag', () => {
     expect(decideTracking(message, undefined, now, policy, 0.5)).toEqual({
+      kind: 'check-again',
+      delaySeconds: 30,
+    });
+  });
+
+  it('a package no longer on the domain is lost', () => {
+    expect(decideTracking({ ...message, check: 2 }, undefined, now, policy, 0.5)).toEqual({
       kind: 'failed',
       code: 'AssociationLost',
       message: 'F1 is no longer associated with catalog-search',
