@@ -40,6 +40,7 @@ export interface QueueSettings {
   maxReceiveCount?: number;
   deadLetterLogicalId?: string;
   messageRetentionPeriod?: number;
+  maximumMessageSize?: number;
   delaySeconds?: number;
   fifoQueue?: boolean;
 }
@@ -394,6 +395,8 @@ export function loadQueueSettings(
     if (deadLetterLogicalId !== undefined) queue.deadLetterLogicalId = deadLetterLogicalId;
     const retention = toNumber(properties.MessageRetentionPeriod, undefined, field('MessageRetentionPeriod'));
     if (retention !== undefined) queue.messageRetentionPeriod = retention;
+    const maximumSize = toNumber(properties.MaximumMessageSize, undefined, field('MaximumMessageSize'));
+    if (maximumSize !== undefined) queue.maximumMessageSize = maximumSize;
     const delaySeconds = toNumber(properties.DelaySeconds, undefined, field('DelaySeconds'));
     if (delaySeconds !== undefined) queue.delaySeconds = delaySeconds;
     if (properties.FifoQueue === true || properties.FifoQueue === 'true') queue.fifoQueue = true;

@@ -23,7 +23,12 @@ import {
 } from './opensearch/index.ts';
 import { seededRandom } from './rng.ts';
 import { type InvocationReport, type QueueRunner, startQueueRunner } from './runner.ts';
-import { loadFunctionSettings, loadParamDefaults, loadQueueSettings } from './serverless-config.ts';
+import {
+  loadFunctionSettings,
+  loadParamDefaults,
+  loadQueueSettings,
+  type QueueSettings,
+} from './serverless-config.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
@@ -228,11 +233,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const visibility = (seconds: number | undefined) =>
     String(options.visibilityTimeoutSeconds ?? seconds ?? 30);
   const queueAttributes = (
-    visibilityTimeout: number | undefined,
+    settings: QueueSettings | undefined,
     dlqName: string,
     maxReceiveCount: number,
   ) => ({
-    VisibilityTimeout: visibility(visibilityTimeout),
+    VisibilityTimeout: visibility(settings?.visibilityTimeout),
+    ...(settings?.maximumMessageSize !== undefined && {
+      MaximumMessageSize: String(settings.maximumMessageSize),
+    }),
     RedrivePolicy: JSON.stringify({
       deadLetterTargetArn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${dlqName}`,
       maxReceiveCount,
@@ -259,12 +267,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         { name: LOCAL_NAMES.trackingDlq, attributes: { MessageRetentionPeriod: '1209600' } },
         {
           name: LOCAL_NAMES.requestsQueue,
-          attributes: queueAttributes(requestsQueue?.visibilityTimeout, LOCAL_NAMES.requestsDlq, maxAttempts),
+          attributes: queueAttributes(requestsQueue, LOCAL_NAMES.requestsDlq, maxAttempts),
         },
         {
           name: LOCAL_NAMES.trackingQueue,
           attributes: queueAttributes(
-            trackingQueue?.visibilityTimeout,
+            trackingQueue,
             LOCAL_NAMES.trackingDlq,
             toNumber(trackingQueue?.maxReceiveCount ?? maxAttempts, 'tracking maxReceiveCount'),
           ),

@@ -129,6 +129,12 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     expect(test.stack.openSearch.callCounts().AssociatePackage.succeeded - before.succeeded).toBe(1);
   });
 
+  it('configures the requests queue as serverless.yml does', () => {
+    const attributes = test.stack.sqs.inspectQueue('package-associator-requests')?.attributes;
+    expect(attributes?.MaximumMessageSize).toBe('253952');
+    expect(JSON.parse(attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 8 });
+  });
+
   it('answers the AWS CLI on the one endpoint', async () => {
     const { execFile } = await import('node:child_process');
     const run = (args: string[]) =>
