@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type DomainAllowList, parseAllowList } from './domain/allow-list.ts';
 import type { BackoffPolicy } from './domain/backoff.ts';
 

@@ -1,7 +1,7 @@
 /** How the CLI shows things to people: pure functions from data to lines. */
 import type { DomainPackageDetails } from '@aws-sdk/client-opensearch';
 import type { Message } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IdempotencyRecordView } from './idempotency.ts';
 
 /** Just enough of an EventBridge envelope to print it; the rest is kept for `--json`. */

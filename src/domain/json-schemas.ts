@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { DETAIL_SCHEMAS } from './events.ts';
+import * as z from 'zod';
+import { DETAIL_SCHEMAS } from './event-schemas.ts';
 import { associationRequestSchema } from './request.ts';
 
 /**

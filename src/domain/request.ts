@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** AWS's DomainName rule (OpenSearch Service API reference, DomainName type). */
 const DOMAIN_NAME_PATTERN = /^[a-z][a-z0-9-]+$/;

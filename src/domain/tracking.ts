@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PackageDetails } from './events.ts';
 
 /** What the associate handler hands the tracker: enough to follow one association and announce its end. */

@@ -347,6 +347,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const handlerEnvironment: Record<string, string> = {
       AWS_ENDPOINT_URL: edge.url,
+      // Everything runs on this process's one thread: the handlers' own SQS and DynamoDB traffic skips the
+      // edge's extra proxy hop (people and their tools still use the one endpoint).
+      AWS_ENDPOINT_URL_SQS: sqs.address,
+      ...(options.dynamoDbFaults === undefined && { AWS_ENDPOINT_URL_DYNAMODB: dynamo.url }),
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -370,7 +374,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...options.handlerEnvironment,
     };
     const runnerClient = new SQSClient({
-      endpoint: edge.url,
+      endpoint: sqs.address,
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });

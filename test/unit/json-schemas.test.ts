@@ -3,12 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   failedDetailSchema,
-  failedEvent,
   startedDetailSchema,
-  startedEvent,
   succeededDetailSchema,
-  succeededEvent,
-} from '../../src/domain/events.ts';
+} from '../../src/domain/event-schemas.ts';
+import { failedEvent, startedEvent, succeededEvent } from '../../src/domain/events.ts';
 import { jsonSchemas } from '../../src/domain/json-schemas.ts';
 
 describe('published JSON Schemas', () => {

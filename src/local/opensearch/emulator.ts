@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { seededRandom } from '../rng.ts';
 import {
   CONNECTION_RESET_FAULT,

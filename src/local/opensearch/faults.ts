@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FaultRule, type LatencySetting, OPERATION_NAMES, type OperationName } from './model.ts';
 
 /** The fault that answers nothing and drops the connection, as a network failure would. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DOMAIN_NAME_PATTERN,
   ENGINE_TYPES,
