@@ -3,10 +3,9 @@
  * import it, beside an empty Node start and a handler written straight from the Powertools docs.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { BuildOptions, Plugin } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 import { type Bundle, bundle, bundleComposition, readServerlessBuild } from './lib/esbuild-settings.ts';
 import { benchEnvironment } from './lib/fakes.ts';
 import { row, type SectionResult, verdictOf } from './lib/report.ts';
@@ -56,20 +55,6 @@ const LAMBDA_ENVIRONMENT = {
   _HANDLER: 'src/handlers/associate-package.handler',
 };
 
-/** `import { z } from 'zod'` keeps every zod export (locales included); the namespace import lets esbuild drop them. */
-const zodNamespaceImport: Plugin = {
-  name: 'what-if-zod-namespace-import',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(
-        /import \{ z \} from 'zod';/,
-        "import * as z from 'zod';",
-      ),
-      loader: 'ts',
-    }));
-  },
-};
-
 async function sampleImport(variant: Variant): Promise<Sample> {
   const args = ['--input-type=module', '-e', CHILD_SCRIPT];
   if (variant.bundle) args.push(pathToFileURL(variant.bundle.file).href);
@@ -116,20 +101,6 @@ export async function coldStart(outdir: string, runs: number): Promise<ColdStart
   const ours = await bundle(settings, 'src/handlers/associate-package.ts', outdir, 'associate-package');
   const docs = await bundle(settings, 'bench/baseline/docs-handler.ts', outdir, 'docs-handler');
   const sdkFloor = await bundle(settings, 'bench/baseline/sdk-floor.ts', outdir, 'sdk-floor');
-  const withZodNamespace = await bundle(
-    settings,
-    'src/handlers/associate-package.ts',
-    `${outdir}/zod-namespace`,
-    'associate-package',
-    [zodNamespaceImport],
-  );
-  const withoutSourcesContent = await bundle(
-    { ...settings, sourcesContent: false },
-    'src/handlers/associate-package.ts',
-    `${outdir}/no-sources-content`,
-    'associate-package',
-  );
-
   // serverless.yml's own settings, without NODE_OPTIONS (measured apart below) and with what config needs.
   const { NODE_OPTIONS: nodeOptions = '', ...deployedSettings } = deployed.environment;
   const base = { PATH: process.env.PATH ?? '', ...deployedSettings, ...benchEnvironment() };
@@ -142,9 +113,7 @@ export async function coldStart(outdir: string, runs: number): Promise<ColdStart
     { name: 'sdk-floor', bundle: sdkFloor, environment: base },
     { name: 'docs-lambda', bundle: docs, environment: lambda },
     { name: 'ours-lambda', bundle: ours, environment: lambda },
-    { name: 'ours-zod-namespace', bundle: withZodNamespace, environment: base },
     { name: 'ours-node-options', bundle: ours, environment: withNodeOptions },
-    { name: 'ours-node-options-lean-map', bundle: withoutSourcesContent, environment: withNodeOptions },
   ];
   const measured = await measureVariants(variants, runs);
   const get = (name: string): Measured => {
@@ -246,15 +215,11 @@ shortening a cold start: every clean request needs all four clients, so the firs
 cost instead. On top of what both bundles share, the service
 pays for zod (${kib(bundleComposition(ours, 50).find((entry) => entry.name === 'zod')?.bytes ?? 0)} in the bundle).
 
-**What would move it (outside the files this benchmark may change):**
-
-- \`import * as z from 'zod'\` instead of \`import { z } from 'zod'\` in \`src/config.ts\` and \`src/domain/*.ts\`
-  lets esbuild drop the unused zod code and locales: ${kib(withZodNamespace.bytes)} instead of ${kib(ours.bytes)},
-  ${ms(over('ours-zod-namespace'))} instead of ${ms(over('ours'))} over an empty start.
-- \`NODE_OPTIONS=--enable-source-maps\` (serverless.yml) makes Node read and parse the ${mib(ours.mapBytes)} source map
-  during the import: ${ms(over('ours-node-options'))} instead of ${ms(over('ours'))}. \`sourcesContent: false\` in
-  \`custom.esbuild\` keeps the stack traces but shrinks the map to ${mib(withoutSourcesContent.mapBytes)}:
-  ${ms(over('ours-node-options-lean-map'))}.
+**Applied after the first runs.** \`import * as z from 'zod'\` (the named import kept every zod export and
+its locales), the event-detail schemas moved to \`src/domain/event-schemas.ts\`, which only the JSON Schema
+generator loads, and \`sourcesContent: false\` in \`custom.esbuild\`, which keeps stack traces and shrinks the map
+Node parses under \`NODE_OPTIONS=--enable-source-maps\` (${ms(over('ours-node-options'))} with it, against
+${ms(over('ours'))} without).
 `;
   return {
     section: { title: '1. Cold start', rows, details },
@@ -270,7 +235,5 @@ const VARIANT_LABELS: Record<string, string> = {
   'sdk-floor': 'one SQSClient only',
   'docs-lambda': 'docs handler, Lambda environment',
   'ours-lambda': 'ours, Lambda environment (Tracer on)',
-  'ours-zod-namespace': 'ours, what if `import * as z from "zod"`',
   'ours-node-options': 'ours with `NODE_OPTIONS=--enable-source-maps`',
-  'ours-node-options-lean-map': 'same, map without `sourcesContent`',
 };

@@ -243,20 +243,17 @@ runner fills a batch of ten at once, and the window only delays partial batches 
 design, up to 1 s per batch).
 
 **What bounds it.** The stack's main thread was busy ${percent(stats.mainThreadBusy)} of the time: the edge proxy,
-fauxqs, dynalite and both emulators share it. Each request's DynamoDB writes and SendMessage, and the runner's
-receives and deletes, reach it at the edge and are proxied a second hop to dynalite or fauxqs on the same thread;
-AssociatePackage and PutEvents are answered there, and each event is delivered to the subscriber queue there.
+fauxqs, dynalite and both emulators share it. The handlers' DynamoDB writes and SendMessage, and the runner's
+receives and deletes, go straight to dynalite and fauxqs (the proxy hop through the edge was removed after the
+first runs); AssociatePackage and PutEvents are answered there too, and each event is delivered to the subscriber
+queue there.
 Handler invocations are slow because their calls queue on that thread, not because of the handler (section 2
 puts the handler at about a millisecond of CPU per batch). A CPU profile of that thread, taken while this
 benchmark was written, showed as its largest items the socket writes of proxied requests, dynalite's expression
 parser, the SDK's request handling for the runner, garbage collection, and \`stream.pipeline\` in
 \`src/local/edge.ts\` creating an \`AbortController\` per request whose \`DOMException\` captures a stack trace.
 
-**What would move it (in the local stack, not files this benchmark may change):** let the handlers' SQS and
-DynamoDB clients reach fauxqs and dynalite directly (\`AWS_ENDPOINT_URL_SQS\`, \`AWS_ENDPOINT_URL_DYNAMODB\` in the
-handler environment) instead of through the edge, which removes the proxy hop from all but two of a request's
-calls;
-run fauxqs and dynalite in a worker thread or child process so they use the second core; replace
+**What would move it:** run fauxqs and dynalite in a worker thread or child process so they use the second core; replace
 \`pipeline()\` in the edge by \`pipe()\` with error handlers. In AWS none of this applies: Lambda scales the
 consumer to \`maximumConcurrency\` execution environments, each waiting on AWS, not on one shared thread.
 `;

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { loadServerlessConfig } from '../../src/local/serverless-config.ts';
 
 /**
@@ -95,7 +95,6 @@ export async function bundle(
   entry: string,
   outdir: string,
   name: string,
-  plugins: Plugin[] = [],
 ): Promise<Bundle> {
   const extension = settings.outExtension?.['.js'] ?? '.js';
   const result = await build({
@@ -104,7 +103,6 @@ export async function bundle(
     outdir,
     metafile: true,
     logLevel: 'error',
-    plugins: [...(settings.plugins ?? []), ...plugins],
   });
   const file = join(outdir, `${name}${extension}`);
   const code = readFileSync(file);
