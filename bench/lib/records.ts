@@ -1,40 +1,18 @@
 /**
- * SQS events and Lambda contexts for the benchmarks, with no dependencies, so that the child processes which
- * import only these and a handler bundle measure the bundle's memory, not the bench's.
+ * SQS events and Lambda contexts for the benchmarks: the test factories, which depend on nothing but Node,
+ * so the child processes that import only these and a handler bundle measure the bundle's memory.
  */
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext as contextFor, sqsRecord } from '../../test/helpers/factories.ts';
 
-export const REGION = 'eu-west-1';
-export const ACCOUNT = '123456789012';
-const REQUESTS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-requests`;
+export { ACCOUNT, REGION } from '../../test/helpers/factories.ts';
 
 let sequence = 0;
 
 /** A clean request for `domainName`/`packageId` as the event source mapping delivers it. */
 export function requestRecord(domainName: string, packageId: string): SQSRecord {
   sequence += 1;
-  const messageId = `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`;
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body: JSON.stringify({
-      domainName,
-      packageId,
-      idempotencyKey: `bench-${sequence}`,
-      requestedBy: 'bench',
-    }),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '1767225600000',
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: '1767225600001',
-    },
-    messageAttributes: {},
-    md5OfBody: 'not-checked',
-    eventSource: 'aws:sqs',
-    eventSourceARN: REQUESTS_QUEUE_ARN,
-    awsRegion: REGION,
-  };
+  return sqsRecord({ domainName, packageId, idempotencyKey: `bench-${sequence}`, requestedBy: 'bench' });
 }
 
 /** Ten clean requests for ten different domains (the common batch), or all for `sameDomain`. */
@@ -46,21 +24,4 @@ export function cleanBatch(size = 10, sameDomain?: string): SQSEvent {
   };
 }
 
-export function lambdaContext(): Context {
-  const functionName = 'package-associator-bench-associatePackage';
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: `bench-${sequence}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+export const lambdaContext = () => contextFor('package-associator-bench-associatePackage');
