@@ -1,12 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import dynalite from 'dynalite';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { createIdempotencyTable, startDynalite } from './dynamo.ts';
 import { type EdgeHandler, type EdgeServer, startEdge } from './edge.ts';
 import {
   createEventBridgeEmulator,
@@ -112,40 +110,6 @@ function toNumber(value: unknown, name: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) throw new Error(`serverless.yml: ${name} is not a number (${String(value)})`);
   return parsed;
-}
-
-async function startDynamo(dataDir: string | undefined): Promise<{ url: string; close(): Promise<void> }> {
-  const path = dataDir === undefined ? undefined : join(dataDir, 'dynamodb');
-  if (path !== undefined) mkdirSync(path, { recursive: true });
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
-}
-
-async function createTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (error) {
-    // A kept data folder already has it.
-    if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
-  }
-  client.destroy();
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -281,9 +245,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
     });
 
-    const dynamo = await startDynamo(options.dataDir);
+    const dynamo = await startDynalite(
+      options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb'),
+    );
     stoppers.push(() => dynamo.close());
-    await createTable(dynamo.url, LOCAL_NAMES.table);
+    await createIdempotencyTable(dynamo.url, LOCAL_NAMES.table);
 
     const openSearch = createOpenSearchEmulator({
       region: LOCAL_REGION,
