@@ -1,20 +1,37 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type DomainAllowList, parseAllowList } from './domain/allow-list.ts';
 import type { BackoffPolicy } from './domain/backoff.ts';
 
-const seconds = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const wholeNumber = (max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .check(
+      z.refine(Number.isInteger, { error: 'must be a whole number' }),
+      z.minimum(1, { error: `must be from 1 to ${max}` }),
+      z.maximum(max, { error: `must be from 1 to ${max}` }),
+    );
+const seconds = (fallback: number, max: number) => z._default(wholeNumber(max), fallback);
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .check(
+      z.minLength(min, { error: `must be ${min} to ${max} characters` }),
+      z.maxLength(max, { error: `must be ${min} to ${max} characters` }),
+    );
+const url = () => z.url({ error: 'must be a URL' });
 
 const environmentSchema = z.object({
-  EVENT_BUS_NAME: z.string().min(1),
-  EVENT_SOURCE: z.string().min(1).max(256).default('package-associator'),
-  DLQ_URL: z.url(),
-  TRACKING_QUEUE_URL: z.url(),
-  TRACKING_DLQ_URL: z.url(),
-  IDEMPOTENCY_TABLE: z.string().min(3).max(255),
+  // A bus name or ARN (PutEvents takes either; an ARN is up to 1,600 characters).
+  EVENT_BUS_NAME: text(1, 1600),
+  EVENT_SOURCE: z._default(text(1, 256), 'package-associator'),
+  DLQ_URL: url(),
+  TRACKING_QUEUE_URL: url(),
+  TRACKING_DLQ_URL: url(),
+  IDEMPOTENCY_TABLE: text(3, 255),
   // Required even when empty: a forgotten allow-list must fail at start, not allow nothing silently.
   ALLOWED_DOMAINS: z.string(),
   // Must equal the queue's maxReceiveCount, so the last attempt is ours to dead-letter with a reason.
-  MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000),
+  MAX_ATTEMPTS: wholeNumber(1000),
   IDEMPOTENCY_TTL_SECONDS: seconds(86_400, 365 * 86_400),
   BACKOFF_BASE_SECONDS: seconds(5, 43_200),
   BACKOFF_MAX_SECONDS: seconds(900, 43_200),

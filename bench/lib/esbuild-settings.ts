@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { loadServerlessConfig } from '../../src/local/serverless-config.ts';
@@ -77,12 +77,40 @@ export function readServerlessBuild(path = 'serverless.yml'): ServerlessBuild {
   return { esbuild, environment, memorySizes, maximumConcurrency };
 }
 
+/**
+ * What serverless-esbuild builds with when serverless.yml sets nothing under `custom.esbuild`, for a
+ * `nodejs24.x` runtime: esbuild's own defaults otherwise (CommonJS, `main` before `module`, no minification).
+ */
+export const SERVERLESS_ESBUILD_DEFAULTS: BuildOptions = { bundle: true, platform: 'node', target: 'node24' };
+
 export interface Bundle {
   file: string;
+  /** The entry file and every chunk it imports statically: what Node loads before the handler is ready. */
   bytes: number;
   gzipBytes: number;
+  /** Every code file of the build, chunks reached only through `import()` included. */
+  totalBytes: number;
   mapBytes: number;
   metafile: Metafile;
+  /** Metafile output paths of `bytes`. */
+  startupOutputs: string[];
+}
+
+/** The entry output and the chunks it reaches through static imports, transitively. */
+function startupFiles(metafile: Metafile, entryFileName: string): string[] {
+  const outputs = metafile.outputs;
+  // Not `entryPoint`: with splitting, every module reached through `import()` is an entry point too.
+  const entry = Object.keys(outputs).find((path) => path.endsWith(`/${entryFileName}`));
+  const seen = new Set<string>();
+  const pending = entry === undefined ? [] : [entry];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (seen.has(path)) continue;
+    seen.add(path);
+    for (const imported of outputs[path]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external) pending.push(imported.path);
+    }
+  }
+  return [...seen];
 }
 
 export function bundleDirectory(): string {
@@ -105,21 +133,33 @@ export async function bundle(
     logLevel: 'error',
   });
   const file = join(outdir, `${name}${extension}`);
-  const code = readFileSync(file);
-  let mapBytes = 0;
-  try {
-    mapBytes = statSync(`${file}.map`).size;
-  } catch {
-    // No source map in these settings.
-  }
-  return { file, bytes: code.length, gzipBytes: gzipSync(code).length, mapBytes, metafile: result.metafile };
+  const outputs = Object.entries(result.metafile.outputs);
+  const startupOutputs = startupFiles(result.metafile, `${name}${extension}`);
+  const code = Buffer.concat(startupOutputs.map((path) => readFileSync(resolve(process.cwd(), path))));
+  const totalBytes = outputs
+    .filter(([path]) => !path.endsWith('.map'))
+    .reduce((sum, [, out]) => sum + out.bytes, 0);
+  const mapBytes = outputs
+    .filter(([path]) => path.endsWith('.map'))
+    .reduce((sum, [, out]) => sum + out.bytes, 0);
+  return {
+    file,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    totalBytes,
+    mapBytes,
+    metafile: result.metafile,
+    startupOutputs,
+  };
 }
 
-/** Bytes each package (or source folder) contributes to a bundle, largest first. */
+/** Bytes each package (or source folder) contributes to what a bundle loads at start, largest first. */
 export function bundleComposition(bundled: Bundle, top = 8): { name: string; bytes: number }[] {
-  const output = Object.values(bundled.metafile.outputs).find((entry) => entry.entryPoint !== undefined);
+  const inputs = bundled.startupOutputs.flatMap((path) =>
+    Object.entries(bundled.metafile.outputs[path]?.inputs ?? {}),
+  );
   const totals = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+  for (const [input, { bytesInOutput }] of inputs) {
     const inPackage = input.split('node_modules/').at(-1) ?? input;
     const parts = inPackage.split('/');
     const name = input.includes('node_modules/')

@@ -1,16 +1,18 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { PackageDetails } from './events.ts';
+
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** What the associate handler hands the tracker: enough to follow one association and announce its end. */
 export const trackingMessageSchema = z.strictObject({
-  idempotencyKey: z.string().min(1),
-  correlationId: z.string().min(1),
-  domainName: z.string().min(1),
-  packageId: z.string().min(1),
-  requestedBy: z.string().optional(),
+  idempotencyKey: nonEmpty(),
+  correlationId: nonEmpty(),
+  domainName: nonEmpty(),
+  packageId: nonEmpty(),
+  requestedBy: z.optional(z.string()),
   startedAt: z.iso.datetime(),
   deadline: z.iso.datetime(),
-  check: z.int().min(1),
+  check: z.int().check(z.minimum(1)),
 });
 export type TrackingMessage = z.infer<typeof trackingMessageSchema>;
 
