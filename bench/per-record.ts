@@ -124,23 +124,25 @@ Where the handler's CPU goes (self time, sampled over one more round):
 |---|---|
 ${shares.map((share) => `| ${share.name} | ${percent(share.share)} |`).join('\n')}
 
-**What bounds it.** The floor does almost nothing (${us(floorSummary.cpu)} per record), so every safeguard the
-design asks for shows up as a multiple of it: the strict zod schema; the idempotency steps, which write
-${storeWritesPerRecord.toFixed(0)} records per request and, for each write, evaluate a JMESPath expression for the key and
-another for payload validation and hash both with MD5; the batch processor's bookkeeping; the event detail built
-and sized for PutEvents; an audit log call and a metric per record. The largest single item is Powertools'
-JMESPath (${percent(jmespath)} of the samples): every \`search()\` builds a new tree interpreter, which walks the
-prototype chain of its function table (\`Functions#introspectMethods\`) before it evaluates anything, about
-${(storeWritesPerRecord * 2).toFixed(0)} times per record here.
+**What was changed.** Powertools' JMESPath builds a tree interpreter for every \`search()\`, and each one asked its
+function table to list its methods again (\`Functions#introspectMethods\`, which walks the class chain): with a key
+and a payload search per idempotency record, about ${(storeWritesPerRecord * 2).toFixed(0)} times per record, 28% of
+the handler's CPU in the first profile (76 µs per record then). The idempotency configs now get a function table
+that introspects once (\`src/adapters/jmespath-functions.ts\`); JMESPath is ${percent(jmespath)} of the samples now.
 
-**What would move it (outside the files this benchmark may change).** \`src/service/associate.ts\` and
-\`src/service/terminal.ts\` could give their \`IdempotencyConfig\`s a \`jmesPathOptions\` function table whose
-\`introspectMethods\` answers from a cache (most of the JMESPath share), and one idempotent step per request instead
-of two would halve the rest of the idempotency cost (section 4). Even then the floor is out of reach: it validates
-nothing and stores no hashes. And none of this matters for cost or latency in Lambda: ${us(oursSummary.cpu)} of CPU
-per record is ${((oursSummary.cpu * 10) / 1000).toFixed(1)} ms per batch of ten at a full vCPU, a few per cent of the CPU a batch
-spends in the SDK and Node's HTTP client (section 6) and nothing beside the hundreds of milliseconds it waits on
-AWS (section 3).
+**What bounds it.** The floor does almost nothing (${us(floorSummary.cpu)} per record), so every safeguard the
+design asks for shows up as a multiple of it: the strict request schema; two Powertools idempotent steps per
+request (the request, and inside it the AssociatePackage call, ${storeWritesPerRecord.toFixed(0)} store writes in all), each
+of which deep-sorts, serialises and MD5-hashes the key and the payload, builds a record and checks its expiry; the
+batch processor's bookkeeping; the event detail built and sized for PutEvents; an audit log call and a metric per
+record, each of which reads \`process.env\` (the trace id, the log level) again. No single item is large any more
+(table above); garbage collection is the biggest, from the objects all of these allocate. Reaching
+${PER_RECORD_TARGET}× the floor would take replacing Powertools idempotency, batch, Logger and Metrics with
+hand-written code that does less, which is the trade this project does not make: they are what keeps a request from
+being associated or announced twice. And it would not show in Lambda: ${us(oursSummary.cpu)} of CPU per record is
+${((oursSummary.cpu * 10) / 1000).toFixed(1)} ms per batch of ten at a full vCPU, a few per cent of the CPU a batch spends
+in the SDK and Node's HTTP client (section 6) and nothing beside the hundreds of milliseconds it waits on AWS
+(section 3).
 `;
   return { title: '2. Per-record cost (in process, fakes, no latency)', rows, details };
 }

@@ -9,6 +9,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import { IntrospectedOnceFunctions } from '../adapters/jmespath-functions.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
 import {
@@ -67,6 +68,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     payloadValidationJmesPath: '[domainName, packageId]',
     expiresAfterSeconds: config.idempotencyTtlSeconds,
     throwOnNoIdempotencyKey: true,
+    jmesPathOptions: new IntrospectedOnceFunctions(),
   };
   const idempotencyConfig = new IdempotencyConfig({
     ...idempotencyOptions,

@@ -2,6 +2,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context, SQSRecord } from 'aws-lambda';
 import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import { IntrospectedOnceFunctions } from '../adapters/jmespath-functions.ts';
 import {
   type FailureReason,
   type PackageDetails,
@@ -27,6 +28,7 @@ export function createTerminalAnnouncer(runtime: Runtime, persistenceStore: Base
     eventKeyJmesPath: 'idempotencyKey',
     expiresAfterSeconds: runtime.config.idempotencyTtlSeconds,
     throwOnNoIdempotencyKey: true,
+    jmesPathOptions: new IntrospectedOnceFunctions(),
     responseHook: (response) => ({ ...(response as object), replayed: true }),
   });
 
