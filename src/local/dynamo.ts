@@ -1,26 +1,35 @@
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 
 export interface LocalDynamo {
   url: string;
   close(): Promise<void>;
 }
 
-/** dynalite on a free loopback port: in memory, or kept in `path` (LevelDB) when one is given. */
+/**
+ * dynalite on a free loopback port, in memory or kept in `path` (LevelDB) when one is given. It runs on a
+ * worker thread: parsing the expressions of every conditional write, it was the largest consumer of the local
+ * stack's main thread, which also serves SQS and both emulators.
+ */
 export async function startDynalite(path?: string): Promise<LocalDynamo> {
   if (path !== undefined) mkdirSync(path, { recursive: true });
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const worker = new Worker(new URL('./dynalite-worker.ts', import.meta.url), { workerData: { path } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (message: { port: number }) => resolve(message.port));
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      reject(new Error(`dynalite's thread ended with code ${code} before listening`)),
+    );
+  });
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: async () => {
+      const exited = once(worker, 'exit');
+      worker.postMessage('close');
+      await exited;
+    },
   };
 }
 
