@@ -2,9 +2,11 @@
  * 5. End-to-end local throughput: requests sent to the local stack's requests queue until their `Started`
  * events arrive on the subscriber queue.
  */
+
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -185,6 +187,7 @@ export async function localThroughput(requestCount: number): Promise<SectionResu
   let stats: StackStats;
   let warmUp: RunResult;
   let measured: RunResult;
+  let benchCpu: NodeJS.CpuUsage;
   try {
     // Every worker imports the handler on its first batch (a cold start); those are not throughput.
     warmUp = await sendAndWait(
@@ -194,12 +197,14 @@ export async function localThroughput(requestCount: number): Promise<SectionResu
       pairs(measuredDomains + 1, seedDomains).slice(0, 100),
     );
     await request(child, { type: 'mark' });
+    const benchCpuBefore = process.cpuUsage();
     measured = await sendAndWait(
       client,
       ready.queueUrls.requests,
       collector,
       pairs(1, measuredDomains).slice(0, requestCount),
     );
+    benchCpu = process.cpuUsage(benchCpuBefore);
     stats = await request<StackStats>(child, { type: 'stop' });
   } finally {
     await collector.stop();
@@ -223,6 +228,27 @@ export async function localThroughput(requestCount: number): Promise<SectionResu
       `process CPU ${stats.cpuCores.toFixed(2)} cores`,
     ),
   ];
+  const perRequestMs = (micros: number) => micros / 1000 / requestCount;
+  const { processMicros, mainThreadMicros, dynamoDbMicros, handlerMicros } = stats.cpu;
+  const otherMicros = processMicros - mainThreadMicros - dynamoDbMicros - handlerMicros;
+  const benchMicros = benchCpu.user + benchCpu.system;
+  const allMsPerRequest = perRequestMs(processMicros + benchMicros);
+  const cores = availableParallelism();
+  const cpuCeiling = (cores * 1000) / allMsPerRequest;
+  rows.push(
+    row(
+      'CPU per request, stack + load generator',
+      `${allMsPerRequest.toFixed(1)} ms`,
+      `${cores} cores: ceiling ${int(cpuCeiling)} requests/s`,
+    ),
+    row(
+      '  of which handlers / DynamoDB / main thread',
+      `${[handlerMicros, dynamoDbMicros, mainThreadMicros]
+        .map((micros) => perRequestMs(micros).toFixed(1))
+        .join(' / ')} ms`,
+      `other threads ${perRequestMs(otherMicros).toFixed(1)} ms, load generator ${perRequestMs(benchMicros).toFixed(1)} ms`,
+    ),
+  );
   const perInvocation = stats.meanDurationMs;
   const ceiling = (5 * stats.meanBatchSize) / (perInvocation / 1000);
   const details = `### 5. End-to-end local throughput

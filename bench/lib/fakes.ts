@@ -28,6 +28,8 @@ export interface AwsCallCounts {
   putEventsEntries: number;
   dynamoDB: { getItem: number; putItem: number; updateItem: number; deleteItem: number };
   sqsSendMessage: number;
+  sqsSendMessageBatch: number;
+  sqsSendMessageBatchEntries: number;
   sqsChangeMessageVisibility: number;
   /** The most AssociatePackage calls that were in flight at once for one domain. */
   maxConcurrentPerDomain: number;
@@ -41,6 +43,8 @@ export function emptyCounts(): AwsCallCounts {
     putEventsEntries: 0,
     dynamoDB: { getItem: 0, putItem: 0, updateItem: 0, deleteItem: 0 },
     sqsSendMessage: 0,
+    sqsSendMessageBatch: 0,
+    sqsSendMessageBatchEntries: 0,
     sqsChangeMessageVisibility: 0,
     maxConcurrentPerDomain: 0,
   };
@@ -257,6 +261,12 @@ export function fakeAws(options: { latencyMs?: number } = {}): FakeAws {
       async send() {
         counts.sqsSendMessage += 1;
         await latency(latencyMs);
+      },
+      async sendBatch(_queueUrl, messages) {
+        counts.sqsSendMessageBatch += 1;
+        counts.sqsSendMessageBatchEntries += messages.length;
+        await latency(latencyMs);
+        return messages.map(() => undefined);
       },
     },
     // Only `send(PutEventsCommand)` of the client is used.

@@ -3,7 +3,7 @@
  * generator does not compete with the stack's main thread (where the emulators and the edge run).
  */
 import type { InvocationReport } from '../../src/local/runner.ts';
-import { startLocalStack } from '../../src/local/stack.ts';
+import { type StackCpuUsage, startLocalStack } from '../../src/local/stack.ts';
 import { testSeed } from '../../test/helpers/local-stack.ts';
 
 export type StackCommand = { type: 'mark' } | { type: 'stop' };
@@ -21,6 +21,8 @@ export interface StackStats {
   mainThreadBusy: number;
   /** CPU time of the whole process (main thread and handler workers) per wall second since the mark. */
   cpuCores: number;
+  /** CPU time since the mark, by thread (see StackCpuUsage); `processMicros` is every thread together. */
+  cpu: StackCpuUsage & { processMicros: number };
   invocations: number;
   meanBatchSize: number;
   meanDurationMs: number;
@@ -53,6 +55,7 @@ stack.openSearch.configure({ conflictOnConcurrentOperations: false });
 
 let busySince = performance.eventLoopUtilization();
 let cpuSince = process.cpuUsage();
+let threadsSince = await stack.cpuUsage();
 let markedAt = performance.now();
 
 process.on('message', async (command: StackCommand) => {
@@ -60,17 +63,25 @@ process.on('message', async (command: StackCommand) => {
     reports.length = 0;
     busySince = performance.eventLoopUtilization();
     cpuSince = process.cpuUsage();
+    threadsSince = await stack.cpuUsage();
     markedAt = performance.now();
     send({ type: 'marked' });
     return;
   }
   const wallMs = performance.now() - markedAt;
   const cpu = process.cpuUsage(cpuSince);
+  const threads = await stack.cpuUsage();
   const count = reports.length;
   send({
     type: 'stats',
     mainThreadBusy: performance.eventLoopUtilization(busySince).utilization,
     cpuCores: (cpu.user + cpu.system) / 1000 / wallMs,
+    cpu: {
+      processMicros: cpu.user + cpu.system,
+      mainThreadMicros: threads.mainThreadMicros - threadsSince.mainThreadMicros,
+      dynamoDbMicros: threads.dynamoDbMicros - threadsSince.dynamoDbMicros,
+      handlerMicros: threads.handlerMicros - threadsSince.handlerMicros,
+    },
     invocations: count,
     meanBatchSize: count === 0 ? 0 : reports.reduce((total, report) => total + report.batchSize, 0) / count,
     meanDurationMs: count === 0 ? 0 : reports.reduce((total, report) => total + report.durationMs, 0) / count,

@@ -5,6 +5,12 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { AssociationEvent } from '../domain/events.ts';
+import {
+  BatchingOutbox,
+  type EntryFailure,
+  type EntryRetryOptions,
+  type InvocationBatcher,
+} from './invocation-batcher.ts';
 
 /** PutEvents takes at most 10 entries per call (EventBridge quotas). */
 const MAX_ENTRIES_PER_CALL = 10;
@@ -41,46 +47,16 @@ export interface EventTarget {
   resourcesFor(domainName: string | null): string[];
 }
 
-interface PendingEntry {
-  entry: PutEventsRequestEntry;
-  bytes: number;
-  resolve(): void;
-  reject(error: EventPublishError): void;
-}
-
-export interface EventPublisherOptions {
-  entryRetries?: number;
-  retryDelayMs?: number;
-}
-
 /**
- * Publishes the events of one Lambda invocation, coalescing the records' events into as few PutEvents calls
- * as possible: entries wait until every record still running is waiting to publish too (or ten are
- * waiting), then go out together. A record that cannot get its event out gets its own rejection, never its
- * batch-mates'.
+ * Publishes the events of one Lambda invocation in as few PutEvents calls as its batcher allows (see
+ * InvocationBatcher). A record that cannot get its event out gets its own rejection, never its batch-mates'.
  */
-export class BatchedEventPublisher {
+export class BatchedEventPublisher extends BatchingOutbox<PutEventsRequestEntry> {
   readonly #target: EventTarget;
-  readonly #entryRetries: number;
-  readonly #retryDelayMs: number;
-  #waiting: PendingEntry[] = [];
-  #running = 0;
 
-  constructor(target: EventTarget, options: EventPublisherOptions = {}) {
+  constructor(target: EventTarget, batcher: InvocationBatcher, options: EntryRetryOptions = {}) {
+    super(batcher, { maxEntriesPerCall: MAX_ENTRIES_PER_CALL, maxCallBytes: MAX_CALL_BYTES }, options);
     this.#target = target;
-    this.#entryRetries = options.entryRetries ?? 2;
-    this.#retryDelayMs = options.retryDelayMs ?? 50;
-  }
-
-  /** Runs one record's work; while it runs, the publisher waits for its event before sending a call. */
-  async track<T>(work: () => Promise<T>): Promise<T> {
-    this.#running += 1;
-    try {
-      return await work();
-    } finally {
-      this.#running -= 1;
-      this.#flushIfReady();
-    }
   }
 
   publish(event: AssociationEvent): Promise<void> {
@@ -98,61 +74,27 @@ export class BatchedEventPublisher {
         new EventPublishError('EntryTooLarge', `the event is ${bytes} bytes, over 256 KiB`),
       );
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ entry, bytes, resolve, reject });
-      this.#flushIfReady();
-    });
+    return this.enqueue(entry, bytes);
   }
 
-  #flushIfReady(): void {
-    while (this.#waiting.length >= MAX_ENTRIES_PER_CALL) this.#sendNextCall();
-    // Publishing from outside track() (running 0) must still go out at once.
-    while (this.#waiting.length > 0 && this.#waiting.length >= this.#running) this.#sendNextCall();
-  }
-
-  #sendNextCall(): void {
-    let count = 0;
-    let bytes = 0;
-    for (const pending of this.#waiting) {
-      if (count === MAX_ENTRIES_PER_CALL || (count > 0 && bytes + pending.bytes > MAX_CALL_BYTES)) break;
-      count += 1;
-      bytes += pending.bytes;
-    }
-    void this.#send(this.#waiting.splice(0, count), 0);
-  }
-
-  async #send(batch: PendingEntry[], retry: number): Promise<void> {
-    let results: PutEventsResultEntry[];
-    try {
-      const response = await this.#target.client.send(
-        new PutEventsCommand({ Entries: batch.map((p) => p.entry) }),
-      );
-      results = response.Entries ?? [];
-    } catch (error) {
-      // The SDK already retried throttling and 5xx with its own backoff; the records retry later.
-      const name = error instanceof Error ? error.name : 'Error';
-      const message = error instanceof Error ? error.message : String(error);
-      for (const pending of batch) pending.reject(new EventPublishError(name, message));
-      return;
-    }
-    const retryable: PendingEntry[] = [];
-    batch.forEach((pending, index) => {
+  protected override async sendCall(entries: PutEventsRequestEntry[]): Promise<(EntryFailure | undefined)[]> {
+    const response = await this.#target.client.send(new PutEventsCommand({ Entries: entries }));
+    const results: PutEventsResultEntry[] = response.Entries ?? [];
+    return entries.map((_, index) => {
       const result = results[index];
-      if (result?.EventId !== undefined && result.ErrorCode === undefined) {
-        pending.resolve();
-        return;
-      }
+      if (result?.EventId !== undefined && result.ErrorCode === undefined) return undefined;
       const code = result?.ErrorCode ?? 'MissingResult';
-      if (RETRYABLE_ENTRY_ERRORS.has(code) && retry < this.#entryRetries) {
-        retryable.push(pending);
-      } else {
-        pending.reject(new EventPublishError(code, result?.ErrorMessage ?? 'PutEvents returned no result'));
-      }
+      return {
+        error: new EventPublishError(code, result?.ErrorMessage ?? 'PutEvents returned no result'),
+        retryable: RETRYABLE_ENTRY_ERRORS.has(code),
+      };
     });
-    if (retryable.length > 0) {
-      await new Promise((resolve) => setTimeout(resolve, this.#retryDelayMs * 2 ** retry));
-      await this.#send(retryable, retry + 1);
-    }
+  }
+
+  protected override callFailed(error: unknown): Error {
+    const name = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : String(error);
+    return new EventPublishError(name, message);
   }
 }
 

@@ -5,6 +5,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export interface LocalDynamo {
   url: string;
+  /** CPU time dynalite's thread has used so far. */
+  cpuMicros(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,10 @@ export async function startDynalite(path?: string): Promise<LocalDynamo> {
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    async cpuMicros() {
+      const usage = await worker.cpuUsage();
+      return usage.user + usage.system;
+    },
     close: async () => {
       const exited = once(worker, 'exit');
       worker.postMessage('close');

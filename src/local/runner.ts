@@ -118,6 +118,11 @@ export interface QueueRunner {
   /** Stops polling at once and resolves when in-flight invocations have finished and workers are gone. */
   stop(): Promise<void>;
   stats(): RunnerStats;
+  /**
+   * CPU time used so far by the threads of the live execution environments (a recycled one's time goes with
+   * it); for telling the handlers' share of the machine from the emulators'.
+   */
+  handlerThreadCpuMicros(): Promise<number>;
 }
 
 export class QueueRunnerConfigError extends Error {
@@ -298,6 +303,8 @@ interface InvocationSlot {
     init: Omit<LambdaContextInit, 'logStreamName' | 'deadlineEpochMs'>,
     fault?: InjectedFault,
   ): Promise<SlotRun>;
+  /** CPU time of this slot's current execution environment thread; 0 when the handler runs in process. */
+  threadCpuMicros(): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -498,6 +505,10 @@ function createWorkerSlot(
           : { outcome: 'error', error: reply.error },
       );
     },
+    async threadCpuMicros() {
+      const usage = await live?.worker.cpuUsage().catch(() => undefined);
+      return usage === undefined ? 0 : usage.user + usage.system;
+    },
     dispose: discard,
   };
 }
@@ -537,6 +548,7 @@ function createInProcessSlot(handler: BatchHandler, timeoutMs: number): Invocati
       }
       return { run: winner, durationMs, coldStart };
     },
+    threadCpuMicros: async () => 0,
     dispose: async () => undefined,
   };
 }
@@ -825,6 +837,10 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   return {
     functionName,
     stats: () => ({ ...stats }),
+    async handlerThreadCpuMicros() {
+      const perSlot = await Promise.all(slots.map((slot) => slot.threadCpuMicros()));
+      return perSlot.reduce((total, micros) => total + micros, 0);
+    },
     stop() {
       stopping ??= (async () => {
         stopController.abort();

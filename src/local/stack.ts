@@ -102,8 +102,18 @@ export interface LocalStack {
   runners: QueueRunner[];
   /** Calls that reached the DynamoDB route, and how many of them got an injected fault. */
   dynamoDbStats(): DynamoDbStats;
+  /** CPU time used so far, by thread: which part of the stack a busy machine is busy with. */
+  cpuUsage(): Promise<StackCpuUsage>;
   /** Stops every part; resolves when every port is closed. */
   stop(): Promise<void>;
+}
+
+export interface StackCpuUsage {
+  /** The main thread: SQS, both emulators, the edge proxy and the runners' polling. */
+  mainThreadMicros: number;
+  dynamoDbMicros: number;
+  /** The handlers' execution environments (worker threads) now alive. */
+  handlerMicros: number;
 }
 
 function toNumber(value: unknown, name: string): number {
@@ -388,6 +398,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs,
       runners,
       dynamoDbStats: () => ({ ...dynamoDbStats }),
+      async cpuUsage() {
+        const main = process.threadCpuUsage();
+        const [dynamoDbMicros, ...handlers] = await Promise.all([
+          dynamo.cpuMicros(),
+          ...runners.map((runner) => runner.handlerThreadCpuMicros()),
+        ]);
+        return {
+          mainThreadMicros: main.user + main.system,
+          dynamoDbMicros,
+          handlerMicros: handlers.reduce((total, micros) => total + micros, 0),
+        };
+      },
       stop,
     };
   } catch (error) {

@@ -9,7 +9,9 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { IntrospectedOnceFunctions } from '../adapters/jmespath-functions.ts';
+import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
 import {
@@ -46,8 +48,11 @@ interface StoredOutcome {
   replayed?: boolean;
 }
 
+/** What the records of one invocation share: their events and tracking messages go out together. */
 interface Invocation {
+  batcher: InvocationBatcher;
   publisher: BatchedEventPublisher;
+  tracking: BatchedQueueSender;
 }
 
 export interface AssociateDependencies extends Runtime {
@@ -77,7 +82,11 @@ export function createAssociateHandler(deps: AssociateDependencies) {
   const callIdempotencyConfig = new IdempotencyConfig(idempotencyOptions);
   const terminal = createTerminalAnnouncer(deps, deps.createPersistenceStore());
 
-  async function startTracking(request: AssociationRequest, startedAt: Date): Promise<void> {
+  async function startTracking(
+    tracking: BatchedQueueSender,
+    request: AssociationRequest,
+    startedAt: Date,
+  ): Promise<void> {
     const message: TrackingMessage = {
       idempotencyKey: request.idempotencyKey,
       correlationId: request.correlationId,
@@ -89,7 +98,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       check: 1,
     };
     const delay = trackingDelaySeconds(1, config.tracking, deps.random());
-    await deps.queues.send(config.trackingQueueUrl, JSON.stringify(message), delay);
+    await tracking.send(JSON.stringify(message), delay);
   }
 
   /**
@@ -164,7 +173,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       case 'started': {
         const now = deps.now();
         // Tracking first: a Started event must never announce an association nobody follows.
-        await startTracking(request, now);
+        await startTracking(invocation.tracking, request, now);
         await invocation.publisher.publish(startedEvent(request, call.details, attemptOf(record), now));
         audit(deps, 'started', request, record, { status: 'ASSOCIATING' });
         countMetric(deps, 'AssociationStarted');
@@ -292,13 +301,13 @@ export function createAssociateHandler(deps: AssociateDependencies) {
         requestedBy: parsed.hint.requestedBy,
       };
       const reason = { code: 'InvalidRequest', message: parsed.message, retryable: false };
-      await invocation.publisher.track(() => reject(invocation, record, identity, reason));
+      await invocation.batcher.track(() => reject(invocation, record, identity, reason));
       return;
     }
     const request = parsed.request;
     // Records for one domain run in order: the API refuses a second package operation while one runs.
     await serializer.run(request.domainName, () =>
-      invocation.publisher.track(() => handleRequest(invocation, record, request)),
+      invocation.batcher.track(() => handleRequest(invocation, record, request)),
     );
   }
 
@@ -309,14 +318,19 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     idempotencyConfig.registerLambdaContext(context);
     callIdempotencyConfig.registerLambdaContext(context);
     terminal.registerLambdaContext(context);
-    const invocation: Invocation = {
-      publisher: new BatchedEventPublisher({
+    const batcher = new InvocationBatcher();
+    // In the order a record uses them (see InvocationBatcher): the tracking message goes before the event.
+    const tracking = new BatchedQueueSender(deps.queues, config.trackingQueueUrl, batcher);
+    const publisher = new BatchedEventPublisher(
+      {
         client: deps.eventBridge,
         busName: config.eventBusName,
         source: config.eventSource,
         resourcesFor: domainArnsFor(context),
-      }),
-    };
+      },
+      batcher,
+    );
+    const invocation: Invocation = { batcher, publisher, tracking };
     const serializer = new KeyedSerializer();
     return processPartialResponse(
       event,

@@ -3,6 +3,7 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
@@ -94,7 +95,11 @@ export function createTrackHandler(deps: TrackDependencies) {
     await terminal.announce(message, outcome, details ?? {}, publisher, record);
   }
 
-  async function handleRecord(publisher: BatchedEventPublisher, record: SQSRecord): Promise<void> {
+  async function handleRecord(
+    batcher: InvocationBatcher,
+    publisher: BatchedEventPublisher,
+    record: SQSRecord,
+  ): Promise<void> {
     let json: unknown;
     try {
       json = JSON.parse(record.body);
@@ -119,7 +124,7 @@ export function createTrackHandler(deps: TrackDependencies) {
       return;
     }
     try {
-      await publisher.track(() => handleMessage(publisher, record, parsed.data));
+      await batcher.track(() => handleMessage(publisher, record, parsed.data));
     } catch (error) {
       // Publishing or the idempotency store failed: look again later rather than lose the outcome. On the
       // last attempt the queue's redrive keeps the message in the tracking DLQ.
@@ -134,15 +139,19 @@ export function createTrackHandler(deps: TrackDependencies) {
     context: Context,
   ): Promise<SQSBatchResponse> {
     terminal.registerLambdaContext(context);
-    const publisher = new BatchedEventPublisher({
-      client: deps.eventBridge,
-      busName: config.eventBusName,
-      source: config.eventSource,
-      resourcesFor: domainArnsFor(context),
-    });
+    const batcher = new InvocationBatcher();
+    const publisher = new BatchedEventPublisher(
+      {
+        client: deps.eventBridge,
+        busName: config.eventBusName,
+        source: config.eventSource,
+        resourcesFor: domainArnsFor(context),
+      },
+      batcher,
+    );
     return processPartialResponse(
       event,
-      (record: SQSRecord) => handleRecord(publisher, record),
+      (record: SQSRecord) => handleRecord(batcher, publisher, record),
       new BatchProcessor(EventType.SQS),
       { context, processInParallel: true, throwOnFullBatchFailure: false },
     );

@@ -6,7 +6,11 @@ import {
   ListPackagesForDomainCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-opensearch';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
@@ -86,6 +90,9 @@ describe('associate-package handler', () => {
     );
     const tracking = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
     expect(tracking).toHaveLength(10);
+    // The ten tracking messages share one call, as the ten events do.
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
     const trackingFor = (domainName: string) =>
       tracking.find((input) => JSON.parse(input.MessageBody ?? '{}').domainName === domainName);
     expect(JSON.parse(trackingFor('orders-0')?.MessageBody ?? '')).toEqual({

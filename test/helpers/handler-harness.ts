@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { OpenSearchClient } from '@aws-sdk/client-opensearch';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
 import { createIdempotencyTable, type LocalDynamo, startDynalite } from './dynalite.ts';
@@ -44,11 +49,30 @@ export function publishedEvents(eventBridge: AwsClientStub<EventBridgeClient>) {
   );
 }
 
+/** SendMessageBatch that accepts every entry. */
+export function acceptAllMessages(sqs: AwsClientStub<SQSClient>): void {
+  sqs.on(SendMessageBatchCommand).callsFake(({ Entries }: { Entries: SendMessageBatchRequestEntry[] }) => ({
+    Successful: Entries.map((entry) => ({
+      Id: entry.Id,
+      MessageId: `message-${entry.Id}`,
+      MD5OfMessageBody: 'not checked by the mock',
+    })),
+    Failed: [],
+  }));
+}
+
+/** Every message sent to `queueUrl`, alone or in a batch, as SendMessage input, in the order sent. */
 export function sentTo(sqs: AwsClientStub<SQSClient>, queueUrl: string) {
-  return sqs
-    .commandCalls(SendMessageCommand)
-    .map((call) => call.args[0].input)
-    .filter((input) => input.QueueUrl === queueUrl);
+  const single = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+  const batched = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((entry) => ({
+      QueueUrl: call.args[0].input.QueueUrl,
+      MessageBody: entry.MessageBody,
+      DelaySeconds: entry.DelaySeconds,
+      MessageAttributes: entry.MessageAttributes,
+    })),
+  );
+  return [...single, ...batched].filter((input) => input.QueueUrl === queueUrl);
 }
 
 export function deadLetterAttributes(
@@ -102,6 +126,7 @@ export function handlerUnderTest<Module>(load: () => Promise<Module>) {
     sqs.reset();
     eventBridge.reset();
     sqs.onAnyCommand().resolves({});
+    acceptAllMessages(sqs);
     acceptAllEvents(eventBridge);
   });
 

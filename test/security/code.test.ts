@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
+import { acceptAllMessages } from '../helpers/handler-harness.ts';
 
 const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
 const ENV = {
@@ -98,6 +99,7 @@ beforeEach(() => {
   eventBridge.reset();
   dynamoSpy.operations.length = 0;
   sqs.onAnyCommand().resolves({});
+  acceptAllMessages(sqs);
   openSearch.on(AssociatePackageCommand).callsFake((input: { DomainName: string; PackageID: string }) => ({
     DomainPackageDetails: {
       DomainName: input.DomainName,

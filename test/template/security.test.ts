@@ -86,7 +86,17 @@ class CodeReadingError extends Error {
 // --- What the code sends -------------------------------------------------------------------------------------
 
 const source = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
-const commandsIn = (text: string) => [...text.matchAll(/new (\w+)Command\(/g)].map((match) => match[1] ?? '');
+/** SQS authorises a batch call by its single-message action (Service Authorization Reference, Amazon SQS). */
+const BATCH_COMMAND_ACTION: Record<string, string> = {
+  SendMessageBatch: 'SendMessage',
+  DeleteMessageBatch: 'DeleteMessage',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+};
+const commandsIn = (text: string) =>
+  [...text.matchAll(/new (\w+)Command\(/g)].map((match) => {
+    const command = match[1] ?? '';
+    return BATCH_COMMAND_ACTION[command] ?? command;
+  });
 
 /** IAM prefix of each SDK client package the adapters import (Service Authorization Reference). */
 const IAM_PREFIX: Record<string, string> = {
@@ -175,6 +185,12 @@ function codeUseOf(serviceModule: string): Map<string, Set<string>> {
       // Visibility changes target the record's own queue (queueUrlFromArn(record.eventSourceARN)).
       else if (action === 'sqs:ChangeMessageVisibility') add(action, 'event source');
       else for (const variable of queueSettingsUsedBy(text)) add(action, variable);
+    }
+  }
+  // A BatchedQueueSender sends through queues.sendBatch to the queue it is built with.
+  if (/\bnew BatchedQueueSender\(/.test(text)) {
+    for (const action of METHOD_ACTIONS.get('queues.sendBatch') ?? []) {
+      for (const variable of queueSettingsUsedBy(text)) add(action, variable);
     }
   }
   if (/\.publish\(/.test(text)) for (const action of PUBLISH_ACTIONS) add(action, 'EVENT_BUS_NAME');
@@ -269,6 +285,7 @@ describe('packaged template: security', () => {
         'queues.defer': ['sqs:ChangeMessageVisibility'],
         'queues.sendDeadLetter': ['sqs:SendMessage'],
         'queues.send': ['sqs:SendMessage'],
+        'queues.sendBatch': ['sqs:SendMessage'],
       });
       expect(PUBLISH_ACTIONS).toEqual(['events:PutEvents']);
       expect([...IDEMPOTENCY_ACTIONS].sort()).toEqual([
