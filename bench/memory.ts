@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { lambdaHeap } from '../src/local/lambda-heap.ts';
 import { startAwsStub } from './lib/aws-stub.ts';
 import { ASSUMED_LATENCY_MS, type CostBreakdown, costPerMillion, MB_PER_VCPU, PRICES } from './lib/cost.ts';
 import { type Bundle, bundle, readServerlessBuild } from './lib/esbuild-settings.ts';
@@ -60,16 +61,13 @@ async function runChild<T>(
   return { result, stdoutBytes, stderrBytes };
 }
 
-/**
- * The flags Lambda's Node.js bootstrap starts node with for a memory size: a tenth of it for the young
- * generation, the rest for the old one, and a callable gc().
- */
+/** The flags Lambda's Node.js bootstrap starts node with for a memory size, and a callable gc(). */
 function lambdaNodeFlags(memoryMb: number): string[] {
-  const newSpace = Math.floor(memoryMb / 10);
+  const heap = lambdaHeap(memoryMb);
   return [
     '--expose-gc',
-    `--max-semi-space-size=${Math.floor(newSpace / 2)}`,
-    `--max-old-space-size=${memoryMb - newSpace}`,
+    `--max-semi-space-size=${heap.semiSpaceMb}`,
+    `--max-old-space-size=${heap.oldSpaceMb}`,
   ];
 }
 

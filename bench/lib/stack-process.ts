@@ -6,7 +6,8 @@ import type { InvocationReport } from '../../src/local/runner.ts';
 import { type StackCpuUsage, startLocalStack } from '../../src/local/stack.ts';
 import { testSeed } from '../../test/helpers/local-stack.ts';
 
-export type StackCommand = { type: 'mark' } | { type: 'stop' };
+/** `mark` starts a measurement, `stats` reports on it, `stop` ends the process. */
+export type StackCommand = { type: 'mark' } | { type: 'stats' } | { type: 'stop' };
 
 export interface StackReady {
   type: 'ready';
@@ -68,6 +69,11 @@ process.on('message', async (command: StackCommand) => {
     send({ type: 'marked' });
     return;
   }
+  if (command.type === 'stop') {
+    await stack.stop();
+    // Whatever a library left open must not keep the benchmark waiting.
+    process.exit(0);
+  }
   const wallMs = performance.now() - markedAt;
   const cpu = process.cpuUsage(cpuSince);
   const threads = await stack.cpuUsage();
@@ -87,9 +93,6 @@ process.on('message', async (command: StackCommand) => {
     meanDurationMs: count === 0 ? 0 : reports.reduce((total, report) => total + report.durationMs, 0) / count,
     coldStarts: reports.filter((report) => report.coldStart).length,
   });
-  await stack.stop();
-  // Whatever a library left open must not keep the benchmark waiting.
-  process.exit(0);
 });
 
 send({ type: 'ready', endpoint: stack.endpoint, region: stack.region, queueUrls: stack.queueUrls });

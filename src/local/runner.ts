@@ -21,6 +21,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { lambdaWorkerLimits } from './lambda-heap.ts';
 import { seededRandom } from './rng.ts';
 import {
   type BatchHandler,
@@ -355,8 +356,9 @@ function spawnWorker(data: RunnerWorkerData, settings: WorkerSettings): LiveWork
     workerData: data,
     // Read at spawn time, so a cold start sees the environment as it is now, like a new Lambda sandbox.
     env: { ...process.env, ...settings.environment },
-    // The heap limit stands in for the function's memory size: a leak across warm invocations fails as in Lambda.
-    resourceLimits: { maxOldGenerationSizeMb: settings.memorySize },
+    // The heap Lambda gives the function's memory size: a leak across warm invocations fails as in Lambda, and
+    // the young generation is as large as there, so garbage is collected as often.
+    resourceLimits: lambdaWorkerLimits(settings.memorySize),
   });
   const buffered: WorkerSignal[] = [];
   let waiter: ((signal: WorkerSignal) => void) | undefined;
