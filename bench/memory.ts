@@ -137,8 +137,9 @@ export async function memory(outdir: string, handlerBundle: Bundle, batches: num
       batchSize: 10,
       cpuMsPerBatch: real.result.warmBatchCpuMs,
       logBytesPerRequest,
-      // Tracking SendMessage, plus the event source mapping's ReceiveMessage and DeleteMessageBatch per batch.
-      sqsRequestsPerRequest: perRequest('AmazonSQS.SendMessage') + 0.2,
+      // Tracking messages, plus the event source mapping's ReceiveMessage and DeleteMessageBatch per batch.
+      sqsRequestsPerRequest:
+        perRequest('AmazonSQS.SendMessage') + perRequest('AmazonSQS.SendMessageBatch') + 0.2,
       eventsPerRequest: perRequest('AWSEvents.PutEvents') * 10,
       writeUnitsPerRequest:
         perRequest('DynamoDB_20120810.PutItem') + perRequest('DynamoDB_20120810.UpdateItem'),
@@ -204,7 +205,7 @@ memory), report \`process.resourceUsage().maxRSS\` after ${batches} batches of t
 - **Section 2 setup**: \`createAssociateHandler\` with the in-memory fakes, on Node's default heap limits:
   ${mib(fakes.result.maxRssBytes)} peak, ${mib(fakes.result.heapUsedBytes)} heap in use at the end.
 - **Handler bundle + SDK**: the deployable bundle of section 1 with its real SDK clients, pointed by
-  \`AWS_ENDPOINT_URL\` at a local stub that answers DynamoDB, AssociatePackage, SendMessage and PutEvents at once
+  \`AWS_ENDPOINT_URL\` at a local stub that answers DynamoDB, AssociatePackage, SendMessageBatch and PutEvents at once
   (\`bench/lib/aws-stub.ts\`), with serverless.yml's environment (\`POWERTOOLS_LOG_LEVEL=INFO\`, EMF metrics on,
   \`NODE_OPTIONS=${nodeOptions}\`; tracing off, there being no X-Ray daemon) and the heap limits Lambda's Node.js
   bootstrap derives from the memory size (\`${lambdaNodeFlags(recommended).join(' ')}\` at ${recommended} MB).
@@ -239,7 +240,7 @@ per GB ingested; ${PRICES.region} list prices as of ${PRICES.asOf}, not looked u
 ${Object.entries(ASSUMED_LATENCY_MS)
   .map(([call, latency]) => `${call} ${latency} ms`)
   .join(', ')} one after another, plus its CPU at the size's share as if it never overlapped the waits.
-SQS counts the tracking SendMessage and the event source mapping's receive and delete per batch (its idle long
+SQS counts the tracking messages' SendMessageBatch and the event source mapping's receive and delete per batch (its idle long
 polls, about 1.3 million requests a month for five pollers, are a fixed cost); EventBridge the \`Started\` event;
 DynamoDB ${writeUnits.toFixed(0)} write request units (the items are under 1 KB). Not included: the producer's
 SendMessage, the tracker's invocations and its \`Succeeded\` event, X-Ray ($5 per million traces recorded, for

@@ -1,6 +1,6 @@
 /**
  * A minimal AWS endpoint for the handler bundle with its real SDK clients: it answers the success path of the
- * associate handler (DynamoDB items, AssociatePackage, SendMessage, PutEvents) at once and counts each call.
+ * associate handler (DynamoDB items, AssociatePackage, SendMessage and SendMessageBatch, PutEvents) at once and counts each call.
  * Only the shapes the SDK needs to accept the answers; nothing is stored.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -34,12 +34,28 @@ function reply(res: ServerResponse, status: number, contentType: string, body: u
 
 function answer(operation: string, input: Record<string, unknown>, url: string) {
   if (operation.startsWith('DynamoDB_20120810.')) return { type: 'application/x-amz-json-1.0', body: {} };
-  if (operation === 'AmazonSQS.SendMessage') {
-    // The SDK checks the MD5 of the body it sent against the one SQS reports.
-    const md5 = createHash('md5')
-      .update(String(input.MessageBody ?? ''))
+  // The SDK checks the MD5 of each body it sent against the one SQS reports.
+  const md5 = (body: unknown) =>
+    createHash('md5')
+      .update(String(body ?? ''))
       .digest('hex');
-    return { type: 'application/x-amz-json-1.0', body: { MessageId: randomUUID(), MD5OfMessageBody: md5 } };
+  if (operation === 'AmazonSQS.SendMessage') {
+    return {
+      type: 'application/x-amz-json-1.0',
+      body: { MessageId: randomUUID(), MD5OfMessageBody: md5(input.MessageBody) },
+    };
+  }
+  if (operation === 'AmazonSQS.SendMessageBatch') {
+    const entries = (Array.isArray(input.Entries) ? input.Entries : []) as {
+      Id: string;
+      MessageBody: string;
+    }[];
+    const successful = entries.map((entry) => ({
+      Id: entry.Id,
+      MessageId: randomUUID(),
+      MD5OfMessageBody: md5(entry.MessageBody),
+    }));
+    return { type: 'application/x-amz-json-1.0', body: { Successful: successful, Failed: [] } };
   }
   if (operation === 'AWSEvents.PutEvents') {
     const entries = Array.isArray(input.Entries) ? input.Entries : [];
