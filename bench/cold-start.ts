@@ -254,6 +254,11 @@ four SDK clients and Powertools, and a bundle holding one \`SQSClient\` and noth
 ${ms(over('sdk-floor'))} (${percent(floorShare)} of the baseline). Going lower means loading SDK clients after the
 import, on first use; every clean request needs all four, so that would move the time into the first batch
 rather than save it, and Lambda bills the init phase like the rest.
+
+**Tracing.** serverless.yml deploys with active tracing, so inside Lambda the X-Ray SDK chunk does load:
+${ms(over('ours-lambda'))}, ${percent(lambdaShare)} of the docs handler in the same environment. That is the price of the traces
+(the X-Ray SDK and what it pulls in: \`semver\`, \`cls-hooked\`); a stage deployed without tracing, or with
+\`POWERTOOLS_TRACE_ENABLED=false\`, starts as the first row says.
 `;
   return {
     section: { title: '1. Cold start', rows, details },

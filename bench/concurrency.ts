@@ -70,7 +70,7 @@ export async function concurrency(repeats: number): Promise<ConcurrencyResult> {
   );
   const concurrencyDetails = `### 3. Batch concurrency
 
-The same fakes with ${LATENCY_MS} ms added to every call (AssociatePackage, each persistence-store operation, SendMessage,
+The same fakes with ${LATENCY_MS} ms added to every call (AssociatePackage, each persistence-store operation, SendMessageBatch,
 PutEvents); median of ${repeats} batches after one unrecorded batch. A request is a chain of ${chain} dependent calls
 (${calls.dynamoDB.toFixed(0)} persistence-store writes, AssociatePackage, the tracking message's SendMessageBatch and PutEvents), so one request
 takes about ${chain * LATENCY_MS} ms. Records of different domains run concurrently (\`processInParallel\`), and the batcher holds

@@ -214,7 +214,7 @@ memory), report \`process.resourceUsage().maxRSS\` after ${batches} batches of t
   ${mib(real.result.rssAfterImportBytes)} after the import, ${mib(real.result.liveHeapBytes)} of heap still alive after a full
   collection at the end (nothing accumulates across batches). The first batch took ${ms(real.result.firstBatchMs)}
   (${ms(real.result.firstBatchCpuMs)} of CPU: credentials, endpoints, connections); later ones ${ms(real.result.warmBatchMs)}
-  and ${ms(real.result.warmBatchCpuMs)} of CPU each: the handler's own share is about a millisecond (section 2), the
+  and ${ms(real.result.warmBatchCpuMs)} of CPU each: the handler's own share is under a millisecond (section 2), the
   rest is the SDK and Node's HTTP client building, signing, sending and parsing ${(
     [...calls.values()].reduce((total, count) => total + count, 0) / (batches + 1)
   ).toFixed(0)} requests a batch, and the log writes. Per request the stub saw ${stubCalls}. Logs came to
