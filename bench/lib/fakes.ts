@@ -258,10 +258,6 @@ export function fakeAws(options: { latencyMs?: number } = {}): FakeAws {
         counts.sqsSendMessage += 1;
         await latency(latencyMs);
       },
-      async send() {
-        counts.sqsSendMessage += 1;
-        await latency(latencyMs);
-      },
       async sendBatch(_queueUrl, messages) {
         counts.sqsSendMessageBatch += 1;
         counts.sqsSendMessageBatchEntries += messages.length;

@@ -22,7 +22,6 @@ export interface Queues {
   /** Hides a record for `seconds` so its next attempt comes after the backoff, not after the default timeout. */
   defer(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
   sendDeadLetter(queueUrl: string, message: DeadLetter): Promise<void>;
-  send(queueUrl: string, body: string, delaySeconds: number): Promise<void>;
   /** Up to ten messages in one call; the result holds, at each message's index, why SQS refused it, if it did. */
   sendBatch(queueUrl: string, messages: OutgoingMessage[]): Promise<(RefusedMessage | undefined)[]>;
 }
@@ -45,11 +44,6 @@ export function sqsQueues(client: SQSClient): Queues {
           MessageBody: message.body,
           MessageAttributes: message.attributes,
         }),
-      );
-    },
-    async send(queueUrl, body, delaySeconds) {
-      await client.send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds }),
       );
     },
     async sendBatch(queueUrl, messages) {

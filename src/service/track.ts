@@ -4,6 +4,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
+import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
@@ -24,6 +25,12 @@ export interface TrackDependencies extends Runtime {
   createPersistenceStore(): BasePersistenceLayer;
 }
 
+/** Where one invocation's records send: the events, and the next looks at their associations. */
+interface Outboxes {
+  publisher: BatchedEventPublisher;
+  tracking: BatchedQueueSender;
+}
+
 /**
  * Builds the track-association batch handler: each record is one look at one association, ending in a
  * terminal event or in the next, later look.
@@ -33,7 +40,7 @@ export function createTrackHandler(deps: TrackDependencies) {
   const terminal = createTerminalAnnouncer(deps, deps.createPersistenceStore());
 
   async function handleMessage(
-    publisher: BatchedEventPublisher,
+    { publisher, tracking }: Outboxes,
     record: SQSRecord,
     message: TrackingMessage,
   ) {
@@ -73,7 +80,7 @@ export function createTrackHandler(deps: TrackDependencies) {
     const decision = decideTracking(message, details, deps.now(), config.tracking, deps.random());
     if (decision.kind === 'check-again') {
       const next: TrackingMessage = { ...message, check: message.check + 1 };
-      await deps.queues.send(config.trackingQueueUrl, JSON.stringify(next), decision.delaySeconds);
+      await tracking.send(JSON.stringify(next), decision.delaySeconds);
       audit(deps, 'tracking', message, record, {
         status: details?.status,
         message: `check ${next.check} in ${decision.delaySeconds} s`,
@@ -97,7 +104,7 @@ export function createTrackHandler(deps: TrackDependencies) {
 
   async function handleRecord(
     batcher: InvocationBatcher,
-    publisher: BatchedEventPublisher,
+    outboxes: Outboxes,
     record: SQSRecord,
   ): Promise<void> {
     let json: unknown;
@@ -124,7 +131,7 @@ export function createTrackHandler(deps: TrackDependencies) {
       return;
     }
     try {
-      await batcher.track(() => handleMessage(publisher, record, parsed.data));
+      await batcher.track(() => handleMessage(outboxes, record, parsed.data));
     } catch (error) {
       // Publishing or the idempotency store failed: look again later rather than lose the outcome. On the
       // last attempt the queue's redrive keeps the message in the tracking DLQ.
@@ -149,9 +156,14 @@ export function createTrackHandler(deps: TrackDependencies) {
       },
       batcher,
     );
+    // A record either looks again later or announces the end: one of the two outboxes, in either order.
+    const outboxes = {
+      publisher,
+      tracking: new BatchedQueueSender(deps.queues, config.trackingQueueUrl, batcher),
+    };
     return processPartialResponse(
       event,
-      (record: SQSRecord) => handleRecord(batcher, publisher, record),
+      (record: SQSRecord) => handleRecord(batcher, outboxes, record),
       new BatchProcessor(EventType.SQS),
       { context, processInParallel: true, throwOnFullBatchFailure: false },
     );

@@ -1,6 +1,6 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ListPackagesForDomainCommand } from '@aws-sdk/client-opensearch';
-import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { TrackingMessage } from '../../src/domain/tracking.ts';
@@ -106,6 +106,28 @@ describe('track-association handler', () => {
         DelaySeconds: 60,
       },
     ]);
+  });
+
+  it('sends the next looks at a batch of associations in one SendMessageBatch', async () => {
+    domainReports(
+      { PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' },
+      { PackageID: 'F2', DomainPackageStatus: 'ASSOCIATING' },
+      { PackageID: 'F3', DomainPackageStatus: 'ASSOCIATING' },
+    );
+    const messages = ['F1', 'F2', 'F3'].map((packageId) => tracking({ packageId }));
+
+    expect(await invoke(...messages.map((message) => trackingRecord(message)))).toEqual({
+      batchItemFailures: [],
+    });
+
+    const calls = sqs.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.QueueUrl).toBe(ENV.TRACKING_QUEUE_URL);
+    expect(
+      (calls[0]?.args[0].input.Entries ?? [])
+        .map((entry) => JSON.parse(entry.MessageBody ?? '{}').packageId)
+        .sort(),
+    ).toEqual(['F1', 'F2', 'F3']);
   });
 
   it('announces Failed with the AWS error details on ASSOCIATION_FAILED, without a dead letter', async () => {

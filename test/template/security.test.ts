@@ -284,7 +284,6 @@ describe('packaged template: security', () => {
         'associations.find': ['es:ListPackagesForDomain'],
         'queues.defer': ['sqs:ChangeMessageVisibility'],
         'queues.sendDeadLetter': ['sqs:SendMessage'],
-        'queues.send': ['sqs:SendMessage'],
         'queues.sendBatch': ['sqs:SendMessage'],
       });
       expect(PUBLISH_ACTIONS).toEqual(['events:PutEvents']);

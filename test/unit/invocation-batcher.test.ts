@@ -16,7 +16,6 @@ function recordingQueues(
   const queues: Queues = {
     defer: async () => undefined,
     sendDeadLetter: async () => undefined,
-    send: async () => undefined,
     async sendBatch(queueUrl, messages) {
       calls.push({ queueUrl, bodies: messages.map((message) => message.body) });
       const call = calls.length;
