@@ -8,7 +8,7 @@ import {
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { IntrospectedOnceFunctions } from '../adapters/jmespath-functions.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
@@ -28,7 +28,7 @@ import {
   audit,
   countMetric,
   describeError,
-  domainArnsFor,
+  invocationPublisher,
   KeyedSerializer,
   type Runtime,
   retryLater,
@@ -321,15 +321,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     const batcher = new InvocationBatcher();
     // In the order a record uses them (see InvocationBatcher): the tracking message goes before the event.
     const tracking = new BatchedQueueSender(deps.queues, config.trackingQueueUrl, batcher);
-    const publisher = new BatchedEventPublisher(
-      {
-        client: deps.eventBridge,
-        busName: config.eventBusName,
-        source: config.eventSource,
-        resourcesFor: domainArnsFor(context),
-      },
-      batcher,
-    );
+    const publisher = invocationPublisher(deps, context, batcher);
     const invocation: Invocation = { batcher, publisher, tracking };
     const serializer = new KeyedSerializer();
     return processPartialResponse(

@@ -1,7 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSRecord } from 'aws-lambda';
-import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import type { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import type { PackageAssociations } from '../adapters/opensearch.ts';
 import type { Queues } from '../adapters/queues.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
@@ -68,11 +70,28 @@ export function attemptOf(record: SQSRecord): number {
 }
 
 /** Domain ARNs for an event's Resources, built from the invoked function's own ARN (partition, region, account). */
-export function domainArnsFor(context: Context): (domainName: string | null) => string[] {
+function domainArnsFor(context: Context): (domainName: string | null) => string[] {
   const [, partition, , region, account] = context.invokedFunctionArn.split(':');
   if (!partition || !region || !account) return () => [];
   return (domainName) =>
     domainName === null ? [] : [`arn:${partition}:es:${region}:${account}:domain/${domainName}`];
+}
+
+/** The publisher of one invocation's events, to the configured bus and source. */
+export function invocationPublisher(
+  runtime: Runtime & { eventBridge: EventBridgeClient },
+  context: Context,
+  batcher: InvocationBatcher,
+): BatchedEventPublisher {
+  return new BatchedEventPublisher(
+    {
+      client: runtime.eventBridge,
+      busName: runtime.config.eventBusName,
+      source: runtime.config.eventSource,
+      resourcesFor: domainArnsFor(context),
+    },
+    batcher,
+  );
 }
 
 /** Runs work for the same key one after another, different keys concurrently. */

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import { classifyError } from '../domain/classify.ts';
@@ -13,7 +13,7 @@ import {
   attemptOf,
   audit,
   describeError,
-  domainArnsFor,
+  invocationPublisher,
   type Runtime,
   retryLater,
   TransientFailure,
@@ -147,15 +147,7 @@ export function createTrackHandler(deps: TrackDependencies) {
   ): Promise<SQSBatchResponse> {
     terminal.registerLambdaContext(context);
     const batcher = new InvocationBatcher();
-    const publisher = new BatchedEventPublisher(
-      {
-        client: deps.eventBridge,
-        busName: config.eventBusName,
-        source: config.eventSource,
-        resourcesFor: domainArnsFor(context),
-      },
-      batcher,
-    );
+    const publisher = invocationPublisher(deps, context, batcher);
     // A record either looks again later or announces the end: one of the two outboxes, in either order.
     const outboxes = {
       publisher,
