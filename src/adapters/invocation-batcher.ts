@@ -135,7 +135,14 @@ export abstract class BatchingOutbox<Entry> implements Outbox {
     }
     const retryable: PendingEntry<Entry>[] = [];
     batch.forEach((pending, index) => {
-      const failure = failures[index];
+      // An entry the call said nothing about is not known to be sent.
+      const failure =
+        index < failures.length
+          ? failures[index]
+          : {
+              error: this.callFailed(new Error('the call returned no result for this entry')),
+              retryable: true,
+            };
       if (failure === undefined) pending.resolve();
       else if (failure.retryable && retry < this.#entryRetries) retryable.push(pending);
       else pending.reject(failure.error);

@@ -1,6 +1,6 @@
 /**
  * Runs dynalite on a thread of its own (see `startDynalite`): it reports its port, and closes its server
- * when told to, then lets the thread end.
+ * when told to, reports how that went, then lets the thread end.
  */
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,5 +13,9 @@ server.listen(0, '127.0.0.1', () => {
 });
 parentPort?.once('message', () => {
   server.closeAllConnections();
-  server.close(() => parentPort?.close());
+  // LevelDB can fail to close a kept data folder: the parent's close() reports it.
+  server.close((error) => {
+    parentPort?.postMessage({ closeError: error?.message });
+    parentPort?.close();
+  });
 });

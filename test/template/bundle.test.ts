@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,29 @@ describe('packaged function code', () => {
     const others = Object.entries(FUNCTIONS).filter(([other]) => other !== name);
     for (const [, otherEntry] of others) expect(extracted.get(name)?.names).not.toContain(otherEntry);
   });
+
+  it.each(Object.keys(FUNCTIONS))(
+    '%s carries every chunk its code imports, statically or through import()',
+    async (name) => {
+      const unpacked = extracted.get(name);
+      const files = new Set(unpacked?.names);
+      const missing: string[] = [];
+      let dynamicImports = 0;
+      for (const file of unpacked?.names.filter((path) => path.endsWith('.mjs')) ?? []) {
+        const code = await readFile(join(unpacked?.dir ?? '', file), 'utf8');
+        for (const [match, specifier] of code.matchAll(
+          /(?:from\s*|import\s*\(\s*)["'](\.\.?\/[^"']+)["']/g,
+        )) {
+          if (!/^from/.test(match)) dynamicImports += 1;
+          const target = posix.join(posix.dirname(file), specifier ?? '');
+          if (!files.has(target)) missing.push(`${file} -> ${specifier}`);
+        }
+      }
+      expect(missing).toEqual([]);
+      // The reader saw the on-demand chunks (credential providers, the X-Ray SDK), not just the static graph.
+      expect(dynamicImports).toBeGreaterThan(0);
+    },
+  );
 
   it('splits code reached only through import() into chunks of its own', () => {
     const names = extracted.get('associatePackage')?.names ?? [];

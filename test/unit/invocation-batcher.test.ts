@@ -119,6 +119,25 @@ describe('InvocationBatcher with BatchedQueueSender', () => {
     expect(calls.map((call) => call.bodies)).toEqual([['good', 'bad', 'busy'], ['busy']]);
   });
 
+  it('does not count as sent a message the call reported nothing about', async () => {
+    const batcher = new InvocationBatcher();
+    let calls = 0;
+    const queues: Queues = {
+      ...recordingQueues().queues,
+      sendBatch: async () => {
+        calls += 1;
+        return [];
+      },
+    };
+    const sender = new BatchedQueueSender(queues, 'tracking', batcher, { retryDelayMs: 1 });
+
+    const results = await settle(['a', 'b'].map((body) => record(batcher, () => sender.send(body, 0))));
+
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    // The first call and two retries.
+    expect(calls).toBe(3);
+  });
+
   it('fails every message of a call that failed as a whole', async () => {
     const batcher = new InvocationBatcher();
     const queues: Queues = {
