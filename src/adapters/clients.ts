@@ -17,4 +17,10 @@ export const openSearchClient = traced(new OpenSearchClient({}));
 const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
 export const sqsClient = traced(new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}));
 export const eventBridgeClient = traced(new EventBridgeClient({}));
-export const dynamoDBClient = traced(new DynamoDBClient({}));
+/**
+ * The idempotency store's writes come after the events they guard: one that fails for good after PutEvents
+ * lets a retry announce again. So the store retries throttling and 5xx harder than the SDK's default three
+ * attempts (five attempts take at most a few seconds of backoff).
+ */
+const IDEMPOTENCY_STORE_MAX_ATTEMPTS = 5;
+export const dynamoDBClient = traced(new DynamoDBClient({ maxAttempts: IDEMPOTENCY_STORE_MAX_ATTEMPTS }));
