@@ -309,9 +309,10 @@ expression with its PEG parser).
 132 requests/s; sending a batch's tracking messages in one SendMessageBatch (section 4) took the handlers from
 8.3 to 5.9 ms per request in the first run (132 → 152 requests/s); giving each execution environment the heap
 Lambda's bootstrap gives its memory size, young generation included (\`src/local/lambda-heap.ts\`; it had V8's
-smaller default), cut the collections that V8's helper threads run for it. On this shared machine the same code
-measured between about 180 and 210 requests/s warm from one run to the next, the CPU per request moving with the
-machine's other load: the target is met with little to spare. In AWS none of the local limits apply: Lambda
+smaller default), cut the collections that V8's helper threads run for it. With the same code the warm figure
+measured from about 155 to 211 requests/s over the day this was written, the CPU per request (8.8 to 11.8 ms)
+moving together with every other section's timings (the import, the per-record CPU, the memory run's CPU per
+batch): the machine's own speed varies, and the target is met only while it runs at its faster rate. In AWS none of the local limits apply: Lambda
 runs each of the \`maximumConcurrency\` environments on its own CPU share, waiting on AWS.
 `;
   return { title: '5. End-to-end local throughput', rows, details };
