@@ -7,7 +7,7 @@ import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
-import type { PackageDetails } from '../domain/events.ts';
+import type { FailureReason, PackageDetails } from '../domain/events.ts';
 import { decideTracking, type TrackingMessage, trackingMessageSchema } from '../domain/tracking.ts';
 import {
   attemptOf,
@@ -50,31 +50,21 @@ export function createTrackHandler(deps: TrackDependencies) {
       details = await deps.associations.find(message.domainName, message.packageId);
     } catch (error) {
       const decision = classifyError(error);
+      let reason: FailureReason;
       if (decision.kind === 'permanent') {
-        const reason = { code: decision.code, message: decision.message, retryable: false };
-        await terminal.announce(
-          message,
-          { kind: 'failed', reason, deadLetterUrl: config.trackingDlqUrl },
-          {},
-          publisher,
-          record,
-        );
-        return;
+        reason = { code: decision.code, message: decision.message, retryable: false };
+      } else {
+        const { code, message: text } = decision.kind === 'transient' ? decision : describeError(error);
+        // retryLater throws, so only the last attempt goes on to announce.
+        if (attempt < config.maxAttempts) await retryLater(deps, record, message, code, text);
+        reason = {
+          code: 'RetriesExhausted',
+          message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${text}`,
+          retryable: true,
+        };
       }
-      const { code, message: text } = decision.kind === 'transient' ? decision : describeError(error);
-      if (attempt < config.maxAttempts) await retryLater(deps, record, message, code, text);
-      const reason = {
-        code: 'RetriesExhausted',
-        message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${text}`,
-        retryable: true,
-      };
-      await terminal.announce(
-        message,
-        { kind: 'failed', reason, deadLetterUrl: config.trackingDlqUrl },
-        {},
-        publisher,
-        record,
-      );
+      const outcome = { kind: 'failed', reason, deadLetterUrl: config.trackingDlqUrl } as const;
+      await terminal.announce(message, outcome, {}, publisher, record);
       return;
     }
     const decision = decideTracking(message, details, deps.now(), config.tracking, deps.random());
