@@ -41,12 +41,17 @@ type CallOutcome =
   | { kind: 'started' | 'succeeded' | 'association-failed'; details: PackageDetails }
   | { kind: 'failed'; reason: FailureReason };
 
-/** What the idempotency store keeps per request; `replayed` is set when it comes from the store. */
-interface StoredOutcome {
-  outcome: 'started' | 'succeeded' | 'failed';
-  reason?: string;
-  replayed?: boolean;
-}
+/**
+ * What the idempotency store keeps per request; `replayed` is set when it comes from the store. `unannounced`
+ * keeps AssociatePackage's answer when announcing it failed, so the retry announces it instead of calling AWS
+ * again.
+ */
+type StoredOutcome = (
+  | { outcome: 'started' | 'succeeded' | 'failed'; reason?: string }
+  | { outcome: 'unannounced'; call: CallOutcome; reason: string; message: string }
+) & { replayed?: boolean };
+
+type AnnouncedOutcome = Extract<StoredOutcome, { outcome: 'started' | 'succeeded' | 'failed' }>;
 
 /** What the records of one invocation share: their events and tracking messages go out together. */
 interface Invocation {
@@ -79,7 +84,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     ...idempotencyOptions,
     responseHook: (response) => ({ ...(response as object), replayed: true }),
   });
-  const callIdempotencyConfig = new IdempotencyConfig(idempotencyOptions);
+  const requestStore = deps.createPersistenceStore();
   const terminal = createTerminalAnnouncer(deps, deps.createPersistenceStore());
 
   async function startTracking(
@@ -101,52 +106,41 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     await tracking.send(JSON.stringify(message), delay);
   }
 
-  /**
-   * The AWS call, at most once per idempotency key: its outcome is stored on its own, so a retry after a
-   * later step failed (publishing, the tracking message) replays it instead of associating again.
-   */
-  const callAssociatePackage = makeIdempotent(
-    async (request: AssociationRequest, record: SQSRecord): Promise<CallOutcome> => {
-      const attempt = attemptOf(record);
-      let details: PackageDetails;
-      try {
-        details = await deps.associations.associate(request);
-      } catch (error) {
-        const decision = classifyError(error);
-        if (decision.kind === 'permanent') {
-          return {
-            kind: 'failed',
-            reason: { code: decision.code, message: decision.message, retryable: false },
-          };
-        }
-        if (decision.kind === 'already-in-desired-state') {
-          details = await readStatus(request);
-        } else if (attempt >= config.maxAttempts) {
-          const message = `${decision.code} on attempt ${attempt} of ${config.maxAttempts}: ${decision.message}`;
-          return { kind: 'failed', reason: { code: 'RetriesExhausted', message, retryable: true } };
-        } else {
-          throw new TransientFailure(decision.code, decision.message);
-        }
+  /** The AWS call and what it came to; a transient error on an attempt that is not the last throws. */
+  async function callAssociatePackage(request: AssociationRequest, record: SQSRecord): Promise<CallOutcome> {
+    const attempt = attemptOf(record);
+    let details: PackageDetails;
+    try {
+      details = await deps.associations.associate(request);
+    } catch (error) {
+      const decision = classifyError(error);
+      if (decision.kind === 'permanent') {
+        return {
+          kind: 'failed',
+          reason: { code: decision.code, message: decision.message, retryable: false },
+        };
       }
-      if (details.status === 'ACTIVE') return { kind: 'succeeded', details };
-      if (details.status === 'ASSOCIATION_FAILED') return { kind: 'association-failed', details };
-      return { kind: 'started', details: { ...details, status: 'ASSOCIATING' } };
-    },
-    {
-      persistenceStore: deps.createPersistenceStore(),
-      config: callIdempotencyConfig,
-      dataIndexArgument: 0,
-      keyPrefix: 'associate-call',
-    },
-  );
+      if (decision.kind === 'already-in-desired-state') {
+        details = await readStatus(request);
+      } else if (attempt >= config.maxAttempts) {
+        const message = `${decision.code} on attempt ${attempt} of ${config.maxAttempts}: ${decision.message}`;
+        return { kind: 'failed', reason: { code: 'RetriesExhausted', message, retryable: true } };
+      } else {
+        throw new TransientFailure(decision.code, decision.message);
+      }
+    }
+    if (details.status === 'ACTIVE') return { kind: 'succeeded', details };
+    if (details.status === 'ASSOCIATION_FAILED') return { kind: 'association-failed', details };
+    return { kind: 'started', details: { ...details, status: 'ASSOCIATING' } };
+  }
 
-  /** Once per idempotency key: the AWS call's outcome, announced (a terminal one through the shared record). */
-  async function associateOnce(
+  /** Announces what the AWS call came to (a terminal outcome through the record shared with the tracker). */
+  async function announceCall(
+    call: CallOutcome,
     request: AssociationRequest,
     invocation: Invocation,
     record: SQSRecord,
-  ): Promise<StoredOutcome> {
-    const call = await callAssociatePackage(request, record);
+  ): Promise<AnnouncedOutcome> {
     switch (call.kind) {
       case 'failed':
         await terminal.announce(
@@ -182,6 +176,25 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     }
   }
 
+  /**
+   * Once per idempotency key: the AWS call, announced. The request's record is claimed before the call and
+   * completed after the announcement, two writes in all; when announcing fails, the record keeps the call's
+   * answer instead of being released, so the retry announces it rather than associating again.
+   */
+  async function associateOnce(
+    request: AssociationRequest,
+    invocation: Invocation,
+    record: SQSRecord,
+  ): Promise<StoredOutcome> {
+    const call = await callAssociatePackage(request, record);
+    try {
+      return await announceCall(call, request, invocation, record);
+    } catch (error) {
+      const { code, message } = describeError(error);
+      return { outcome: 'unannounced', call, reason: code, message };
+    }
+  }
+
   /** "Already in desired state" says nothing about which state: read what the domain really reports. */
   async function readStatus(request: AssociationRequest): Promise<PackageDetails> {
     let details: PackageDetails | undefined;
@@ -204,7 +217,7 @@ export function createAssociateHandler(deps: AssociateDependencies) {
   }
 
   const associateIdempotently = makeIdempotent(associateOnce, {
-    persistenceStore: deps.createPersistenceStore(),
+    persistenceStore: requestStore,
     config: idempotencyConfig,
     dataIndexArgument: 0,
     keyPrefix: 'associate-package',
@@ -239,7 +252,12 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     const attempt = attemptOf(record);
     try {
       const stored = await associateIdempotently(request, invocation, record);
-      if (stored.replayed === true) {
+      if (stored.outcome === 'unannounced') {
+        // This attempt could not announce what AWS answered: the next one will, from the stored answer.
+        if (stored.replayed !== true) throw new TransientFailure(stored.reason, stored.message);
+        const announced = await announceCall(stored.call, request, invocation, record);
+        await requestStore.saveSuccess(request, announced);
+      } else if (stored.replayed === true) {
         audit(deps, 'duplicate', request, record, { reason: `already ${stored.outcome}` });
         countMetric(deps, 'DuplicateRequest');
       }
@@ -316,7 +334,6 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     context: Context,
   ): Promise<SQSBatchResponse> {
     idempotencyConfig.registerLambdaContext(context);
-    callIdempotencyConfig.registerLambdaContext(context);
     terminal.registerLambdaContext(context);
     const batcher = new InvocationBatcher();
     // In the order a record uses them (see InvocationBatcher): the tracking message goes before the event.
