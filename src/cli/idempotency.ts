@@ -5,12 +5,13 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The idempotent steps of a request, in order, by the `keyPrefix` each passes to makeIdempotent
- * (src/service/associate.ts and src/service/track.ts). Both key on the request's `idempotencyKey`.
+ * The idempotent steps of a request, in order, by the `keyPrefix` each passes to makeIdempotent: the request
+ * itself (src/service/associate.ts) and its terminal event, which either function announces
+ * (src/service/terminal.ts). Both key on the request's `idempotencyKey`.
  */
 export const IDEMPOTENCY_STAGES = [
   { keyPrefix: 'associate-package', stage: 'associate' },
-  { keyPrefix: 'track-association', stage: 'track' },
+  { keyPrefix: 'terminal-event', stage: 'terminal' },
 ] as const;
 
 export type IdempotencyStage = (typeof IDEMPOTENCY_STAGES)[number]['stage'];

@@ -520,7 +520,7 @@ describe.concurrent('associator status', () => {
       expect(after.stdout).toMatch(
         /^associate {2}completed {2}outcome=started {2}expires=\S+ {2}record=associate-package#/m,
       );
-      expect(after.stdout).toMatch(/^track {6}no record$/m);
+      expect(after.stdout).toMatch(/^terminal {3}no record$/m);
     } finally {
       finish();
       client.destroy();

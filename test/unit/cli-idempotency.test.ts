@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import fc from 'fast-check';
@@ -17,6 +18,18 @@ function powertoolsRecordId(keyPrefix: string, idempotencyKey: string): string {
   });
   return hashed;
 }
+
+describe('IDEMPOTENCY_STAGES', () => {
+  it('lists every key prefix the services pass to makeIdempotent, and no other', () => {
+    const services = ['associate.ts', 'terminal.ts', 'track.ts'].map((file) =>
+      readFileSync(new URL(`../../src/service/${file}`, import.meta.url), 'utf8'),
+    );
+    const prefixes = services.flatMap((text) =>
+      [...text.matchAll(/keyPrefix: '([\w-]+)'/g)].map((match) => match[1]),
+    );
+    expect(prefixes.sort()).toEqual(IDEMPOTENCY_STAGES.map((stage) => stage.keyPrefix).sort());
+  });
+});
 
 describe('idempotencyRecordId', () => {
   it('equals the id Powertools stores, for every stage and any key', () => {
@@ -58,8 +71,8 @@ describe('viewRecord', () => {
     const running = { status: 'INPROGRESS', expiration, in_progress_expiration: now.getTime() + 1000 };
     const dead = { status: 'INPROGRESS', expiration, in_progress_expiration: now.getTime() - 1000 };
 
-    expect(viewRecord('track', 'id', running, now).state).toBe('in-progress');
-    expect(viewRecord('track', 'id', dead, now).state).toBe('in-progress-lock-expired');
+    expect(viewRecord('terminal', 'id', running, now).state).toBe('in-progress');
+    expect(viewRecord('terminal', 'id', dead, now).state).toBe('in-progress-lock-expired');
   });
 
   it('calls a record past its expiration expired, whatever its status', () => {
