@@ -92,7 +92,7 @@ one runs), and the fake saw at most ${sameDomain.counts.maxConcurrentPerDomain} 
     row(
       'DynamoDB (persistence store)',
       `${calls.dynamoDB.toFixed(2)} (${calls.putItem.toFixed(2)} put, ${calls.updateItem.toFixed(2)} update, ${calls.getItem.toFixed(2)} get)`,
-      '3 (claim, call outcome, announced)',
+      '2 (claim, outcome)',
     ),
     row(
       'SQS calls (tracking messages)',
@@ -113,17 +113,17 @@ Counted by the fakes over the ${repeats} batches of ten requests for ten domains
   (${sameDomainPutEvents.toFixed(2)} calls per event measured): those records run one after another, and a record
   may only finish once its event is out (a record that finished without its event could never publish it again,
   the idempotency record already saying it is done).
-- **DynamoDB: ${calls.dynamoDB.toFixed(0)} writes measured (${calls.putItem.toFixed(0)} conditional puts, ${calls.updateItem.toFixed(0)} updates;
-  1 WRU each, the items being under 1 KB); the design needs 3.** The key must be claimed with a conditional put
-  *before* AssociatePackage, or a concurrent duplicate would call it a second time. The call's outcome must be
-  written as soon as it returns, or a retry after a later step failed (the tracking message, PutEvents) would
-  call AssociatePackage again. That the request was announced must be written last, or a redelivery within the
-  idempotency window would announce it twice. A claim written with the full TTL could not replace the last
-  write: it would block for 24 hours the retries of a request whose environment died mid-way, which is why the
-  claim carries a short in-progress expiry. The service runs two Powertools idempotent steps per request (the
-  request, and inside it the AssociatePackage call), each a claim and an update; the inner claim is redundant
-  while the outer one is held, and one item whose status moves claimed → called → announced would save a write,
-  $${(0.625).toFixed(3)} per million requests at on-demand prices. Batching does not help: BatchWriteItem takes no
+- **DynamoDB: ${calls.dynamoDB.toFixed(0)} writes measured (${calls.putItem.toFixed(0)} conditional put, ${calls.updateItem.toFixed(0)} update; 1 WRU each, the items
+  being under 1 KB), the least a claim-and-record scheme can do.** The request's key is claimed with a
+  conditional put *before* AssociatePackage, or a concurrent duplicate would call it a second time, and the record
+  is completed with the outcome once it is announced, or a redelivery within the idempotency window would
+  announce it again. The call's answer is written only when announcing it fails: the record then completes as
+  \`unannounced\` with the answer, and the retry announces that instead of calling AWS again (three writes on that
+  path). What the saved writes cost: an environment that dies between AssociatePackage and the completing write
+  leaves the claim to expire, and the retry calls AssociatePackage again; AWS answers that the package is already
+  associated or being associated, which the service reads as "already in desired state" and follows. Until this
+  was measured, a second record held the call's answer as soon as it came, four writes per request (the section
+  5 and 2 figures fell by about a third when it went). Batching does not help: BatchWriteItem takes no
   conditions, and TransactWriteItems fails the whole batch on one duplicate at twice the price.
 - **SQS: ${(calls.sqsSendMessage + calls.sqsSendMessageBatch).toFixed(2)} calls** hand the associations over to the tracker.
   The tracking messages of a batch go out in one SendMessageBatch (\`BatchedQueueSender\`), under the same rule as

@@ -309,10 +309,12 @@ expression with its PEG parser).
 132 requests/s; sending a batch's tracking messages in one SendMessageBatch (section 4) took the handlers from
 8.3 to 5.9 ms per request in the first run (132 → 152 requests/s); giving each execution environment the heap
 Lambda's bootstrap gives its memory size, young generation included (\`src/local/lambda-heap.ts\`; it had V8's
-smaller default), cut the collections that V8's helper threads run for it. With the same code the warm figure
-measured from about 155 to 211 requests/s over the day this was written, the CPU per request (8.8 to 11.8 ms)
-moving together with every other section's timings (the import, the per-record CPU, the memory run's CPU per
-batch): the machine's own speed varies, and the target is met only while it runs at its faster rate. In AWS none of the local limits apply: Lambda
+smaller default), cut the collections that V8's helper threads run for it; one idempotency record per request
+instead of two (section 4) took the CPU per request from about 10 to about 6 ms, the handlers' share halving
+with the two DynamoDB calls they no longer make and dynalite's with the writes it no longer parses. The machine's
+own speed varies: before that last change the same code measured from about 155 to 211 requests/s warm over
+one afternoon, the CPU per request moving together with every other section's timings, so read any one run's
+figures as ±20%. In AWS none of the local limits apply: Lambda
 runs each of the \`maximumConcurrency\` environments on its own CPU share, waiting on AWS.
 `;
   return { title: '5. End-to-end local throughput', rows, details };

@@ -181,8 +181,11 @@ describe('a soak of 200 requests through the local stack, under faults everywher
       seed: 11,
       duplicateRate: 0.2,
       invalidRate: 0.1,
-      // More crashes (after the handler ran) than `npm run soak`, so a short run surely meets some.
-      faults: { ...DEFAULT_FAULTS, runner: { ...DEFAULT_FAULTS.runner, crashRate: 0.06 } },
+      // More crashes (after the handler ran) than `npm run soak`, so a short run surely meets some. No timeouts:
+      // one at a random point can kill an invocation between PutEvents taking a terminal event and the record of
+      // it, the one window the design leaves open (docs/RELIABILITY.md); `npm run soak` keeps them and reports
+      // what they cause, and this test asserts what holds whatever the timing.
+      faults: { ...DEFAULT_FAULTS, runner: { crashRate: 0.06, timeoutRate: 0 } },
       sendRatePerSecond: 40,
       drainTimeoutMs: 50_000,
     });
