@@ -223,6 +223,17 @@ export function createAssociateHandler(deps: AssociateDependencies) {
     keyPrefix: 'associate-package',
   });
 
+  /**
+   * Why an attempt could not announce, as the error the retry logic below knows: the tracker holding the
+   * request's terminal record is an in-progress duplicate (no terminal event of our own on the last attempt),
+   * anything else a transient failure.
+   */
+  function unannouncedFailure(stored: { reason: string; message: string }): Error {
+    return stored.reason === 'IdempotencyAlreadyInProgressError'
+      ? new IdempotencyAlreadyInProgressError(stored.message)
+      : new TransientFailure(stored.reason, stored.message);
+  }
+
   /** A rejection decided without AWS: its dead letter and Failed event, with a backoff if either fails. */
   async function reject(
     invocation: Invocation,
@@ -254,9 +265,14 @@ export function createAssociateHandler(deps: AssociateDependencies) {
       const stored = await associateIdempotently(request, invocation, record);
       if (stored.outcome === 'unannounced') {
         // This attempt could not announce what AWS answered: the next one will, from the stored answer.
-        if (stored.replayed !== true) throw new TransientFailure(stored.reason, stored.message);
+        if (stored.replayed !== true) throw unannouncedFailure(stored);
         const announced = await announceCall(stored.call, request, invocation, record);
-        await requestStore.saveSuccess(request, announced);
+        try {
+          await requestStore.saveSuccess(request, announced);
+        } catch (error) {
+          // The announcement is out; a record left 'unannounced' only makes a later copy announce it again.
+          deps.logger.warn('could not record the announcement', { messageId: record.messageId, error });
+        }
       } else if (stored.replayed === true) {
         audit(deps, 'duplicate', request, record, { reason: `already ${stored.outcome}` });
         countMetric(deps, 'DuplicateRequest');

@@ -378,6 +378,15 @@ describe('associate-package handler', () => {
       .filter((event) => event.Detail.domainName === 'orders-a')
       .map((event) => event.Detail.attempt);
     expect(startedFor).toEqual([1, 1, 1, 2]);
+    // The retry recorded its announcement: a third delivery is a plain duplicate.
+    const third = { ...unlucky, attributes: { ...unlucky.attributes, ApproximateReceiveCount: '3' } };
+    expect(await invoke(third)).toEqual({ batchItemFailures: [] });
+    expect(
+      publishedEvents(eventBridge).filter((event) => event.Detail.domainName === 'orders-a'),
+    ).toHaveLength(4);
+    expect(
+      sentTo(sqs, ENV.TRACKING_QUEUE_URL).filter((input) => input.MessageBody?.includes('orders-a')),
+    ).toHaveLength(2);
 
     const resent = await invoke(sqsRecord(JSON.parse(lucky.body), { messageId: lucky.messageId }));
     expect(resent).toEqual({ batchItemFailures: [] });
