@@ -9,9 +9,9 @@
 const DOMAIN_NAME = /^[a-z][a-z0-9-]{2,27}$/;
 // A prefix pattern keeps the same alphabet and ends in one `*`, which is also what the IAM ARN wildcard means.
 const DOMAIN_PREFIX_PATTERN = /^[a-z][a-z0-9-]{0,26}\*$/;
-// SQS allows maxReceiveCount 1-1000; the contract asks for at least 5 attempts before the DLQ.
+// SQS allows maxReceiveCount 1-1000; the contract asks for at least 5 attempts before the handler decides.
 const MIN_ATTEMPTS = 5;
-const MAX_ATTEMPTS = 1000;
+const MAX_RECEIVE_COUNT = 1000;
 
 class InvalidParameterError extends Error {
   /**
@@ -75,6 +75,30 @@ function parseInteger(parameter, raw, min, max) {
 // The same limits the functions apply when they read their environment (src/config.ts), checked earlier.
 const MAX_IDEMPOTENCY_TTL_SECONDS = 365 * 86_400;
 const MAX_TRACKING_DEADLINE_SECONDS = 7 * 86_400;
+const MAX_RETRY_BUDGET_SECONDS = 7 * 86_400;
+
+/**
+ * The handler's attempts and the queue's redrive count: the queue must leave room above the handler's
+ * budget, or SQS could dead-letter a message the handler has not decided, without its reason.
+ * @param {unknown} rawAttempts
+ * @param {unknown} rawReceiveCount
+ */
+function parseAttempts(rawAttempts, rawReceiveCount) {
+  const maxReceiveCount = parseInteger(
+    'maxReceiveCount',
+    rawReceiveCount,
+    MIN_ATTEMPTS + 1,
+    MAX_RECEIVE_COUNT,
+  );
+  const maxAttempts = parseInteger('maxAttempts', rawAttempts, MIN_ATTEMPTS, MAX_RECEIVE_COUNT);
+  if (maxReceiveCount <= maxAttempts) {
+    throw new InvalidParameterError(
+      'maxReceiveCount',
+      `${maxReceiveCount} must be larger than maxAttempts (${maxAttempts}), so the handler decides every dead letter`,
+    );
+  }
+  return { maxAttempts, maxReceiveCount };
+}
 
 /**
  * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
@@ -84,7 +108,13 @@ async function resolveSettings({ resolveVariable }) {
   const param = (name) => resolveVariable(`param:${name}`);
   return {
     allowedDomains: parseAllowedDomains(await param('allowedDomains')),
-    maxAttempts: parseInteger('maxAttempts', await param('maxAttempts'), MIN_ATTEMPTS, MAX_ATTEMPTS),
+    ...parseAttempts(await param('maxAttempts'), await param('maxReceiveCount')),
+    retryBudgetSeconds: parseInteger(
+      'retryBudgetSeconds',
+      await param('retryBudgetSeconds'),
+      60,
+      MAX_RETRY_BUDGET_SECONDS,
+    ),
     idempotencyTtlSeconds: parseInteger(
       'idempotencyTtlSeconds',
       await param('idempotencyTtlSeconds'),
@@ -106,6 +136,7 @@ module.exports = {
   settings: resolveSettings,
   parseAllowedDomains,
   parseInteger,
+  parseAttempts,
   splitList,
   InvalidParameterError,
 };

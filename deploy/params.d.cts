@@ -7,6 +7,8 @@ export interface VariableResolutionContext {
 export interface DeploySettings {
   allowedDomains: string[];
   maxAttempts: number;
+  maxReceiveCount: number;
+  retryBudgetSeconds: number;
   idempotencyTtlSeconds: number;
   trackingDeadlineSeconds: number;
   logRetentionInDays: number;
@@ -19,4 +21,8 @@ export declare class InvalidParameterError extends Error {
 export declare function settings(context: VariableResolutionContext): Promise<DeploySettings>;
 export declare function parseAllowedDomains(raw: unknown): string[];
 export declare function parseInteger(parameter: string, raw: unknown, min: number, max: number): number;
+export declare function parseAttempts(
+  rawAttempts: unknown,
+  rawReceiveCount: unknown,
+): { maxAttempts: number; maxReceiveCount: number };
 export declare function splitList(raw: unknown): string[];

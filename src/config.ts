@@ -27,11 +27,12 @@ const environmentSchema = z.object({
   DLQ_URL: url(),
   TRACKING_QUEUE_URL: url(),
   TRACKING_DLQ_URL: url(),
-  IDEMPOTENCY_TABLE: text(3, 255),
+  LEDGER_TABLE: text(3, 255),
   // Required even when empty: a forgotten allow-list must fail at start, not allow nothing silently.
   ALLOWED_DOMAINS: z.string(),
-  // Must equal the queue's maxReceiveCount, so the last attempt is ours to dead-letter with a reason.
+  // Below the queue's maxReceiveCount, so the last attempt is ours to dead-letter with a reason.
   MAX_ATTEMPTS: wholeNumber(1000),
+  RETRY_BUDGET_SECONDS: seconds(3600, 7 * 86_400),
   IDEMPOTENCY_TTL_SECONDS: seconds(86_400, 365 * 86_400),
   BACKOFF_BASE_SECONDS: seconds(5, 43_200),
   BACKOFF_MAX_SECONDS: seconds(900, 43_200),
@@ -47,9 +48,11 @@ export interface Config {
   dlqUrl: string;
   trackingQueueUrl: string;
   trackingDlqUrl: string;
-  idempotencyTable: string;
+  ledgerTable: string;
   allowList: DomainAllowList;
   maxAttempts: number;
+  retryBudgetSeconds: number;
+  /** The idempotency window: how long a decided request stays a duplicate, counted from its decision. */
   idempotencyTtlSeconds: number;
   backoff: BackoffPolicy;
   tracking: { firstDelaySeconds: number; maxDelaySeconds: number; deadlineSeconds: number };
@@ -70,13 +73,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const env = result.data;
-  // A resend after the record expired but while its association is still followed would associate again.
-  if (env.IDEMPOTENCY_TTL_SECONDS < env.TRACKING_DEADLINE_SECONDS) {
-    throw new ConfigError(
-      'Invalid configuration: IDEMPOTENCY_TTL_SECONDS: must be at least TRACKING_DEADLINE_SECONDS ' +
-        `(${env.IDEMPOTENCY_TTL_SECONDS} < ${env.TRACKING_DEADLINE_SECONDS})`,
-    );
-  }
   let allowList: DomainAllowList;
   try {
     allowList = parseAllowList(env.ALLOWED_DOMAINS);
@@ -89,9 +85,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     dlqUrl: env.DLQ_URL,
     trackingQueueUrl: env.TRACKING_QUEUE_URL,
     trackingDlqUrl: env.TRACKING_DLQ_URL,
-    idempotencyTable: env.IDEMPOTENCY_TABLE,
+    ledgerTable: env.LEDGER_TABLE,
     allowList,
     maxAttempts: env.MAX_ATTEMPTS,
+    retryBudgetSeconds: env.RETRY_BUDGET_SECONDS,
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     backoff: { baseSeconds: env.BACKOFF_BASE_SECONDS, maxSeconds: env.BACKOFF_MAX_SECONDS },
     tracking: {

@@ -192,7 +192,7 @@ export function benchEnvironment(): Record<string, string> {
     DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
     TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
     TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
-    IDEMPOTENCY_TABLE: 'package-associator-bench-idempotency',
+    LEDGER_TABLE: 'package-associator-bench-ledger',
     ALLOWED_DOMAINS: 'catalog-search,orders-*',
     MAX_ATTEMPTS: '8',
     AWS_REGION: REGION,

@@ -20,7 +20,7 @@ export function lambdaDependencies() {
     eventBridge: eventBridgeClient,
     createPersistenceStore: () =>
       new DynamoDBPersistenceLayer({
-        tableName: config.idempotencyTable,
+        tableName: config.ledgerTable,
         awsSdkV3Client: dynamoDBClient,
       }),
     logger,

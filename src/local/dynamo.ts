@@ -72,8 +72,8 @@ export async function startDynalite(
   };
 }
 
-/** The idempotency table as serverless.yml declares it (key `id`, the Powertools default); kept if it exists. */
-export async function createIdempotencyTable(endpoint: string, tableName: string): Promise<void> {
+/** The ledger table as serverless.yml declares it (key `id`); kept if it exists. */
+export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

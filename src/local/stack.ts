@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { createIdempotencyTable, startDynalite } from './dynamo.ts';
+import { createLedgerTable, startDynalite } from './dynamo.ts';
 import { type EdgeHandler, type EdgeServer, startEdge } from './edge.ts';
 import {
   createEventBridgeEmulator,
@@ -36,7 +36,7 @@ export const LOCAL_NAMES = {
   trackingQueue: 'package-associator-tracking',
   trackingDlq: 'package-associator-tracking-dlq',
   eventsQueue: 'package-association-events',
-  table: 'package-associator-idempotency',
+  table: 'package-associator-ledger',
   bus: 'package-associator',
 } as const;
 
@@ -66,7 +66,7 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /**
    * Overrides the functions' timeout from serverless.yml. Soak tests shorten it because it also bounds how
-   * long an idempotency record of an invocation killed mid-way stays "in progress".
+   * long the ledger's lease of an invocation killed mid-way holds a request.
    */
   functionTimeoutSeconds?: number;
   onInvoke?: (report: InvocationReport) => void;
@@ -203,7 +203,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   const requestsQueue = queues[associate.sqs.queueLogicalId];
   const trackingQueue = queues[track.sqs.queueLogicalId];
-  const maxAttempts = toNumber(requestsQueue?.maxReceiveCount ?? params.maxAttempts, 'maxReceiveCount');
+  const maxAttempts = toNumber(params.maxAttempts, 'params.maxAttempts');
+  const maxReceiveCount = toNumber(requestsQueue?.maxReceiveCount ?? maxAttempts + 1, 'maxReceiveCount');
   const visibility = (seconds: number | undefined) =>
     String(options.visibilityTimeoutSeconds ?? seconds ?? 30);
   const queueAttributes = (
@@ -241,14 +242,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         { name: LOCAL_NAMES.trackingDlq, attributes: { MessageRetentionPeriod: '1209600' } },
         {
           name: LOCAL_NAMES.requestsQueue,
-          attributes: queueAttributes(requestsQueue, LOCAL_NAMES.requestsDlq, maxAttempts),
+          attributes: queueAttributes(requestsQueue, LOCAL_NAMES.requestsDlq, maxReceiveCount),
         },
         {
           name: LOCAL_NAMES.trackingQueue,
           attributes: queueAttributes(
             trackingQueue,
             LOCAL_NAMES.trackingDlq,
-            toNumber(trackingQueue?.maxReceiveCount ?? maxAttempts, 'tracking maxReceiveCount'),
+            toNumber(trackingQueue?.maxReceiveCount ?? 1000, 'tracking maxReceiveCount'),
           ),
         },
         { name: LOCAL_NAMES.eventsQueue },
@@ -259,7 +260,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb'),
     );
     stoppers.push(() => dynamo.close());
-    await createIdempotencyTable(dynamo.url, LOCAL_NAMES.table);
+    await createLedgerTable(dynamo.url, LOCAL_NAMES.table);
 
     const openSearch = createOpenSearchEmulator({
       region: LOCAL_REGION,
@@ -336,9 +337,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       DLQ_URL: queueUrls.requestsDlq,
       TRACKING_QUEUE_URL: queueUrls.tracking,
       TRACKING_DLQ_URL: queueUrls.trackingDlq,
-      IDEMPOTENCY_TABLE: LOCAL_NAMES.table,
+      LEDGER_TABLE: LOCAL_NAMES.table,
       ALLOWED_DOMAINS: String(params.allowedDomains ?? ''),
       MAX_ATTEMPTS: String(maxAttempts),
+      RETRY_BUDGET_SECONDS: String(params.retryBudgetSeconds ?? 3600),
       IDEMPOTENCY_TTL_SECONDS: String(params.idempotencyTtlSeconds ?? 86_400),
       TRACKING_DEADLINE_SECONDS: String(params.trackingDeadlineSeconds ?? 1800),
       POWERTOOLS_SERVICE_NAME: 'package-associator',

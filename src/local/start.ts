@@ -7,7 +7,7 @@ const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--ass
 Runs the whole service on this machine: SQS, DynamoDB, the OpenSearch packages API and EventBridge behind one
 endpoint, and the two Lambda handlers fed by their queues. Ctrl-C stops everything.
   --port                  edge port (default: $LOCAL_STACK_PORT or 4566)
-  --data-dir              keep queues and the idempotency table in this folder instead of memory
+  --data-dir              keep queues and the request ledger in this folder instead of memory
   --association-delay-ms  how long the emulated domain stays ASSOCIATING (default 3000)
   --quiet                 no line per Lambda invocation`;
 
@@ -68,7 +68,7 @@ opensearch-package-associator local stack ready in ${((performance.now() - start
   requests DLQ    ${stack.queueUrls.requestsDlq}
   tracking queue  ${stack.queueUrls.tracking}
   events queue    ${stack.queueUrls.events}   (every event on bus ${stack.busName})
-  idempotency     ${stack.tableName}
+  ledger          ${stack.tableName}
   allowed domains catalog-search, orders-*  (hr-private is seeded but not allowed)
 
 Send a request:

@@ -1,6 +1,6 @@
-import { createIdempotencyTable, startDynalite as startLocalDynamo } from '../../src/local/dynamo.ts';
+import { createLedgerTable, startDynalite as startLocalDynamo } from '../../src/local/dynamo.ts';
 
-export { createIdempotencyTable };
+export { createLedgerTable };
 
 export interface LocalDynamo {
   endpoint: string;

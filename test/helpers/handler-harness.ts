@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
-import { createIdempotencyTable, type LocalDynamo, startDynalite } from './dynalite.ts';
+import { createLedgerTable, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { ACCOUNT, REGION } from './factories.ts';
 
 export const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
@@ -23,7 +23,7 @@ export function handlerEnvironment() {
     DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
     TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
     TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
-    IDEMPOTENCY_TABLE: `idempotency-${randomUUID()}`,
+    LEDGER_TABLE: `ledger-${randomUUID()}`,
     ALLOWED_DOMAINS: 'catalog-search,orders-*',
     MAX_ATTEMPTS: '5',
     BACKOFF_BASE_SECONDS: '10',
@@ -109,7 +109,7 @@ export function handlerUnderTest<Module>(load: () => Promise<Module>) {
 
   beforeAll(async () => {
     dynamo = await startDynalite();
-    await createIdempotencyTable(dynamo.endpoint, env.IDEMPOTENCY_TABLE);
+    await createLedgerTable(dynamo.endpoint, env.LEDGER_TABLE);
     Object.assign(process.env, env, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
     loaded = await load();
   });

@@ -15,7 +15,7 @@ import {
   type OpenSearchEmulatorServer,
   startOpenSearchEmulatorServer,
 } from '../../src/local/opensearch/index.ts';
-import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { createLedgerTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const region = 'us-east-1';
@@ -118,7 +118,7 @@ beforeAll(async () => {
   ]);
   sqsEndpoint = `http://127.0.0.1:${sqsServer.port}`;
   for (const name of Object.values(QUEUES)) sqsServer.createQueue(name);
-  await createIdempotencyTable(dynamo.endpoint, TABLE);
+  await createLedgerTable(dynamo.endpoint, TABLE);
   sqs = new SQSClient({ endpoint: sqsEndpoint, region, credentials });
   workDir = await mkdtemp(join(tmpdir(), 'associator-cli-'));
 });

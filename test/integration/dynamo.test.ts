@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createIdempotencyTable, startDynalite } from '../../src/local/dynamo.ts';
+import { createLedgerTable, startDynalite } from '../../src/local/dynamo.ts';
 
 describe('the local DynamoDB (dynalite on a thread of its own)', () => {
   const folders: string[] = [];
@@ -15,7 +15,7 @@ describe('the local DynamoDB (dynalite on a thread of its own)', () => {
     const folder = await mkdtemp(join(tmpdir(), 'associator-dynamo-'));
     folders.push(folder);
     const first = await startDynalite(folder);
-    await createIdempotencyTable(first.url, 'kept');
+    await createLedgerTable(first.url, 'kept');
     expect(await first.cpuMicros()).toBeGreaterThan(0);
     await first.close();
     await first.close();

@@ -16,7 +16,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createIdempotencyTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { createLedgerTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import { acceptAllMessages } from '../helpers/handler-harness.ts';
 
@@ -27,7 +27,7 @@ const ENV = {
   DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
   TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
   TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
-  IDEMPOTENCY_TABLE: `idempotency-security-${randomUUID()}`,
+  LEDGER_TABLE: `ledger-security-${randomUUID()}`,
   ALLOWED_DOMAINS: 'catalog-search,orders-*',
   MAX_ATTEMPTS: '5',
   // The level the stack deploys with (serverless.yml); vitest.config.ts silences the logger otherwise.
@@ -79,7 +79,7 @@ const eventBridge = mockClient(EventBridgeClient);
 
 beforeAll(async () => {
   dynamo = await startDynalite();
-  await createIdempotencyTable(dynamo.endpoint, ENV.IDEMPOTENCY_TABLE);
+  await createLedgerTable(dynamo.endpoint, ENV.LEDGER_TABLE);
   dynamoSpy = await startDynamoSpy(dynamo.endpoint);
   // The logger and clients read these at import: set them first, and keep the event itself out of the logs.
   delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;

@@ -25,7 +25,7 @@ const FUNCTION_ENVIRONMENT = {
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/requests-dlq',
   TRACKING_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking',
   TRACKING_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking-dlq',
-  IDEMPOTENCY_TABLE: 'package-associator-idempotency',
+  LEDGER_TABLE: 'package-associator-ledger',
   ALLOWED_DOMAINS: 'catalog-search,orders-*',
   MAX_ATTEMPTS: '8',
   AWS_REGION: 'eu-west-1',

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { opensearchDomainArn, parseProducerPrincipals } from '../../deploy/iam.cjs';
-import { InvalidParameterError, parseAllowedDomains, parseInteger, settings } from '../../deploy/params.cjs';
+import {
+  InvalidParameterError,
+  parseAllowedDomains,
+  parseAttempts,
+  parseInteger,
+  settings,
+} from '../../deploy/params.cjs';
 
 const resolverOf =
   (params: Record<string, string>) =>
@@ -47,6 +53,8 @@ describe('settings', () => {
       resolveVariable: resolverOf({
         allowedDomains: 'catalog-search,orders-*',
         maxAttempts: '8',
+        maxReceiveCount: '10',
+        retryBudgetSeconds: '3600',
         idempotencyTtlSeconds: '86400',
         trackingDeadlineSeconds: '1800',
         logRetentionInDays: '30',
@@ -55,6 +63,8 @@ describe('settings', () => {
     expect(resolved).toEqual({
       allowedDomains: ['catalog-search', 'orders-*'],
       maxAttempts: 8,
+      maxReceiveCount: 10,
+      retryBudgetSeconds: 3600,
       idempotencyTtlSeconds: 86400,
       trackingDeadlineSeconds: 1800,
       logRetentionInDays: 30,
@@ -65,11 +75,22 @@ describe('settings', () => {
     const resolveVariable = resolverOf({
       allowedDomains: 'catalog-search',
       maxAttempts: '3',
+      maxReceiveCount: '10',
+      retryBudgetSeconds: '3600',
       idempotencyTtlSeconds: '86400',
       trackingDeadlineSeconds: '1800',
       logRetentionInDays: '30',
     });
     await expect(settings({ resolveVariable })).rejects.toThrow('Invalid param "maxAttempts"');
+  });
+});
+
+describe('parseAttempts', () => {
+  it('leaves the queue room above the handler: maxReceiveCount must exceed maxAttempts', () => {
+    expect(parseAttempts('40', '50')).toEqual({ maxAttempts: 40, maxReceiveCount: 50 });
+    expect(() => parseAttempts('40', '40')).toThrow(
+      'Invalid param "maxReceiveCount": 40 must be larger than maxAttempts (40)',
+    );
   });
 });
 

@@ -28,6 +28,7 @@ const OVERRIDES = {
   existingEventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shared',
   alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alarms',
   maxAttempts: '12',
+  maxReceiveCount: '15',
 };
 
 const getAttArn = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
@@ -146,9 +147,10 @@ const ENVIRONMENT_NAMES = [
   'DLQ_URL',
   'TRACKING_QUEUE_URL',
   'TRACKING_DLQ_URL',
-  'IDEMPOTENCY_TABLE',
+  'LEDGER_TABLE',
   'ALLOWED_DOMAINS',
   'MAX_ATTEMPTS',
+  'RETRY_BUDGET_SECONDS',
   'IDEMPOTENCY_TTL_SECONDS',
   'TRACKING_DEADLINE_SECONDS',
   'POWERTOOLS_SERVICE_NAME',
@@ -157,11 +159,10 @@ const ENVIRONMENT_NAMES = [
 ];
 
 function expectedGrants(domainArns: unknown[], busArn: unknown) {
-  const idempotency = {
-    'dynamodb:GetItem': [getAttArn('IdempotencyTable')],
-    'dynamodb:PutItem': [getAttArn('IdempotencyTable')],
-    'dynamodb:UpdateItem': [getAttArn('IdempotencyTable')],
-    'dynamodb:DeleteItem': [getAttArn('IdempotencyTable')],
+  const ledger = {
+    'dynamodb:GetItem': [getAttArn('LedgerTable')],
+    'dynamodb:PutItem': [getAttArn('LedgerTable')],
+    'dynamodb:UpdateItem': [getAttArn('LedgerTable')],
   };
   const tracing = { 'xray:PutTraceSegments': ['*'], 'xray:PutTelemetryRecords': ['*'] };
   const consume = (queue: string) => ({
@@ -183,16 +184,16 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
       'es:AssociatePackage': sorted(domainArns),
       'es:ListPackagesForDomain': sorted(domainArns),
       'events:PutEvents': [busArn],
-      ...idempotency,
+      ...ledger,
     },
     trackAssociation: {
       ...logs('TrackAssociationLogGroup'),
       ...tracing,
       ...consume('TrackingQueue'),
-      'sqs:SendMessage': sorted([getAttArn('TrackingQueue'), getAttArn('TrackingDlq')]),
+      'sqs:SendMessage': [getAttArn('TrackingDlq')],
       'es:ListPackagesForDomain': sorted(domainArns),
       'events:PutEvents': [busArn],
-      ...idempotency,
+      ...ledger,
     },
   };
 }
@@ -243,10 +244,12 @@ describe('packaged CloudFormation template', () => {
         DLQ_URL: { Ref: 'RequestsDlq' },
         TRACKING_QUEUE_URL: { Ref: 'TrackingQueue' },
         TRACKING_DLQ_URL: { Ref: 'TrackingDlq' },
-        IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' },
+        LEDGER_TABLE: { Ref: 'LedgerTable' },
         EVENT_BUS_NAME: { 'Fn::If': ['CreateEventBus', { Ref: 'EventBus' }, ''] },
         ALLOWED_DOMAINS: 'catalog-search,orders-*',
         IDEMPOTENCY_TTL_SECONDS: '86400',
+        RETRY_BUDGET_SECONDS: '3600',
+        MAX_ATTEMPTS: '40',
         TRACKING_DEADLINE_SECONDS: '1800',
         POWERTOOLS_SERVICE_NAME: 'package-associator',
         POWERTOOLS_METRICS_NAMESPACE: 'PackageAssociator',
@@ -266,19 +269,19 @@ describe('packaged CloudFormation template', () => {
   });
 
   describe('queues', () => {
-    it.each([
-      ['RequestsQueue', 'RequestsDlq', FUNCTIONS.associatePackage.logicalId],
-      ['TrackingQueue', 'TrackingDlq', FUNCTIONS.trackAssociation.logicalId],
-    ])(
-      '%s redrives to %s after MAX_ATTEMPTS (>= 5) receives',
-      (queue, deadLetterQueue, functionLogicalId) => {
-        const redrive = redrivePolicyOf(template, queue);
-        const maxReceiveCount = Number(redrive.maxReceiveCount);
-        expect(redrive.deadLetterTargetArn).toEqual(getAttArn(deadLetterQueue));
-        expect(maxReceiveCount).toBeGreaterThanOrEqual(5);
-        expect(maxReceiveCount).toBe(Number(environmentOf(template, functionLogicalId).MAX_ATTEMPTS));
-      },
-    );
+    it('redrives requests only after more receives than the handler spends (MAX_ATTEMPTS), so it decides each', () => {
+      const redrive = redrivePolicyOf(template, 'RequestsQueue');
+      expect(redrive.deadLetterTargetArn).toEqual(getAttArn('RequestsDlq'));
+      const attempts = Number(environmentOf(template, FUNCTIONS.associatePackage.logicalId).MAX_ATTEMPTS);
+      expect(attempts).toBeGreaterThanOrEqual(5);
+      expect(Number(redrive.maxReceiveCount)).toBeGreaterThan(attempts);
+    });
+
+    it('lets a tracking message be received for every check of the longest wait (SQS maximum 1000)', () => {
+      const redrive = redrivePolicyOf(template, 'TrackingQueue');
+      expect(redrive.deadLetterTargetArn).toEqual(getAttArn('TrackingDlq'));
+      expect(Number(redrive.maxReceiveCount)).toBe(1000);
+    });
 
     it.each([
       ['RequestsQueue', FUNCTIONS.associatePackage.logicalId],
@@ -340,13 +343,13 @@ describe('packaged CloudFormation template', () => {
     });
   });
 
-  describe('idempotency table', () => {
-    it('is on-demand, expires records on `expiration`, has PITR and SSE', () => {
-      const props = properties(resource(template, 'IdempotencyTable'));
+  describe('ledger table', () => {
+    it('is on-demand, expires records on `expiresAt`, has PITR and SSE', () => {
+      const props = properties(resource(template, 'LedgerTable'));
       expect(props.BillingMode).toBe('PAY_PER_REQUEST');
       expect(props.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
       expect(props.AttributeDefinitions).toEqual([{ AttributeName: 'id', AttributeType: 'S' }]);
-      expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expiration', Enabled: true });
+      expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
       expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(props.SSESpecification).toEqual({ SSEEnabled: true });
     });
@@ -462,10 +465,10 @@ describe('packaged CloudFormation template', () => {
           'TrackingDlqArn',
           'EventBusName',
           'EventBusArn',
-          'IdempotencyTableName',
+          'LedgerTableName',
         ]),
       );
-      expect(template.Outputs?.IdempotencyTableName?.Value).toEqual({ Ref: 'IdempotencyTable' });
+      expect(template.Outputs?.LedgerTableName?.Value).toEqual({ Ref: 'LedgerTable' });
     });
   });
 
@@ -502,8 +505,8 @@ describe('packaged CloudFormation template', () => {
       expect(grants(policyStatements(role))['events:PutEvents']).toEqual([existingBusArn]);
     });
 
-    it('keeps maxReceiveCount and MAX_ATTEMPTS equal', () => {
-      expect(Number(redrivePolicyOf(overridden, 'RequestsQueue').maxReceiveCount)).toBe(12);
+    it('takes maxReceiveCount and MAX_ATTEMPTS from their params', () => {
+      expect(Number(redrivePolicyOf(overridden, 'RequestsQueue').maxReceiveCount)).toBe(15);
       expect(environmentOf(overridden, FUNCTIONS.associatePackage.logicalId).MAX_ATTEMPTS).toBe('12');
     });
 

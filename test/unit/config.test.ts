@@ -6,7 +6,7 @@ const minimal = {
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
   TRACKING_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking',
   TRACKING_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking-dlq',
-  IDEMPOTENCY_TABLE: 'idempotency',
+  LEDGER_TABLE: 'ledger',
   ALLOWED_DOMAINS: 'catalog-search,orders-*',
   MAX_ATTEMPTS: '8',
 };
@@ -17,6 +17,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       eventSource: 'package-associator',
       maxAttempts: 8,
+      retryBudgetSeconds: 3600,
       idempotencyTtlSeconds: 86_400,
       backoff: { baseSeconds: 5, maxSeconds: 900 },
       tracking: { firstDelaySeconds: 15, maxDelaySeconds: 300, deadlineSeconds: 1800 },
@@ -40,8 +41,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...minimal, TRACKING_MAX_DELAY_SECONDS: '901' })).toThrow(
       'TRACKING_MAX_DELAY_SECONDS: must be from 1 to 900',
     );
-    expect(() => loadConfig({ ...minimal, IDEMPOTENCY_TTL_SECONDS: '600' })).toThrow(
-      'IDEMPOTENCY_TTL_SECONDS: must be at least TRACKING_DEADLINE_SECONDS (600 < 1800)',
+    expect(() => loadConfig({ ...minimal, RETRY_BUDGET_SECONDS: '0' })).toThrow(
+      'RETRY_BUDGET_SECONDS: must be from 1 to 604800',
     );
   });
 });
