@@ -9,18 +9,27 @@ function traced<T>(client: T): T {
   return tracer === undefined ? client : tracer.captureAWSv3Client(client);
 }
 
+/**
+ * Every call has a deadline: a connection that hangs must fail the call (and let the record retry), not run
+ * the invocation into its own timeout while it holds a request's lease. AWS answers these calls in well under
+ * a second; the request timeout leaves room for a slow answer, not for a stalled one.
+ */
+const requestHandler = { connectionTimeout: 2_000, requestTimeout: 5_000 };
+
 // One client per service for the life of the execution environment, so warm invocations reuse connections.
 // AWS_ENDPOINT_URL (read by the SDK itself) points them at the local stack.
-export const openSearchClient = traced(new OpenSearchClient({}));
+export const openSearchClient = traced(new OpenSearchClient({ requestHandler }));
 // The SQS client sends each call to its QueueUrl's host unless given an explicit endpoint; with a local
 // endpoint configured, that host must not win.
 const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
-export const sqsClient = traced(new SQSClient(sqsEndpoint ? { endpoint: sqsEndpoint } : {}));
-export const eventBridgeClient = traced(new EventBridgeClient({}));
+export const sqsClient = traced(
+  new SQSClient({ requestHandler, ...(sqsEndpoint !== undefined && { endpoint: sqsEndpoint }) }),
+);
+export const eventBridgeClient = traced(new EventBridgeClient({ requestHandler }));
 /**
- * The idempotency store's writes come after the events they guard: one that fails for good after PutEvents
- * lets a retry announce again. So the store retries throttling and 5xx harder than the SDK's default three
- * attempts (five attempts take at most a few seconds of backoff).
+ * The ledger's `clear` comes after the sends it records: one that fails for good makes the next reader send
+ * them again (under the same ids). Five attempts instead of the SDK's three make that rarer for a few seconds
+ * of backoff; a retried write whose first answer was lost is recognised by its id (src/adapters/ledger.ts).
  */
-const IDEMPOTENCY_STORE_MAX_ATTEMPTS = 5;
-export const dynamoDBClient = traced(new DynamoDBClient({ maxAttempts: IDEMPOTENCY_STORE_MAX_ATTEMPTS }));
+const LEDGER_MAX_ATTEMPTS = 5;
+export const dynamoDBClient = traced(new DynamoDBClient({ maxAttempts: LEDGER_MAX_ATTEMPTS, requestHandler }));

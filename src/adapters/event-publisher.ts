@@ -4,7 +4,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import type { AssociationEvent } from '../domain/events.ts';
+import type { OutboxEvent } from '../domain/ledger.ts';
 import {
   BatchingOutbox,
   type EntryFailure,
@@ -59,14 +59,15 @@ export class BatchedEventPublisher extends BatchingOutbox<PutEventsRequestEntry>
     this.#target = target;
   }
 
-  publish(event: AssociationEvent): Promise<void> {
+  /** Publishes an event as the ledger keeps it: its detail text goes out byte for byte, every time. */
+  publish(event: Pick<OutboxEvent, 'detailType' | 'domainName' | 'detail' | 'occurredAt'>): Promise<void> {
     const entry: PutEventsRequestEntry = {
       EventBusName: this.#target.busName,
       Source: this.#target.source,
       DetailType: event.detailType,
-      Detail: JSON.stringify(event.detail),
+      Detail: event.detail,
       Resources: this.#target.resourcesFor(event.domainName),
-      Time: new Date(event.detail.occurredAt),
+      Time: new Date(event.occurredAt),
     };
     const bytes = entrySize(entry);
     if (bytes > MAX_ENTRY_BYTES) {

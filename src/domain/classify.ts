@@ -3,7 +3,8 @@
  * Pure: it only reads the error's name, message, HTTP status and Node error code.
  */
 export type ErrorDecision =
-  | { kind: 'already-in-desired-state' }
+  /** Any ConflictException: its text does not say which state the domain is in, the listing does. */
+  | { kind: 'conflict'; message: string }
   | { kind: 'transient'; code: string; message: string }
   | { kind: 'permanent'; code: string; message: string };
 
@@ -55,8 +56,6 @@ const NETWORK_ERRORS = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/** The OpenSearch API answers a no-op association with ConflictException and this text. */
-const ALREADY_IN_DESIRED_STATE = /already in (the )?desired state/i;
 /** "Update in progress", "another operation is in progress": the domain is busy, try again later. */
 const IN_PROGRESS = /in progress/i;
 
@@ -89,9 +88,9 @@ function factsOf(error: unknown): ErrorFacts {
 export function classifyError(error: unknown): ErrorDecision {
   const { name, message, status, nodeCode } = factsOf(error);
   const transient = { kind: 'transient', code: name, message } as const;
-  if (name === 'ConflictException') {
-    return ALREADY_IN_DESIRED_STATE.test(message) ? { kind: 'already-in-desired-state' } : transient;
-  }
+  // "Already in desired state", "an operation is in progress", or a call of ours whose answer was lost: only
+  // the domain's listing can tell, so no conflict is decided (or blindly retried) by its text.
+  if (name === 'ConflictException') return { kind: 'conflict', message };
   // Before the permanent names: during a domain update OpenSearch answers ValidationException
   // "A change/update is in progress", which passes once the update ends.
   if (IN_PROGRESS.test(message)) return transient;

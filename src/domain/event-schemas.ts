@@ -16,34 +16,34 @@ export type PackageDetails = z.infer<typeof packageDetailsSchema> & {
   errorDetails?: { errorType?: string; errorMessage?: string };
 };
 
-const commonDetailSchema = packageDetailsSchema.extend({
+const eventIdSchema = z.string().meta({
+  description:
+    'the same for every publication of this event (after a crash, a retry, a replay), another for every other event: de-duplicate on it',
+});
+
+const requestDetailSchema = packageDetailsSchema.extend({
+  eventId: eventIdSchema,
   idempotencyKey: z.string(),
   correlationId: z.string(),
-  domainName: z
-    .string()
-    .nullable()
-    .meta({ description: 'null only when a rejected body named no valid domain' }),
-  packageId: z
-    .string()
-    .nullable()
-    .meta({ description: 'null only when a rejected body named no valid package' }),
-  attempt: z.int().min(1).meta({ description: 'the delivery attempt (SQS ApproximateReceiveCount)' }),
+  domainName: z.string(),
+  packageId: z.string(),
+  attempt: z.int().min(1).meta({ description: 'the attempts the service had made at this request' }),
   requestedBy: z.string().optional(),
   occurredAt: z.iso.datetime(),
 });
 
-export const startedDetailSchema = commonDetailSchema
-  .extend({ domainName: z.string(), packageId: z.string(), status: z.literal('ASSOCIATING') })
+export const startedDetailSchema = requestDetailSchema
+  .extend({ status: z.literal('ASSOCIATING') })
   .meta({ title: DETAIL_TYPES.started });
 
-export const succeededDetailSchema = commonDetailSchema
-  .extend({ domainName: z.string(), packageId: z.string(), status: z.literal('ACTIVE') })
+export const succeededDetailSchema = requestDetailSchema
+  .extend({ status: z.literal('ACTIVE') })
   .meta({ title: DETAIL_TYPES.succeeded });
 
-export const failedDetailSchema = commonDetailSchema
+export const failedDetailSchema = requestDetailSchema
   .extend({
     error: z.object({
-      code: z.string().meta({ description: 'a reason code of DESIGN.md, or the AWS error name' }),
+      code: z.string().meta({ description: 'a reason code of docs/DESIGN.md, or the AWS error name' }),
       message: z.string(),
       retryable: z.boolean().meta({ description: 'whether resending the same request could succeed' }),
     }),
@@ -54,13 +54,36 @@ export const failedDetailSchema = commonDetailSchema
   })
   .meta({ title: DETAIL_TYPES.failed });
 
+export const rejectedDetailSchema = z
+  .object({
+    eventId: eventIdSchema,
+    messageId: z.string().meta({ description: 'the SQS message id of the rejected message' }),
+    correlationId: z.string().meta({ description: "the body's correlationId if it had a valid one, else the messageId" }),
+    requestedIdempotencyKey: z
+      .string()
+      .optional()
+      .meta({ description: "the body's idempotencyKey, if valid: a rejected message is not that key's request" }),
+    domainName: z.string().nullable().meta({ description: 'null when the body named no valid domain' }),
+    packageId: z.string().nullable().meta({ description: 'null when the body named no valid package' }),
+    requestedBy: z.string().optional(),
+    attempt: z.int().min(1).meta({ description: 'the delivery attempt (SQS ApproximateReceiveCount)' }),
+    occurredAt: z.iso.datetime(),
+    error: z.object({
+      code: z.enum(['InvalidRequest', 'DomainNotAllowed', 'IdempotencyKeyConflict']),
+      message: z.string(),
+    }),
+  })
+  .meta({ title: DETAIL_TYPES.rejected });
+
 export type StartedDetail = z.infer<typeof startedDetailSchema>;
 export type SucceededDetail = z.infer<typeof succeededDetailSchema>;
 export type FailedDetail = z.infer<typeof failedDetailSchema>;
-export type EventDetail = StartedDetail | SucceededDetail | FailedDetail;
+export type RejectedDetail = z.infer<typeof rejectedDetailSchema>;
+export type EventDetail = StartedDetail | SucceededDetail | FailedDetail | RejectedDetail;
 
 export const DETAIL_SCHEMAS = {
   [DETAIL_TYPES.started]: startedDetailSchema,
   [DETAIL_TYPES.succeeded]: succeededDetailSchema,
   [DETAIL_TYPES.failed]: failedDetailSchema,
+  [DETAIL_TYPES.rejected]: rejectedDetailSchema,
 } as const;

@@ -2,6 +2,7 @@ import type {
   EventDetail,
   FailedDetail,
   PackageDetails,
+  RejectedDetail,
   StartedDetail,
   SucceededDetail,
 } from './event-schemas.ts';
@@ -10,6 +11,7 @@ export const DETAIL_TYPES = {
   started: 'PackageAssociationStarted',
   succeeded: 'PackageAssociationSucceeded',
   failed: 'PackageAssociationFailed',
+  rejected: 'PackageRequestRejected',
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
@@ -27,16 +29,17 @@ export type {
   EventDetail,
   FailedDetail,
   PackageDetails,
+  RejectedDetail,
   StartedDetail,
   SucceededDetail,
 } from './event-schemas.ts';
 
-/** The ids every event and audit line carries, whatever stage the request reached. */
+/** The ids every request event and audit line carries. */
 export interface RequestIdentity {
   idempotencyKey: string;
   correlationId: string;
-  domainName: string | null;
-  packageId: string | null;
+  domainName: string;
+  packageId: string;
   requestedBy?: string | undefined;
 }
 
@@ -46,6 +49,17 @@ export interface FailureReason {
   retryable: boolean;
 }
 
+export type RejectionCode = RejectedDetail['error']['code'];
+
+/** What a rejected message's body let us read, each field only if it passed its own rule. */
+export interface RejectionHint {
+  idempotencyKey?: string | undefined;
+  correlationId?: string | undefined;
+  domainName?: string | undefined;
+  packageId?: string | undefined;
+  requestedBy?: string | undefined;
+}
+
 /** A typed event ready to publish: the adapter turns it into a PutEvents entry. */
 export interface AssociationEvent {
   detailType: DetailType;
@@ -53,12 +67,20 @@ export interface AssociationEvent {
   detail: EventDetail;
 }
 
+/** When and how often: the fields every event's builder needs besides what it is about. */
+export interface EventStamp {
+  eventId: string;
+  attempt: number;
+  occurredAt: Date;
+}
+
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
 
-function common(identity: RequestIdentity, details: PackageDetails, attempt: number, occurredAt: Date) {
+function requestFields(identity: RequestIdentity, details: PackageDetails, stamp: EventStamp) {
   return {
+    eventId: stamp.eventId,
     idempotencyKey: identity.idempotencyKey,
     correlationId: identity.correlationId,
     domainName: identity.domainName,
@@ -67,37 +89,31 @@ function common(identity: RequestIdentity, details: PackageDetails, attempt: num
     packageType: details.packageType,
     packageVersion: details.packageVersion,
     referencePath: details.referencePath,
-    attempt,
+    attempt: stamp.attempt,
     requestedBy: identity.requestedBy,
-    occurredAt: occurredAt.toISOString(),
+    occurredAt: stamp.occurredAt.toISOString(),
   };
 }
 
 export function startedEvent(
-  identity: RequestIdentity & { domainName: string; packageId: string },
+  identity: RequestIdentity,
   details: PackageDetails,
-  attempt: number,
-  occurredAt: Date,
+  stamp: EventStamp,
 ): AssociationEvent {
   const detail: StartedDetail = withoutUndefined({
-    ...common(identity, details, attempt, occurredAt),
-    domainName: identity.domainName,
-    packageId: identity.packageId,
+    ...requestFields(identity, details, stamp),
     status: 'ASSOCIATING' as const,
   });
   return { detailType: DETAIL_TYPES.started, domainName: identity.domainName, detail };
 }
 
 export function succeededEvent(
-  identity: RequestIdentity & { domainName: string; packageId: string },
+  identity: RequestIdentity,
   details: PackageDetails,
-  attempt: number,
-  occurredAt: Date,
+  stamp: EventStamp,
 ): AssociationEvent {
   const detail: SucceededDetail = withoutUndefined({
-    ...common(identity, details, attempt, occurredAt),
-    domainName: identity.domainName,
-    packageId: identity.packageId,
+    ...requestFields(identity, details, stamp),
     status: 'ACTIVE' as const,
   });
   return { detailType: DETAIL_TYPES.succeeded, domainName: identity.domainName, detail };
@@ -106,15 +122,39 @@ export function succeededEvent(
 export function failedEvent(
   identity: RequestIdentity,
   reason: FailureReason,
-  attempt: number,
-  occurredAt: Date,
+  stamp: EventStamp,
   details: PackageDetails = {},
 ): AssociationEvent {
   const detail: FailedDetail = withoutUndefined({
-    ...common(identity, details, attempt, occurredAt),
+    ...requestFields(identity, details, stamp),
     status: details.status,
     error: reason,
     errorDetails: details.errorDetails,
   });
   return { detailType: DETAIL_TYPES.failed, domainName: identity.domainName, detail };
+}
+
+/**
+ * A message refused before it became a request. It names the body's key as `requestedIdempotencyKey`, never as
+ * `idempotencyKey`: a conflicting message must not read, to a subscriber keyed on the key, as that key's outcome.
+ */
+export function rejectedEvent(
+  messageId: string,
+  hint: RejectionHint,
+  error: { code: RejectionCode; message: string },
+  stamp: EventStamp,
+): AssociationEvent {
+  const detail: RejectedDetail = withoutUndefined({
+    eventId: stamp.eventId,
+    messageId,
+    correlationId: hint.correlationId ?? messageId,
+    requestedIdempotencyKey: hint.idempotencyKey,
+    domainName: hint.domainName ?? null,
+    packageId: hint.packageId ?? null,
+    requestedBy: hint.requestedBy,
+    attempt: stamp.attempt,
+    occurredAt: stamp.occurredAt.toISOString(),
+    error,
+  });
+  return { detailType: DETAIL_TYPES.rejected, domainName: hint.domainName ?? null, detail };
 }

@@ -3,18 +3,24 @@ import type { PackageDetails } from './events.ts';
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 
-/** What the associate handler hands the tracker: enough to follow one association and announce its end. */
+/**
+ * What the associate handler hands the tracker: which request to follow, and nothing the tracker would trust.
+ * The domain, package and deadline come from the ledger, so a forged message cannot announce an outcome.
+ */
 export const trackingMessageSchema = z.strictObject({
   idempotencyKey: nonEmpty(),
-  correlationId: nonEmpty(),
-  domainName: nonEmpty(),
-  packageId: nonEmpty(),
-  requestedBy: z.optional(z.string()),
-  startedAt: z.iso.datetime(),
-  deadline: z.iso.datetime(),
-  check: z.int().check(z.minimum(1)),
+  incarnation: nonEmpty(),
 });
 export type TrackingMessage = z.infer<typeof trackingMessageSchema>;
+
+/** An association being followed, as the ledger records it; `check` counts the looks, from 1. */
+export interface FollowedAssociation {
+  domainName: string;
+  packageId: string;
+  /** Epoch ms. */
+  deadline: number;
+  check: number;
+}
 
 export interface TrackingPolicy {
   firstDelaySeconds: number;
@@ -46,7 +52,7 @@ export function associationFailedMessage(details: PackageDetails): string {
  * @param details the package as `ListPackagesForDomain` lists it; undefined when the domain no longer lists it
  */
 export function decideTracking(
-  message: TrackingMessage,
+  message: FollowedAssociation,
   details: PackageDetails | undefined,
   now: Date,
   policy: TrackingPolicy,
@@ -65,12 +71,7 @@ export function decideTracking(
   }
   if (details.status === 'ACTIVE') return { kind: 'succeeded' };
   if (details.status === 'ASSOCIATION_FAILED') {
-    const cause = details.errorDetails?.errorMessage ?? details.errorDetails?.errorType ?? 'no details given';
-    return {
-      kind: 'failed',
-      code: 'AssociationFailed',
-      message: `The domain reported ASSOCIATION_FAILED: ${cause}`,
-    };
+    return { kind: 'failed', code: 'AssociationFailed', message: associationFailedMessage(details) };
   }
   if (details.status !== 'ASSOCIATING') {
     // DISSOCIATING or DISSOCIATION_FAILED: someone else removed it while we were following it.
@@ -80,12 +81,12 @@ export function decideTracking(
       message: `${message.packageId} on ${message.domainName} went to ${details.status ?? 'an unknown status'}`,
     };
   }
-  const remainingSeconds = Math.floor((Date.parse(message.deadline) - now.getTime()) / 1000);
+  const remainingSeconds = Math.floor((message.deadline - now.getTime()) / 1000);
   if (remainingSeconds <= 0) {
     return {
       kind: 'failed',
       code: 'TimedOut',
-      message: `Still ASSOCIATING at the deadline ${message.deadline} after ${message.check} checks`,
+      message: `Still ASSOCIATING at the deadline ${new Date(message.deadline).toISOString()} after ${message.check} checks`,
     };
   }
   const delaySeconds = trackingDelaySeconds(message.check + 1, policy, random);

@@ -1,32 +1,31 @@
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { dynamoDBClient, eventBridgeClient, openSearchClient, sqsClient } from '../adapters/clients.ts';
+import { dynamoDbLedger } from '../adapters/ledger.ts';
 import { logger, metrics, tracer } from '../adapters/observability.ts';
 import { openSearchPackageAssociations } from '../adapters/opensearch.ts';
 import { sqsQueues } from '../adapters/queues.ts';
 import { loadConfig } from '../config.ts';
+import type { Runtime } from '../service/runtime.ts';
 
 /** The real adapters, built once per execution environment; a bad setting stops the cold start here. */
-export function lambdaDependencies() {
+export function lambdaDependencies(): Runtime {
   const config = loadConfig(process.env);
   return {
     config,
     associations: openSearchPackageAssociations(openSearchClient),
     queues: sqsQueues(sqsClient),
+    ledger: dynamoDbLedger(dynamoDBClient, config.ledgerTable),
     eventBridge: eventBridgeClient,
-    createPersistenceStore: () =>
-      new DynamoDBPersistenceLayer({
-        tableName: config.ledgerTable,
-        awsSdkV3Client: dynamoDBClient,
-      }),
     logger,
     metrics,
     now: () => new Date(),
     random: () => Math.random(),
+    newId: () => randomUUID(),
   };
 }
 

@@ -4,37 +4,54 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import type { InvocationBatcher } from '../adapters/invocation-batcher.ts';
+import type { Ledger } from '../adapters/ledger.ts';
 import type { PackageAssociations } from '../adapters/opensearch.ts';
 import type { Queues } from '../adapters/queues.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
 import type { Config } from '../config.ts';
 import { backoffSeconds } from '../domain/backoff.ts';
-import { deadLetter } from '../domain/dlq.ts';
-import {
-  type FailureReason,
-  failedEvent,
-  type PackageDetails,
-  type RequestIdentity,
-} from '../domain/events.ts';
+import type { StepHook } from './ledger-steps.ts';
 
 /** Everything the services touch outside themselves, so tests and benchmarks can swap any of it. */
 export interface Runtime {
   config: Config;
   associations: PackageAssociations;
   queues: Queues;
+  ledger: Ledger;
+  eventBridge: EventBridgeClient;
   logger: Logger;
   metrics: Metrics;
   now(): Date;
   random(): number;
+  newId(): string;
+  /** Tests only: fails or crashes the handler at a named step of the ledger. */
+  stepHook?: StepHook | undefined;
 }
 
-export type Decision = 'started' | 'succeeded' | 'failed' | 'retry' | 'duplicate' | 'tracking';
+export type Decision =
+  | 'started'
+  | 'succeeded'
+  | 'failed'
+  | 'rejected'
+  | 'retry'
+  | 'duplicate'
+  | 'tracking'
+  | 'ignored';
+
+/** Who and what an audit line is about; a rejection may know only some of it. */
+export interface AuditIdentity {
+  idempotencyKey?: string | undefined;
+  correlationId?: string | undefined;
+  domainName?: string | null | undefined;
+  packageId?: string | null | undefined;
+  requestedBy?: string | undefined;
+}
 
 /** One structured line per decision: what an auditor queries in CloudWatch Logs Insights. */
 export function audit(
   runtime: Runtime,
   decision: Decision,
-  identity: RequestIdentity,
+  identity: AuditIdentity,
   record: SQSRecord,
   fields: { reason?: string; message?: string; status?: string } = {},
 ): void {
@@ -79,7 +96,7 @@ function domainArnsFor(context: Context): (domainName: string | null) => string[
 
 /** The publisher of one invocation's events, to the configured bus and source. */
 export function invocationPublisher(
-  runtime: Runtime & { eventBridge: EventBridgeClient },
+  runtime: Runtime,
   context: Context,
   batcher: InvocationBatcher,
 ): BatchedEventPublisher {
@@ -120,53 +137,20 @@ export class TransientFailure extends Error {
   }
 }
 
-/**
- * Ends a request as failed: its original body to the dead-letter queue (when one is given) with the reason,
- * then the Failed event. Dead letter first: if the event then fails, a retry may repeat the DLQ copy but
- * never the terminal event.
- */
-export async function announceFailure(
-  runtime: Runtime,
-  publisher: BatchedEventPublisher,
-  dlqUrl: string | undefined,
-  record: SQSRecord,
-  identity: RequestIdentity,
-  reason: FailureReason,
-  details: PackageDetails = {},
-): Promise<void> {
-  const attempt = attemptOf(record);
-  const now = runtime.now();
-  if (dlqUrl !== undefined) {
-    await runtime.queues.sendDeadLetter(
-      dlqUrl,
-      deadLetter({
-        body: record.body,
-        reasonCode: reason.code,
-        errorMessage: reason.message,
-        attempt,
-        sourceMessageId: record.messageId,
-        failedAt: now,
-      }),
-    );
-  }
-  await publisher.publish(failedEvent(identity, reason, attempt, now, details));
-  audit(runtime, 'failed', identity, record, {
-    reason: reason.code,
-    message: reason.message,
-    status: details.status,
-  });
-  countMetric(runtime, 'AssociationFailed', reason.code);
+/** Thrown once the record's next attempt is scheduled: the batch response lists it, nothing else is to do. */
+export class RetryScheduled extends TransientFailure {
+  override name = 'RetryScheduled';
 }
 
 /** Hides the record for an exponential backoff, then fails it so the batch response lists it. */
 export async function retryLater(
   runtime: Runtime,
   record: SQSRecord,
-  identity: RequestIdentity,
+  identity: AuditIdentity,
   code: string,
   message: string,
+  delay = backoffSeconds(attemptOf(record), runtime.config.backoff, runtime.random()),
 ): Promise<never> {
-  const delay = backoffSeconds(attemptOf(record), runtime.config.backoff, runtime.random());
   audit(runtime, 'retry', identity, record, { reason: code, message });
   countMetric(runtime, 'RequestRetried');
   try {
@@ -175,7 +159,7 @@ export async function retryLater(
     // The record still comes back, after the queue's own visibility timeout instead of the backoff.
     runtime.logger.warn('could not set the retry backoff', { messageId: record.messageId, error });
   }
-  throw new TransientFailure(code, message);
+  throw new RetryScheduled(code, message);
 }
 
 /** The code and text of whatever a step threw, for the audit line and the DLQ attributes. */

@@ -1,153 +1,223 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
-import { BatchedQueueSender } from '../adapters/queue-sender.ts';
+import { queueUrlFromArn } from '../adapters/queues.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
-import type { FailureReason, PackageDetails } from '../domain/events.ts';
-import { decideTracking, type TrackingMessage, trackingMessageSchema } from '../domain/tracking.ts';
+import type { PackageDetails } from '../domain/events.ts';
+import { hasPending, type RequestRecord, requestRecordId, TERMINAL_STATES } from '../domain/ledger.ts';
+import {
+  decideTracking,
+  type TrackingDecision,
+  type TrackingMessage,
+  trackingDelaySeconds,
+  trackingMessageSchema,
+} from '../domain/tracking.ts';
+import { type Decision, decide, identityOf } from '../domain/transitions.ts';
+import { runStep } from './ledger-steps.ts';
+import { EVENTS_ONLY, flushOutbox, type OutboxTargets } from './outbox.ts';
 import {
   attemptOf,
   audit,
+  countMetric,
   describeError,
   invocationPublisher,
   type Runtime,
+  RetryScheduled,
   retryLater,
-  TransientFailure,
 } from './runtime.ts';
-import { createTerminalAnnouncer, type Terminal } from './terminal.ts';
 
-export interface TrackDependencies extends Runtime {
-  eventBridge: EventBridgeClient;
-  createPersistenceStore(): BasePersistenceLayer;
-}
+const TRACKING_ENTRIES = new Set(['tracking'] as const);
 
-/** Where one invocation's records send: the events, and the next looks at their associations. */
-interface Outboxes {
-  publisher: BatchedEventPublisher;
-  tracking: BatchedQueueSender;
+/** One look at one followed request. */
+interface Check {
+  deps: Runtime;
+  record: SQSRecord;
+  outbox: OutboxTargets;
 }
 
 /**
- * Builds the track-association batch handler: each record is one look at one association, ending in a
- * terminal event or in the next, later look.
+ * Builds the track-association batch handler: each record is one look at one request the ledger says is being
+ * followed, ending in its decision or in the same message coming back later for the next look.
  */
-export function createTrackHandler(deps: TrackDependencies) {
-  const { config } = deps;
-  const terminal = createTerminalAnnouncer(deps, deps.createPersistenceStore());
-
-  async function handleMessage(
-    { publisher, tracking }: Outboxes,
-    record: SQSRecord,
-    message: TrackingMessage,
-  ) {
-    const attempt = attemptOf(record);
-    let details: PackageDetails | undefined;
-    try {
-      details = await deps.associations.find(message.domainName, message.packageId);
-    } catch (error) {
-      const decision = classifyError(error);
-      let reason: FailureReason;
-      if (decision.kind === 'permanent') {
-        reason = { code: decision.code, message: decision.message, retryable: false };
-      } else {
-        const { code, message: text } = decision.kind === 'transient' ? decision : describeError(error);
-        // retryLater throws, so only the last attempt goes on to announce.
-        if (attempt < config.maxAttempts) await retryLater(deps, record, message, code, text);
-        reason = {
-          code: 'RetriesExhausted',
-          message: `${code} on attempt ${attempt} of ${config.maxAttempts}: ${text}`,
-          retryable: true,
-        };
-      }
-      const outcome = { kind: 'failed', reason, deadLetterUrl: config.trackingDlqUrl } as const;
-      await terminal.announce(message, outcome, {}, publisher, record);
-      return;
-    }
-    const decision = decideTracking(message, details, deps.now(), config.tracking, deps.random());
-    if (decision.kind === 'check-again') {
-      const next: TrackingMessage = { ...message, check: message.check + 1 };
-      await tracking.send(JSON.stringify(next), decision.delaySeconds);
-      audit(deps, 'tracking', message, record, {
-        status: details?.status,
-        message: `check ${next.check} in ${decision.delaySeconds} s`,
-      });
-      return;
-    }
-    const outcome: Terminal =
-      decision.kind === 'succeeded'
-        ? decision
-        : {
-            kind: 'failed',
-            reason: {
-              code: decision.code,
-              message: decision.message,
-              retryable: decision.code === 'TimedOut',
-            },
-            deadLetterUrl: undefined,
-          };
-    await terminal.announce(message, outcome, details ?? {}, publisher, record);
-  }
-
-  async function handleRecord(
-    batcher: InvocationBatcher,
-    outboxes: Outboxes,
-    record: SQSRecord,
-  ): Promise<void> {
-    let json: unknown;
-    try {
-      json = JSON.parse(record.body);
-    } catch {
-      json = undefined;
-    }
-    const parsed = trackingMessageSchema.safeParse(json);
-    if (!parsed.success) {
-      // Only this service writes tracking messages: a malformed one is a bug, kept for a human to read.
-      const reason = 'body: is not a tracking message';
-      await deps.queues.sendDeadLetter(
-        config.trackingDlqUrl,
-        deadLetter({
-          body: record.body,
-          reasonCode: 'InvalidRequest',
-          errorMessage: reason,
-          attempt: attemptOf(record),
-          sourceMessageId: record.messageId,
-          failedAt: deps.now(),
-        }),
-      );
-      return;
-    }
-    try {
-      await batcher.track(() => handleMessage(outboxes, record, parsed.data));
-    } catch (error) {
-      // Publishing or the idempotency store failed: look again later rather than lose the outcome. On the
-      // last attempt the queue's redrive keeps the message in the tracking DLQ.
-      if (error instanceof TransientFailure || attemptOf(record) >= config.maxAttempts) throw error;
-      const { code, message } = describeError(error);
-      await retryLater(deps, record, parsed.data, code, message);
-    }
-  }
-
+export function createTrackHandler(deps: Runtime) {
   return async function trackAssociationHandler(
     event: SQSEvent,
     context: Context,
   ): Promise<SQSBatchResponse> {
-    terminal.registerLambdaContext(context);
     const batcher = new InvocationBatcher();
     const publisher = invocationPublisher(deps, context, batcher);
-    // A record either looks again later or announces the end: one of the two outboxes, in either order.
-    const outboxes = {
-      publisher,
-      tracking: new BatchedQueueSender(deps.queues, config.trackingQueueUrl, batcher),
-    };
     return processPartialResponse(
       event,
-      (record: SQSRecord) => handleRecord(batcher, outboxes, record),
+      (record: SQSRecord) => handleRecord(deps, batcher, publisher, record),
       new BatchProcessor(EventType.SQS),
       { context, processInParallel: true, throwOnFullBatchFailure: false },
     );
   };
+}
+
+async function handleRecord(
+  deps: Runtime,
+  batcher: InvocationBatcher,
+  publisher: BatchedEventPublisher,
+  record: SQSRecord,
+): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch {
+    json = undefined;
+  }
+  const parsed = trackingMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    // Only this service writes tracking messages: a malformed one is a bug or a forgery, kept for a human.
+    await deps.queues.sendDeadLetter(
+      deps.config.trackingDlqUrl,
+      deadLetter({
+        body: record.body,
+        reasonCode: 'InvalidRequest',
+        errorMessage: 'body: is not a tracking message',
+        attempt: attemptOf(record),
+        sourceMessageId: record.messageId,
+        failedAt: deps.now(),
+      }),
+    );
+    return;
+  }
+  const outbox: OutboxTargets = {
+    ledger: deps.ledger,
+    publisher,
+    queues: deps.queues,
+    dlqUrl: deps.config.dlqUrl,
+    messageBody: record.body,
+    hook: deps.stepHook,
+    newId: deps.newId,
+  };
+  try {
+    await batcher.track(() => lookAgain({ deps, record, outbox }, parsed.data));
+  } catch (error) {
+    if (error instanceof RetryScheduled) throw error;
+    // The ledger or the bus failed: look again after the next delay; the ledger keeps what was decided.
+    const { code, message } = describeError(error);
+    await retryLater(deps, record, parsed.data, code, message, nextDelay(deps, record));
+  }
+}
+
+function nextDelay(deps: Runtime, record: SQSRecord): number {
+  return trackingDelaySeconds(attemptOf(record) + 1, deps.config.tracking, deps.random());
+}
+
+/** Acts only on what the ledger says it follows: a stale or forged message changes nothing. */
+async function lookAgain(check: Check, message: TrackingMessage): Promise<void> {
+  const { deps, record } = check;
+  const current = await deps.ledger.get(requestRecordId(message.idempotencyKey));
+  if (current?.kind !== 'request' || current.incarnation !== message.incarnation) {
+    audit(deps, 'ignored', message, record, { reason: 'NotFollowed', message: 'no such request is followed' });
+    return;
+  }
+  if (current.state !== 'TRACKING') {
+    // Decided already (by a copy of the request, or by an earlier look): publish what may still be pending.
+    if (TERMINAL_STATES.has(current.state) && hasPending(current)) {
+      await flushOutbox(check.outbox, current, EVENTS_ONLY, TRACKING_ENTRIES);
+    }
+    audit(deps, 'ignored', identityOf(current.request), record, { reason: `already ${current.state}` });
+    return;
+  }
+  const { domainName, packageId } = current.request;
+  if (!deps.config.allowList.allows(domainName)) {
+    const reason = { code: 'DomainNotAllowed', message: `${domainName} left the allow-list`, retryable: false };
+    await conclude(check, current, { outcome: 'failed', reason, details: {}, deadLetter: false });
+    return;
+  }
+  let details: PackageDetails | undefined;
+  try {
+    details = await runStep(deps.stepHook, 'check', () => deps.associations.find(domainName, packageId));
+  } catch (error) {
+    await unreadable(check, current, error);
+    return;
+  }
+  const followed = { domainName, packageId, deadline: current.deadline ?? 0, check: attemptOf(record) };
+  const decision = decideTracking(followed, details, deps.now(), deps.config.tracking, deps.random());
+  if (decision.kind === 'check-again') {
+    audit(deps, 'tracking', identityOf(current.request), record, {
+      status: details?.status,
+      message: `check ${followed.check + 1} in ${decision.delaySeconds} s`,
+    });
+    return checkLater(check, decision.delaySeconds);
+  }
+  await conclude(check, current, decisionOf(decision, details));
+}
+
+function decisionOf(decision: Exclude<TrackingDecision, { kind: 'check-again' }>, details = {}): Decision {
+  if (decision.kind === 'succeeded') return { outcome: 'succeeded', details };
+  const reason = { code: decision.code, message: decision.message, retryable: decision.code === 'TimedOut' };
+  return { outcome: 'failed', reason, details, deadLetter: false };
+}
+
+/** The listing could not be read: look again, until the deadline; a permanent error ends the request. */
+async function unreadable(check: Check, current: RequestRecord, error: unknown): Promise<void> {
+  const { deps } = check;
+  const decision = classifyError(error);
+  if (decision.kind === 'permanent') {
+    const reason = { code: decision.code, message: decision.message, retryable: false };
+    await conclude(check, current, { outcome: 'failed', reason, details: {}, deadLetter: false });
+    return;
+  }
+  if (deps.now().getTime() < (current.deadline ?? 0)) {
+    const { code, message } = describeError(error);
+    await retryLater(deps, check.record, identityOf(current.request), code, message, nextDelay(deps, check.record));
+  }
+  const { message } = describeError(error);
+  const reason = { code: 'TimedOut', message: `the status could not be read by the deadline: ${message}`, retryable: true };
+  await conclude(check, current, { outcome: 'failed', reason, details: {}, deadLetter: false });
+}
+
+/** `check-again`: the same message comes back after the delay, so a crash can never fork the checks. */
+async function checkLater(check: Check, delaySeconds: number): Promise<never> {
+  const { deps, record } = check;
+  await runStep(deps.stepHook, 'check-again', async () => {
+    try {
+      await deps.queues.defer(queueUrlFromArn(record.eventSourceARN), record.receiptHandle, delaySeconds);
+    } catch (error) {
+      // The message still comes back, after the queue's visibility timeout instead of the delay.
+      deps.logger.warn('could not schedule the next check', { messageId: record.messageId, error });
+    }
+  });
+  throw new RetryScheduled('CheckAgain', `the next check in ${delaySeconds} s`);
+}
+
+/**
+ * `conclude`: the request's decision, once. A write that loses to an outbox's `clear` is made again on what
+ * that left; one that loses to another decision stops: that writer sends its own outbox.
+ */
+async function conclude(check: Check, read: RequestRecord, decision: Decision): Promise<void> {
+  const { deps, record } = check;
+  const identity = identityOf(read.request);
+  let current = read;
+  for (let round = 0; round < 3; round += 1) {
+    const ctx = { now: deps.now(), newId: deps.newId, windowSeconds: deps.config.idempotencyTtlSeconds };
+    const base = current;
+    const result = await runStep(deps.stepHook, 'conclude', () =>
+      deps.ledger.write(decide(ctx, base, decision), base, deps.newId()),
+    );
+    if (result.written) {
+      if (decision.outcome === 'succeeded') {
+        audit(deps, 'succeeded', identity, record, { status: 'ACTIVE' });
+        countMetric(deps, 'AssociationSucceeded');
+      } else {
+        audit(deps, 'failed', identity, record, { reason: decision.reason.code, message: decision.reason.message });
+        countMetric(deps, 'AssociationFailed', decision.reason.code);
+      }
+      await flushOutbox(check.outbox, result.record, EVENTS_ONLY, TRACKING_ENTRIES);
+      return;
+    }
+    const now = result.current;
+    if (now?.kind !== 'request' || now.incarnation !== read.incarnation || now.state !== 'TRACKING') {
+      audit(deps, 'ignored', identity, record, { reason: 'decided elsewhere' });
+      return;
+    }
+    current = now;
+  }
+  throw new Error('the request record kept changing under its decision');
 }

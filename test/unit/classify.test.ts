@@ -19,16 +19,18 @@ describe('classifyError: one row of the DESIGN.md failure table per case', () =>
     });
   });
 
-  it('ConflictException "already in desired state" is not a failure', () => {
-    const error = awsError('ConflictException', 'Package is already in desired state on domain', 409);
-    expect(classifyError(error)).toEqual({ kind: 'already-in-desired-state' });
+  it.each([
+    'Package is already in desired state on domain',
+    'Another package operation is in progress',
+  ])('ConflictException %j is a conflict for the listing to resolve, whatever its text', (text) => {
+    expect(classifyError(awsError('ConflictException', text, 409))).toEqual({ kind: 'conflict', message: text });
   });
 
-  it('any other ConflictException is transient', () => {
-    const error = awsError('ConflictException', 'Another package operation is in progress', 409);
+  it('an error named like a conflict but not ConflictException is judged by the usual rules', () => {
+    const error = awsError('ConcurrentModificationException', 'Another package operation is in progress', 409);
     expect(classifyError(error)).toEqual({
       kind: 'transient',
-      code: 'ConflictException',
+      code: 'ConcurrentModificationException',
       message: 'Another package operation is in progress',
     });
   });

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decideTracking, type TrackingMessage, trackingDelaySeconds } from '../../src/domain/tracking.ts';
+import { decideTracking, type FollowedAssociation, trackingDelaySeconds } from '../../src/domain/tracking.ts';
 
 const policy = { firstDelaySeconds: 15, maxDelaySeconds: 300 };
-const message: TrackingMessage = {
-  idempotencyKey: 'k-1',
-  correlationId: 'c-1',
+const message: FollowedAssociation = {
   domainName: 'catalog-search',
   packageId: 'F1',
-  startedAt: '2026-11-28T10:00:00.000Z',
-  deadline: '2026-11-28T10:30:00.000Z',
+  deadline: Date.parse('2026-11-28T10:30:00.000Z'),
   check: 1,
 };
 const at = (iso: string) => new Date(iso);

@@ -1,0 +1,300 @@
+/**
+ * The ledger's transitions as pure functions: each takes the record as read and returns the record to write,
+ * with the events and messages the step owes in its outbox. Which step calls which is the table in
+ * docs/DESIGN.md; the service writes the result conditionally on the version it read.
+ */
+import { type DeadLetterInput, deadLetter } from './dlq.ts';
+import {
+  type AssociationEvent,
+  failedEvent,
+  type FailureReason,
+  type PackageDetails,
+  type RejectionCode,
+  type RejectionHint,
+  type RequestIdentity,
+  rejectedEvent,
+  startedEvent,
+  succeededEvent,
+} from './events.ts';
+import {
+  type NewOutboxEntry,
+  type OutboxEntry,
+  type RejectionRecord,
+  type RequestRecord,
+  rejectionRecordId,
+  requestRecordId,
+  type StoredRequest,
+  withEntries,
+  withoutEntries,
+} from './ledger.ts';
+import { sqsSafeJson } from './sqs-text.ts';
+
+/** What every transition needs besides the record: the time, fresh ids, and the service's settings. */
+export interface TransitionContext {
+  now: Date;
+  newId(): string;
+  /** The idempotency window, counted from the decision. */
+  windowSeconds: number;
+}
+
+export interface Lease {
+  owner: string;
+  /** Epoch ms. */
+  until: number;
+}
+
+/** How a request ends, as a transition records it. */
+export type Decision =
+  | { outcome: 'succeeded'; details: PackageDetails }
+  | {
+      outcome: 'failed';
+      reason: FailureReason;
+      details: PackageDetails;
+      /** Dead-lettered when a human should look at it (permanent errors, retries exhausted). */
+      deadLetter: boolean;
+    };
+
+const seconds = (ms: number) => Math.ceil(ms / 1000);
+
+/** DynamoDB items hold 400 KB; a body over this is dead-lettered from the message itself. */
+const MAX_KEPT_BODY_BYTES = 64 * 1024;
+
+export function identityOf(request: StoredRequest): RequestIdentity {
+  return {
+    idempotencyKey: request.idempotencyKey,
+    correlationId: request.correlationId,
+    domainName: request.domainName,
+    packageId: request.packageId,
+    requestedBy: request.requestedBy,
+  };
+}
+
+function eventEntry(event: AssociationEvent): NewOutboxEntry {
+  return {
+    kind: 'event',
+    eventId: event.detail.eventId,
+    detailType: event.detailType,
+    domainName: event.domainName,
+    // Escaped for SQS too: subscribers' queues are SQS targets of the bus.
+    detail: sqsSafeJson(event.detail),
+    occurredAt: event.detail.occurredAt,
+  };
+}
+
+function deadLetterEntry(
+  input: Omit<DeadLetterInput, 'body'> & { body: string | undefined },
+  deadLetterId: string,
+): NewOutboxEntry {
+  return {
+    kind: 'dead-letter',
+    deadLetterId,
+    ...(input.body !== undefined && { body: input.body }),
+    reasonCode: input.reasonCode,
+    errorMessage: input.errorMessage,
+    attempt: input.attempt,
+    sourceMessageId: input.sourceMessageId,
+    failedAt: input.failedAt.toISOString(),
+  };
+}
+
+/** The dead letter an outbox entry stands for, as the DLQ receives it; `messageBody` when it kept none. */
+export function deadLetterOf(entry: Extract<OutboxEntry, { kind: 'dead-letter' }>, messageBody: string) {
+  const letter = deadLetter({
+    body: entry.body ?? messageBody,
+    reasonCode: entry.reasonCode,
+    errorMessage: entry.errorMessage,
+    attempt: entry.attempt,
+    sourceMessageId: entry.sourceMessageId,
+    failedAt: new Date(entry.failedAt),
+  });
+  letter.attributes.DeadLetterId = { DataType: 'String', StringValue: entry.deadLetterId };
+  return letter;
+}
+
+/**
+ * `claim` of a new request: `ACCEPTED`, leased to this invocation. Its expiry outlives the retry budget and the
+ * tracking deadline, so the record cannot vanish before its decision; the decision sets the window.
+ */
+export function acceptRequest(
+  ctx: TransitionContext,
+  input: {
+    request: StoredRequest;
+    fingerprint: string;
+    body: string;
+    messageId: string;
+    lease: Lease;
+    lifetimeSeconds: number;
+  },
+): RequestRecord {
+  // Valid requests are small; one padded to SQS's limit would not fit an item beside its outbox.
+  const keepBody = Buffer.byteLength(input.body, 'utf8') <= MAX_KEPT_BODY_BYTES;
+  return {
+    id: requestRecordId(input.request.idempotencyKey),
+    kind: 'request',
+    incarnation: ctx.newId(),
+    state: 'ACCEPTED',
+    fingerprint: input.fingerprint,
+    request: input.request,
+    ...(keepBody && { body: input.body }),
+    sourceMessageId: input.messageId,
+    acceptedAt: ctx.now.getTime(),
+    attempts: 1,
+    leaseOwner: input.lease.owner,
+    leaseUntil: input.lease.until,
+    outbox: {},
+    version: 0,
+    lastWrite: '',
+    expiresAt: seconds(ctx.now.getTime()) + input.lifetimeSeconds,
+  };
+}
+
+/**
+ * `claim` of an `ACCEPTED` request whose lease is free or expired: another attempt at it. A lease that expired
+ * rather than being released means its holder died, perhaps after calling AWS.
+ */
+export function takeOver(record: RequestRecord, lease: Lease): RequestRecord {
+  return {
+    ...record,
+    attempts: record.attempts + 1,
+    leaseOwner: lease.owner,
+    leaseUntil: lease.until,
+    callUncertain: record.callUncertain === true || record.leaseOwner !== undefined,
+  };
+}
+
+/**
+ * `release`: the lease dropped after a transient failure, so the retry need not wait for it to expire.
+ * `uncertain`: a call may have taken effect unseen (a lost answer, a failure after AWS accepted).
+ */
+export function release(record: RequestRecord, reason: string, uncertain: boolean): RequestRecord {
+  const { leaseOwner: _owner, leaseUntil: _until, ...rest } = record;
+  return { ...rest, reason, callUncertain: uncertain || record.callUncertain === true };
+}
+
+/** `follow`: AWS accepted (or a listing shows it running); the tracker takes over, Started is announced. */
+export function follow(
+  ctx: TransitionContext,
+  record: RequestRecord,
+  details: PackageDetails,
+  tracking: { deadlineSeconds: number; firstDelaySeconds: number; announce: boolean },
+): RequestRecord {
+  const entries: [string, NewOutboxEntry][] = [];
+  if (tracking.announce) {
+    const started = startedEvent(identityOf(record.request), details, {
+      eventId: ctx.newId(),
+      attempt: record.attempts,
+      occurredAt: ctx.now,
+    });
+    entries.push([started.detail.eventId, eventEntry(started)]);
+  }
+  entries.push([
+    `tracking-${ctx.newId()}`,
+    {
+      kind: 'tracking',
+      body: sqsSafeJson({ idempotencyKey: record.request.idempotencyKey, incarnation: record.incarnation }),
+      delaySeconds: tracking.firstDelaySeconds,
+    },
+  ]);
+  const { leaseOwner: _owner, leaseUntil: _until, reason: _reason, ...rest } = record;
+  const deadline = ctx.now.getTime() + tracking.deadlineSeconds * 1000;
+  return {
+    ...rest,
+    state: 'TRACKING',
+    details: { ...details, status: 'ASSOCIATING' },
+    deadline,
+    // Followed past its first lifetime (a follow at the end of the retry budget): it must outlive the deadline.
+    expiresAt: Math.max(record.expiresAt, seconds(deadline) + ctx.windowSeconds),
+    outbox: withEntries(record.outbox, entries),
+  };
+}
+
+/** `decide` (associate) and `conclude` (tracker): the terminal transition, its event in the outbox. */
+export function decide(ctx: TransitionContext, record: RequestRecord, decision: Decision): RequestRecord {
+  const stamp = { eventId: ctx.newId(), attempt: record.attempts, occurredAt: ctx.now };
+  const identity = identityOf(record.request);
+  const entries: [string, NewOutboxEntry][] = [];
+  let reason: string;
+  if (decision.outcome === 'succeeded') {
+    const event = succeededEvent(identity, decision.details, stamp);
+    entries.push([event.detail.eventId, eventEntry(event)]);
+    reason = 'Succeeded';
+  } else {
+    // Dead letter first: the DLQ copy is what an operator acts on, the event what a subscriber reacts to.
+    if (decision.deadLetter) {
+      const id = ctx.newId();
+      const input = {
+        body: record.body,
+        reasonCode: decision.reason.code,
+        errorMessage: decision.reason.message,
+        attempt: record.attempts,
+        sourceMessageId: record.sourceMessageId,
+        failedAt: ctx.now,
+      };
+      entries.push([id, deadLetterEntry(input, id)]);
+    }
+    const event = failedEvent(identity, decision.reason, stamp, decision.details);
+    entries.push([event.detail.eventId, eventEntry(event)]);
+    reason = decision.reason.code;
+  }
+  const { leaseOwner: _owner, leaseUntil: _until, ...rest } = record;
+  return {
+    ...rest,
+    state: decision.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
+    details: { ...record.details, ...decision.details },
+    reason,
+    decidedAt: ctx.now.getTime(),
+    expiresAt: seconds(ctx.now.getTime()) + ctx.windowSeconds,
+    outbox: withEntries(record.outbox, entries),
+  };
+}
+
+/** `reject`: a message refused before it became a request, recorded by its message id. */
+export function rejectMessage(
+  ctx: TransitionContext,
+  input: {
+    messageId: string;
+    body: string;
+    attempt: number;
+    hint: RejectionHint;
+    code: RejectionCode;
+    message: string;
+  },
+): RejectionRecord {
+  const event = rejectedEvent(
+    input.messageId,
+    input.hint,
+    { code: input.code, message: input.message },
+    { eventId: ctx.newId(), attempt: input.attempt, occurredAt: ctx.now },
+  );
+  const deadLetterId = ctx.newId();
+  // The body is not kept: only a copy of this very message (same id, same body) reads this record again.
+  const letter = deadLetterEntry(
+    {
+      body: undefined,
+      reasonCode: input.code,
+      errorMessage: input.message,
+      attempt: input.attempt,
+      sourceMessageId: input.messageId,
+      failedAt: ctx.now,
+    },
+    deadLetterId,
+  );
+  return {
+    id: rejectionRecordId(input.messageId),
+    kind: 'rejection',
+    state: 'REJECTED',
+    reason: input.code,
+    outbox: withEntries({}, [
+      [deadLetterId, letter],
+      [event.detail.eventId, eventEntry(event)],
+    ]),
+    version: 0,
+    lastWrite: '',
+    expiresAt: seconds(ctx.now.getTime()) + ctx.windowSeconds,
+  };
+}
+
+/** `clear`: the entries a flush sent leave the outbox. */
+export function cleared<R extends RequestRecord | RejectionRecord>(record: R, sent: readonly string[]): R {
+  return { ...record, outbox: withoutEntries(record.outbox, sent) };
+}

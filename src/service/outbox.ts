@@ -1,0 +1,107 @@
+import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
+import type { Ledger } from '../adapters/ledger.ts';
+import type { BatchedQueueSender } from '../adapters/queue-sender.ts';
+import type { Queues } from '../adapters/queues.ts';
+import {
+  type LedgerRecord,
+  type OutboxEntry,
+  type OutboxEvent,
+  type OutboxTrackingMessage,
+  pendingEntries,
+} from '../domain/ledger.ts';
+import { cleared, deadLetterOf } from '../domain/transitions.ts';
+import { runStep, type StepHook } from './ledger-steps.ts';
+
+/** Where one invocation's outbox entries go. */
+export interface OutboxTargets {
+  ledger: Ledger;
+  publisher: BatchedEventPublisher;
+  /** Absent for the tracker, which never sends tracking messages: it holds the one it follows. */
+  tracking?: BatchedQueueSender;
+  queues: Queues;
+  dlqUrl: string;
+  /** The body of the message being handled: a dead letter that kept none is this message's. */
+  messageBody: string;
+  hook?: StepHook | undefined;
+  newId(): string;
+}
+
+export type EntryKinds = ReadonlySet<OutboxEntry['kind']>;
+export const ALL_ENTRIES: EntryKinds = new Set(['dead-letter', 'event', 'tracking']);
+export const EVENTS_ONLY: EntryKinds = new Set(['event']);
+const NONE: EntryKinds = new Set();
+
+type Entry = [string, OutboxEntry];
+
+/** Runs every send, then reports the ids sent and the first failure (the others are sent again later). */
+async function sendAll(entries: Entry[], send: (entry: Entry) => Promise<void>) {
+  const results = await Promise.allSettled(entries.map(send));
+  const sent = entries.filter((_, index) => results[index]?.status === 'fulfilled').map(([id]) => id);
+  const failure = results.find((result) => result.status === 'rejected');
+  return { sent, failure: failure?.status === 'rejected' ? (failure.reason as unknown) : undefined };
+}
+
+/**
+ * `send-dead-letter`, `publish`, `send-tracking`, then `clear`: sends what the record's outbox holds, in that
+ * order (a Started event before the message that follows it, so a redelivery cannot announce it after the
+ * outcome), and removes what was sent. A failed send throws after the others' removal: each entry is sent
+ * again later under its own id, so a subscriber or operator sees it at least once and can de-duplicate it.
+ * Only the kinds in `send` are sent; those in `drop` are removed unsent (the tracker holds the message that
+ * proves its tracking message was sent); any other entry stays for another reader.
+ */
+export async function flushOutbox<R extends LedgerRecord>(
+  targets: OutboxTargets,
+  record: R,
+  send: EntryKinds = ALL_ENTRIES,
+  drop: EntryKinds = NONE,
+): Promise<R> {
+  const entries = pendingEntries(record.outbox).filter(
+    ([, entry]) => send.has(entry.kind) || drop.has(entry.kind),
+  );
+  if (entries.length === 0) return record;
+  const ofKind = <K extends OutboxEntry['kind']>(kind: K) =>
+    entries.filter((entry): entry is [string, Extract<OutboxEntry, { kind: K }>] => entry[1].kind === kind);
+  const dropped = entries.filter(([, entry]) => drop.has(entry.kind)).map(([id]) => id);
+  const sent: string[] = [];
+  let failure: unknown;
+  const stage = async (step: Parameters<typeof runStep>[1], stageEntries: Entry[], send: (e: Entry) => Promise<void>) => {
+    const pending = stageEntries.filter(([id]) => !dropped.includes(id));
+    if (failure !== undefined || pending.length === 0) return;
+    await runStep(targets.hook, step, async () => {
+      const result = await sendAll(pending, send);
+      sent.push(...result.sent);
+      failure = result.failure;
+    });
+  };
+  await stage('send-dead-letter', ofKind('dead-letter'), async ([, entry]) => {
+    if (entry.kind === 'dead-letter')
+      await targets.queues.sendDeadLetter(targets.dlqUrl, deadLetterOf(entry, targets.messageBody));
+  });
+  await stage('publish', ofKind('event'), ([, entry]) => targets.publisher.publish(entry as OutboxEvent));
+  await stage('send-tracking', ofKind('tracking'), async ([, entry]) => {
+    const message = entry as OutboxTrackingMessage;
+    if (targets.tracking === undefined) throw new Error('this function does not send tracking messages');
+    await targets.tracking.send(message.body, message.delaySeconds);
+  });
+  const after = await clear(targets, record, [...sent, ...dropped]);
+  if (failure !== undefined) throw failure;
+  return after;
+}
+
+/** `clear`: removes the sent entries, re-reading when someone else wrote in between (they may have added some). */
+async function clear<R extends LedgerRecord>(targets: OutboxTargets, record: R, ids: string[]): Promise<R> {
+  if (ids.length === 0) return record;
+  let current: LedgerRecord = record;
+  for (let round = 0; round < 3; round += 1) {
+    const remaining = ids.filter((id) => Object.hasOwn(current.outbox, id));
+    if (remaining.length === 0) return current as R;
+    const result = await runStep(targets.hook, 'clear', () =>
+      targets.ledger.write(cleared(current, remaining), current, targets.newId()),
+    );
+    if (result.written) return result.record as R;
+    if (result.current === undefined) return record;
+    current = result.current;
+  }
+  // Contended three times: the entries stay listed and are sent again, under the same ids, by the next reader.
+  return current as R;
+}

@@ -1,0 +1,342 @@
+/**
+ * One delivery of a valid request through the ledger's states (docs/DESIGN.md, "States and transitions"):
+ * find or claim the request, and, holding its lease, call AWS or read the listing, then follow, decide or
+ * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
+ */
+import { classifyError } from '../domain/classify.ts';
+import type { PackageDetails } from '../domain/events.ts';
+import { fingerprintOf } from '../domain/fingerprint.ts';
+import {
+  hasPending,
+  isExpired,
+  isLeasedByAnother,
+  type LedgerRecord,
+  type RequestRecord,
+  requestRecordId,
+  TERMINAL_STATES,
+} from '../domain/ledger.ts';
+import type { AssociationRequest } from '../domain/request.ts';
+import { associationFailedMessage } from '../domain/tracking.ts';
+import {
+  acceptRequest,
+  type Decision,
+  decide,
+  follow,
+  identityOf,
+  release,
+  takeOver,
+  type TransitionContext,
+} from '../domain/transitions.ts';
+import { type Delivery, reject } from './rejection.ts';
+import { runStep } from './ledger-steps.ts';
+import { flushOutbox } from './outbox.ts';
+import { audit, countMetric, describeError, retryLater, TransientFailure } from './runtime.ts';
+
+/** Past its invocation's deadline a lease still covers a call in flight and some clock skew. */
+const LEASE_MARGIN_MS = 10_000;
+
+/** What the holder does next, from an AWS answer or a listing. */
+type Plan =
+  | { kind: 'follow'; details: PackageDetails; announce: boolean }
+  | { kind: 'decide'; decision: Decision }
+  | { kind: 'call' }
+  | { kind: 'retry'; code: string; message: string; uncertain: boolean };
+
+function transitionContext(delivery: Delivery): TransitionContext {
+  const { deps } = delivery;
+  return { now: deps.now(), newId: deps.newId, windowSeconds: deps.config.idempotencyTtlSeconds };
+}
+
+/** A decided record whose window has passed and whose outbox is empty: its key may start a new request. */
+function isReusable(record: LedgerRecord, now: Date): boolean {
+  return (
+    record.kind === 'request' &&
+    TERMINAL_STATES.has(record.state) &&
+    !hasPending(record) &&
+    isExpired(record, now)
+  );
+}
+
+function storedRequest(request: AssociationRequest): RequestRecord['request'] {
+  const { idempotencyKey, correlationId, domainName, packageId } = request;
+  return {
+    idempotencyKey,
+    correlationId,
+    domainName,
+    packageId,
+    ...(request.prerequisitePackageIds !== undefined && { prerequisitePackageIds: request.prerequisitePackageIds }),
+    ...(request.associationConfiguration !== undefined && {
+      associationConfiguration: request.associationConfiguration,
+    }),
+    ...(request.requestedBy !== undefined && { requestedBy: request.requestedBy }),
+  };
+}
+
+export async function handleRequest(delivery: Delivery, request: AssociationRequest): Promise<void> {
+  const { deps } = delivery;
+  const fingerprint = fingerprintOf(request);
+  const now = deps.now();
+  let current = await deps.ledger.get(requestRecordId(request.idempotencyKey));
+  if (current === undefined || isReusable(current, now)) {
+    // Only a request the ledger does not know yet is checked against the allow-list: one accepted before a
+    // change of the list is finished, not abandoned.
+    if (!deps.config.allowList.allows(request.domainName)) {
+      const message = `domainName: ${request.domainName} is not in the allow-list of this service`;
+      await reject(delivery, request, 'DomainNotAllowed', message);
+      return;
+    }
+    const lifetimeSeconds =
+      deps.config.retryBudgetSeconds + deps.config.tracking.deadlineSeconds + deps.config.idempotencyTtlSeconds;
+    const next = acceptRequest(transitionContext(delivery), {
+      request: storedRequest(request),
+      fingerprint,
+      body: delivery.record.body,
+      messageId: delivery.originalMessageId,
+      lease: leaseFor(delivery),
+      lifetimeSeconds,
+    });
+    const read = current;
+    const result = await runStep(deps.stepHook, 'claim', () => deps.ledger.write(next, read, deps.newId()));
+    if (result.written) return hold(delivery, result.record, false);
+    current = result.current;
+    if (current === undefined) throw new TransientFailure('LedgerRace', 'the request record vanished');
+  }
+  await continueRequest(delivery, request, fingerprint, current);
+}
+
+function leaseFor(delivery: Delivery) {
+  const until = delivery.deps.now().getTime() + delivery.context.getRemainingTimeInMillis() + LEASE_MARGIN_MS;
+  return { owner: delivery.owner, until };
+}
+
+/** A copy of a request the ledger already has: a conflict, a duplicate, a takeover, or a stuck follow. */
+async function continueRequest(
+  delivery: Delivery,
+  request: AssociationRequest,
+  fingerprint: string,
+  current: LedgerRecord,
+): Promise<void> {
+  const { deps, record } = delivery;
+  if (current.kind !== 'request') throw new Error(`${current.id} is not a request record`);
+  if (current.fingerprint !== fingerprint) {
+    const message = `idempotencyKey: ${request.idempotencyKey} was already used for another request`;
+    await reject(delivery, request, 'IdempotencyKeyConflict', message);
+    return;
+  }
+  if (current.state === 'ACCEPTED') {
+    await claimAccepted(delivery, current);
+    return;
+  }
+  if (hasPending(current)) {
+    await flushOutbox(delivery.outbox, current);
+    return;
+  }
+  if (current.state === 'TRACKING' && isPastDeadline(delivery, current)) {
+    // The tracker should have ended it by now: its message was lost (or dead-lettered). End it here.
+    const reason = { code: 'TimedOut', message: 'no status check concluded by the deadline', retryable: true };
+    await writeDecision(delivery, current, { outcome: 'failed', reason, details: {}, deadLetter: false }, 'decide');
+    return;
+  }
+  audit(deps, 'duplicate', request, record, { reason: `already ${current.state}` });
+  countMetric(deps, 'DuplicateRequest');
+}
+
+/** Past the deadline by more than the tracker's longest wait between checks. */
+function isPastDeadline(delivery: Delivery, current: RequestRecord): boolean {
+  const slack = 2 * delivery.deps.config.tracking.maxDelaySeconds * 1000;
+  return delivery.deps.now().getTime() > (current.deadline ?? 0) + slack;
+}
+
+function budgetLeft(delivery: Delivery, current: RequestRecord): boolean {
+  const { config, now } = delivery.deps;
+  return (
+    now().getTime() < current.acceptedAt + config.retryBudgetSeconds * 1000 &&
+    delivery.receiveCount < config.maxAttempts
+  );
+}
+
+/** `claim` of an `ACCEPTED` request: wait while another holds it; take it over when free or expired. */
+async function claimAccepted(delivery: Delivery, current: RequestRecord): Promise<void> {
+  const { deps, record } = delivery;
+  const identity = identityOf(current.request);
+  if (isLeasedByAnother(current, delivery.owner, deps.now())) {
+    if (!budgetLeft(delivery, current)) {
+      // The holder's own message is still queued and will finish the request.
+      audit(deps, 'duplicate', identity, record, { reason: 'in progress elsewhere; this copy ends here' });
+      countMetric(deps, 'DuplicateRequest');
+      return;
+    }
+    await retryLater(deps, record, identity, 'DuplicateInProgress', 'another copy holds the request');
+  }
+  const result = await runStep(deps.stepHook, 'claim', () =>
+    deps.ledger.write(takeOver(current, leaseFor(delivery)), current, deps.newId()),
+  );
+  if (!result.written) throw new TransientFailure('LedgerRace', 'another copy moved the request on');
+  await hold(delivery, result.record, result.record.callUncertain === true);
+}
+
+/** Holding the lease: the AWS call (or, after an unseen answer, the listing first), then its transition. */
+async function hold(delivery: Delivery, held: RequestRecord, uncertain: boolean): Promise<void> {
+  try {
+    let plan = uncertain ? await resolveByListing(delivery, held, 'uncertain') : await callAws(delivery, held);
+    if (plan.kind === 'call') plan = await callAws(delivery, held);
+    await apply(delivery, held, plan);
+  } catch (error) {
+    if (error instanceof TransientFailure) throw error;
+    // A ledger write or a send failed while holding the request: free it for the retry, which reads the
+    // listing first (AWS may have accepted the call).
+    const { code, message } = describeError(error);
+    await releaseQuietly(delivery, held, code, true);
+    throw new TransientFailure(code, message);
+  }
+}
+
+/** `call`: AssociatePackage, and what its answer (or error) means. */
+async function callAws(delivery: Delivery, held: RequestRecord): Promise<Plan> {
+  const { deps } = delivery;
+  let details: PackageDetails;
+  try {
+    details = await runStep(deps.stepHook, 'call', () => deps.associations.associate(held.request));
+  } catch (error) {
+    const decision = classifyError(error);
+    if (decision.kind === 'conflict') return resolveByListing(delivery, held, 'conflict');
+    if (decision.kind === 'permanent') {
+      const reason = { code: decision.code, message: decision.message, retryable: false };
+      return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
+    }
+    return { kind: 'retry', code: decision.code, message: decision.message, uncertain: isUnseenAnswer(error) };
+  }
+  return planFromStatus(details, 'call');
+}
+
+/** An error without an HTTP answer below 500 may hide a call that took effect (a reset, a timeout, a 5xx). */
+function isUnseenAnswer(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
+  return typeof status !== 'number' || status >= 500;
+}
+
+function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): Plan {
+  if (details.status === 'ACTIVE') return { kind: 'decide', decision: { outcome: 'succeeded', details } };
+  if (details.status === 'ASSOCIATION_FAILED') {
+    const reason = { code: 'AssociationFailed', message: associationFailedMessage(details), retryable: false };
+    return { kind: 'decide', decision: { outcome: 'failed', reason, details, deadLetter: after === 'call' } };
+  }
+  return { kind: 'follow', details, announce: true };
+}
+
+/**
+ * `resolve`: the domain's listing says what a conflict or an unseen answer left. After a conflict, only this
+ * package running or done ends the wait; after an unseen answer, a package not listed means the call did not
+ * take effect, so it is made (again).
+ */
+async function resolveByListing(
+  delivery: Delivery,
+  held: RequestRecord,
+  why: 'conflict' | 'uncertain',
+): Promise<Plan> {
+  const { deps } = delivery;
+  const { domainName, packageId } = held.request;
+  let details: PackageDetails | undefined;
+  try {
+    details = await runStep(deps.stepHook, 'resolve', () => deps.associations.find(domainName, packageId));
+  } catch (error) {
+    const decision = classifyError(error);
+    if (decision.kind === 'permanent') {
+      const reason = { code: decision.code, message: decision.message, retryable: false };
+      return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
+    }
+    const code = decision.kind === 'transient' ? decision.code : 'ConflictException';
+    return { kind: 'retry', code, message: describeError(error).message, uncertain: true };
+  }
+  if (details?.status === 'ASSOCIATING' || details?.status === 'ACTIVE') return planFromStatus(details, 'uncertain');
+  if (why === 'uncertain') {
+    if (details?.status === 'ASSOCIATION_FAILED') return planFromStatus(details, 'uncertain');
+    return details === undefined
+      ? { kind: 'call' }
+      : { kind: 'retry', code: 'PackageBusy', message: `${packageId} is ${details.status}`, uncertain: false };
+  }
+  const shown = details === undefined ? 'not listed' : `listed ${details.status}`;
+  return { kind: 'retry', code: 'ConflictException', message: `conflict; ${packageId} is ${shown}`, uncertain: false };
+}
+
+async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promise<void> {
+  const { deps } = delivery;
+  if (plan.kind === 'follow') {
+    await writeFollow(delivery, held, plan.details, plan.announce);
+    return;
+  }
+  if (plan.kind === 'decide') {
+    await writeDecision(delivery, held, plan.decision, 'decide');
+    return;
+  }
+  if (plan.kind === 'call') throw new Error('a call plan is carried out before apply');
+  if (budgetLeft(delivery, held)) {
+    await releaseQuietly(delivery, held, plan.code, plan.uncertain);
+    await retryLater(deps, delivery.record, identityOf(held.request), plan.code, plan.message);
+  }
+  await endOfBudget(delivery, held, plan);
+}
+
+/**
+ * The budget is spent: an unseen answer is handed to the tracker (which ends it ACTIVE, failed or lost); a
+ * refusal AWS did answer ends as RetriesExhausted.
+ */
+async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: Extract<Plan, { kind: 'retry' }>) {
+  if (plan.uncertain || held.callUncertain === true) {
+    await writeFollow(delivery, held, {}, false);
+    return;
+  }
+  const { config } = delivery.deps;
+  const message = `${plan.code} after ${held.attempts} attempts (budget ${config.retryBudgetSeconds} s, at most ${config.maxAttempts} deliveries): ${plan.message}`;
+  const reason = { code: 'RetriesExhausted', message, retryable: true };
+  await writeDecision(delivery, held, { outcome: 'failed', reason, details: {}, deadLetter: true }, 'decide');
+}
+
+async function writeFollow(delivery: Delivery, held: RequestRecord, details: PackageDetails, announce: boolean) {
+  const { deps, record } = delivery;
+  const { deadlineSeconds, firstDelaySeconds } = deps.config.tracking;
+  const firstDelay = Math.max(1, Math.round(firstDelaySeconds * (0.8 + 0.4 * deps.random())));
+  const next = follow(transitionContext(delivery), held, details, {
+    deadlineSeconds,
+    firstDelaySeconds: firstDelay,
+    announce,
+  });
+  const result = await runStep(deps.stepHook, 'follow', () => deps.ledger.write(next, held, deps.newId()));
+  if (!result.written) throw new TransientFailure('LedgerRace', 'the request moved on while it was held');
+  audit(deps, 'started', identityOf(held.request), record, { status: details.status ?? 'unknown' });
+  if (announce) countMetric(deps, 'AssociationStarted');
+  await flushOutbox(delivery.outbox, result.record);
+}
+
+async function writeDecision(
+  delivery: Delivery,
+  read: RequestRecord,
+  decision: Decision,
+  step: 'decide',
+): Promise<void> {
+  const { deps, record } = delivery;
+  const next = decide(transitionContext(delivery), read, decision);
+  const result = await runStep(deps.stepHook, step, () => deps.ledger.write(next, read, deps.newId()));
+  if (!result.written) throw new TransientFailure('LedgerRace', 'the request moved on before its decision');
+  const identity = identityOf(read.request);
+  if (decision.outcome === 'succeeded') {
+    audit(deps, 'succeeded', identity, record, { status: decision.details.status });
+    countMetric(deps, 'AssociationSucceeded');
+  } else {
+    audit(deps, 'failed', identity, record, { reason: decision.reason.code, message: decision.reason.message });
+    countMetric(deps, 'AssociationFailed', decision.reason.code);
+  }
+  await flushOutbox(delivery.outbox, result.record);
+}
+
+/** `release`, best effort: when it fails, the lease simply runs out at the invocation's deadline. */
+async function releaseQuietly(delivery: Delivery, held: RequestRecord, reason: string, uncertain: boolean) {
+  const { deps } = delivery;
+  try {
+    await runStep(deps.stepHook, 'release', () =>
+      deps.ledger.write(release(held, reason, uncertain), held, deps.newId()),
+    );
+  } catch (error) {
+    deps.logger.warn('could not release the request', { messageId: delivery.record.messageId, error });
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * For every step of the ledger's state table (LEDGER_STEPS), crash right after it and, separately, fail it;
+ * redeliver until everything is quiet; check the guarantees. The steps come from the table itself: a step added
+ * to it is covered here as soon as one of the scenarios passes through it, and the test fails until one does.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { LEDGER_STEPS, type LedgerStep, type StepHook } from '../../src/service/ledger-steps.ts';
+import { awsError, handlerUnderTest } from '../helpers/handler-harness.ts';
+import { deadLettersSent, eventsPublished, FakeDomains, World } from '../helpers/world.ts';
+
+const harness = handlerUnderTest(async () => ({
+  ...(await import('../../src/handlers/lambda-runtime.ts')),
+  ...(await import('../../src/service/associate.ts')),
+  ...(await import('../../src/service/track.ts')),
+}));
+const { env: ENV, openSearch, sqs, eventBridge } = harness;
+
+type Mode = 'crash-after' | 'fail-before';
+
+/** Fails or crashes the first time the target step is reached, and records every step taken. */
+class StepFaults implements StepHook {
+  readonly trace = new Set<LedgerStep>();
+  #fired = false;
+  #crash: (() => void) | undefined;
+
+  constructor(private readonly target?: { step: LedgerStep; mode: Mode }) {}
+
+  get fired(): boolean {
+    return this.#fired;
+  }
+
+  before(step: LedgerStep): void {
+    this.trace.add(step);
+    if (this.#fired || this.target?.step !== step || this.target.mode !== 'fail-before') return;
+    this.#fired = true;
+    throw awsError('InternalServerError', `injected failure of ${step}`, 500);
+  }
+
+  after(step: LedgerStep): Promise<void> | undefined {
+    if (this.#fired || this.target?.step !== step || this.target.mode !== 'crash-after') return undefined;
+    this.#fired = true;
+    this.#crash?.();
+    // The invocation dies here: nothing after this step runs.
+    return new Promise<void>(() => undefined);
+  }
+
+  /** A promise that settles if the coming delivery crashes. */
+  next(): Promise<void> | undefined {
+    if (this.#fired || this.target?.mode !== 'crash-after') return undefined;
+    return new Promise<void>((resolve) => {
+      this.#crash = resolve;
+    });
+  }
+}
+
+interface Expected {
+  /** The detail type of the one decision (a rejection's, for rejected messages). */
+  decision: string;
+  started: boolean;
+  deadLetters: number;
+  operations: number;
+}
+
+interface Scenario {
+  expected: Expected;
+  run(world: World, domains: FakeDomains, key: string): Promise<void>;
+}
+
+const request = (key: string, packageId: string, domainName = 'orders-a') => ({
+  domainName,
+  packageId,
+  idempotencyKey: key,
+  requestedBy: 'ledger test',
+});
+
+const SUCCEEDED = 'PackageAssociationSucceeded';
+const FAILED = 'PackageAssociationFailed';
+const REJECTED = 'PackageRequestRejected';
+
+const SCENARIOS: Record<string, Scenario> = {
+  'an association followed until ACTIVE': {
+    expected: { decision: SUCCEEDED, started: true, deadLetters: 0, operations: 1 },
+    run: async (world, _domains, key) => {
+      world.send(request(key, 'F1'));
+    },
+  },
+  'a package already ACTIVE': {
+    expected: { decision: SUCCEEDED, started: false, deadLetters: 0, operations: 0 },
+    run: async (world, domains, key) => {
+      domains.active('orders-a', 'F2');
+      world.send(request(key, 'F2'));
+    },
+  },
+  'a permanent error': {
+    expected: { decision: FAILED, started: false, deadLetters: 1, operations: 0 },
+    run: async (world, _domains, key) => {
+      world.send(request(key, 'F4040'));
+    },
+  },
+  'a throttled call, retried': {
+    expected: { decision: SUCCEEDED, started: true, deadLetters: 0, operations: 1 },
+    run: async (world, domains, key) => {
+      domains.throttles = 1;
+      world.send(request(key, 'F3'));
+    },
+  },
+  'a call whose answer was lost': {
+    expected: { decision: SUCCEEDED, started: true, deadLetters: 0, operations: 1 },
+    run: async (world, domains, key) => {
+      domains.lostAnswers = 1;
+      world.send(request(key, 'F5'));
+    },
+  },
+  'an association the domain fails': {
+    expected: { decision: FAILED, started: true, deadLetters: 0, operations: 1 },
+    run: async (world, domains, key) => {
+      domains.failPackages.add('F6');
+      world.send(request(key, 'F6'));
+    },
+  },
+  'a body that is not JSON': {
+    expected: { decision: REJECTED, started: false, deadLetters: 1, operations: 0 },
+    run: async (world) => {
+      world.send('{not json');
+    },
+  },
+};
+
+async function runScenario(scenario: Scenario, faults: StepFaults) {
+  const { lambdaDependencies, createAssociateHandler, createTrackHandler } = harness.module();
+  const deps = { ...lambdaDependencies(), stepHook: faults };
+  const handlers = {
+    associate: createAssociateHandler(deps) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>,
+    track: createTrackHandler(deps) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>,
+  };
+  const domains = new FakeDomains();
+  domains.install(openSearch);
+  const world = new World(sqs, handlers, ENV.TRACKING_QUEUE_URL);
+  const key = `ledger-${randomUUID()}`;
+  await scenario.run(world, domains, key);
+  await world.drain(faults);
+  return { domains, key };
+}
+
+/** The guarantees, judged on what was published and dead-lettered and on what the fake domain did. */
+function checkGuarantees(expected: Expected, domains: FakeDomains) {
+  const events = eventsPublished(eventBridge);
+  const byId = new Map<string, Set<string>>();
+  for (const event of events) {
+    const id = String(event.detail.eventId);
+    byId.set(id, (byId.get(id) ?? new Set()).add(event.text));
+  }
+  // An event published again is the same event, byte for byte.
+  for (const texts of byId.values()) expect(texts.size).toBe(1);
+  const distinct = (detailType: string) =>
+    new Set(events.filter((event) => event.detailType === detailType).map((event) => event.detail.eventId));
+  const decisions = [SUCCEEDED, FAILED, REJECTED].flatMap((type) => [...distinct(type)].map(() => type));
+  expect(decisions).toEqual([expected.decision]);
+  expect(distinct('PackageAssociationStarted').size).toBe(expected.started ? 1 : 0);
+  const letters = deadLettersSent(sqs, ENV.DLQ_URL);
+  expect(new Set(letters.map((letter) => letter.id)).size).toBe(expected.deadLetters);
+  expect(domains.operations).toBe(expected.operations);
+}
+
+describe('the ledger under a fault at every step', () => {
+  const reached = new Map<LedgerStep, string>();
+
+  it.each(Object.entries(SCENARIOS))('%s, with no fault, keeps the guarantees', async (name, scenario) => {
+    const faults = new StepFaults();
+    const { domains } = await runScenario(scenario, faults);
+    checkGuarantees(scenario.expected, domains);
+    for (const step of faults.trace) if (!reached.has(step)) reached.set(step, name);
+  });
+
+  it('reaches every step of the state table in some scenario', () => {
+    expect(Object.keys(LEDGER_STEPS).filter((step) => !reached.has(step as LedgerStep))).toEqual([]);
+  });
+
+  const cases = (Object.keys(LEDGER_STEPS) as LedgerStep[]).flatMap((step) =>
+    (['crash-after', 'fail-before'] as const).map((mode) => [step, mode] as const),
+  );
+
+  it.each(cases)('%s: %s, then redelivery, keeps the guarantees', async (step, mode) => {
+    const name = reached.get(step);
+    expect(name, `no scenario reaches ${step}`).toBeDefined();
+    const scenario = SCENARIOS[name as string] as Scenario;
+    const faults = new StepFaults({ step, mode });
+    const { domains } = await runScenario(scenario, faults);
+    expect(faults.fired).toBe(true);
+    checkGuarantees(scenario.expected, domains);
+  });
+});
