@@ -32,4 +32,6 @@ export const eventBridgeClient = traced(new EventBridgeClient({ requestHandler }
  * of backoff; a retried write whose first answer was lost is recognised by its id (src/adapters/ledger.ts).
  */
 const LEDGER_MAX_ATTEMPTS = 5;
-export const dynamoDBClient = traced(new DynamoDBClient({ maxAttempts: LEDGER_MAX_ATTEMPTS, requestHandler }));
+export const dynamoDBClient = traced(
+  new DynamoDBClient({ maxAttempts: LEDGER_MAX_ATTEMPTS, requestHandler }),
+);

@@ -14,7 +14,11 @@ export interface Ledger {
    * Writes `next` if the record is still at the version of `read` (or, with `read` undefined, does not exist),
    * giving it the next version and a fresh `lastWrite`.
    */
-  write<R extends LedgerRecord>(next: R, read: LedgerRecord | undefined, writeId: string): Promise<WriteResult<R>>;
+  write<R extends LedgerRecord>(
+    next: R,
+    read: LedgerRecord | undefined,
+    writeId: string,
+  ): Promise<WriteResult<R>>;
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -58,11 +58,12 @@ export const rejectedDetailSchema = z
   .object({
     eventId: eventIdSchema,
     messageId: z.string().meta({ description: 'the SQS message id of the rejected message' }),
-    correlationId: z.string().meta({ description: "the body's correlationId if it had a valid one, else the messageId" }),
-    requestedIdempotencyKey: z
+    correlationId: z
       .string()
-      .optional()
-      .meta({ description: "the body's idempotencyKey, if valid: a rejected message is not that key's request" }),
+      .meta({ description: "the body's correlationId if it had a valid one, else the messageId" }),
+    requestedIdempotencyKey: z.string().optional().meta({
+      description: "the body's idempotencyKey, if valid: a rejected message is not that key's request",
+    }),
     domainName: z.string().nullable().meta({ description: 'null when the body named no valid domain' }),
     packageId: z.string().nullable().meta({ description: 'null when the body named no valid package' }),
     requestedBy: z.string().optional(),

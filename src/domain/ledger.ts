@@ -42,7 +42,11 @@ export interface OutboxTrackingMessage {
 
 export type OutboxEntry = OutboxEvent | OutboxDeadLetter | OutboxTrackingMessage;
 /** An entry before it has its place in an outbox. */
-export type NewOutboxEntry = OutboxEntry extends infer E ? (E extends OutboxEntry ? Omit<E, 'seq'> : never) : never;
+export type NewOutboxEntry = OutboxEntry extends infer E
+  ? E extends OutboxEntry
+    ? Omit<E, 'seq'>
+    : never
+  : never;
 /** Entries by id (an event's `eventId`, a dead letter's `deadLetterId`): a flush removes what it sent. */
 export type Outbox = Record<string, OutboxEntry>;
 
@@ -114,9 +118,7 @@ export function isExpired(record: LedgerRecord, now: Date): boolean {
 /** Whether another invocation holds the request's lease now. */
 export function isLeasedByAnother(record: RequestRecord, owner: string, now: Date): boolean {
   return (
-    record.leaseOwner !== undefined &&
-    record.leaseOwner !== owner &&
-    (record.leaseUntil ?? 0) > now.getTime()
+    record.leaseOwner !== undefined && record.leaseOwner !== owner && (record.leaseUntil ?? 0) > now.getTime()
   );
 }
 

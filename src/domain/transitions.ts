@@ -6,8 +6,8 @@
 import { type DeadLetterInput, deadLetter } from './dlq.ts';
 import {
   type AssociationEvent,
-  failedEvent,
   type FailureReason,
+  failedEvent,
   type PackageDetails,
   type RejectionCode,
   type RejectionHint,

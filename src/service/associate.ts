@@ -2,23 +2,17 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
-import type { RejectionCode, RejectionHint } from '../domain/events.ts';
-import { isExpired, type LedgerRecord, rejectionRecordId } from '../domain/ledger.ts';
+import type { RejectionHint } from '../domain/events.ts';
 import { parseRequest } from '../domain/request.ts';
-import { rejectMessage } from '../domain/transitions.ts';
-import { runStep } from './ledger-steps.ts';
-import { ALL_ENTRIES, flushOutbox, type OutboxTargets } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
 import { handleRequest } from './request-lifecycle.ts';
 import {
   attemptOf,
-  audit,
-  countMetric,
   describeError,
   invocationPublisher,
   KeyedSerializer,
-  type Runtime,
   RetryScheduled,
+  type Runtime,
   retryLater,
   TransientFailure,
 } from './runtime.ts';
@@ -95,8 +89,8 @@ async function handleMessage(delivery: Delivery, batcher: InvocationBatcher, ser
 }
 
 /** Sends the record back at once when its invocation is nearly over (never on its last allowed delivery). */
-function notStartedTooLate({ deps, record, context, receiveCount }: Delivery): void {
-  if (context.getRemainingTimeInMillis() >= MIN_REMAINING_MS || receiveCount >= deps.config.maxAttempts) return;
+function notStartedTooLate({ deps, context, receiveCount }: Delivery): void {
+  if (context.getRemainingTimeInMillis() >= MIN_REMAINING_MS || receiveCount >= deps.config.maxAttempts)
+    return;
   throw new TransientFailure('NotStarted', 'too little of the invocation was left to start this record');
 }
-

@@ -64,7 +64,11 @@ export async function flushOutbox<R extends LedgerRecord>(
   const dropped = entries.filter(([, entry]) => drop.has(entry.kind)).map(([id]) => id);
   const sent: string[] = [];
   let failure: unknown;
-  const stage = async (step: Parameters<typeof runStep>[1], stageEntries: Entry[], send: (e: Entry) => Promise<void>) => {
+  const stage = async (
+    step: Parameters<typeof runStep>[1],
+    stageEntries: Entry[],
+    send: (e: Entry) => Promise<void>,
+  ) => {
     const pending = stageEntries.filter(([id]) => !dropped.includes(id));
     if (failure !== undefined || pending.length === 0) return;
     await runStep(targets.hook, step, async () => {

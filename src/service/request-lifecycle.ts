@@ -24,12 +24,12 @@ import {
   follow,
   identityOf,
   release,
-  takeOver,
   type TransitionContext,
+  takeOver,
 } from '../domain/transitions.ts';
-import { type Delivery, reject } from './rejection.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
+import { type Delivery, reject } from './rejection.ts';
 import { audit, countMetric, describeError, retryLater, TransientFailure } from './runtime.ts';
 
 /** Past its invocation's deadline a lease still covers a call in flight and some clock skew. */
@@ -64,7 +64,9 @@ function storedRequest(request: AssociationRequest): RequestRecord['request'] {
     correlationId,
     domainName,
     packageId,
-    ...(request.prerequisitePackageIds !== undefined && { prerequisitePackageIds: request.prerequisitePackageIds }),
+    ...(request.prerequisitePackageIds !== undefined && {
+      prerequisitePackageIds: request.prerequisitePackageIds,
+    }),
     ...(request.associationConfiguration !== undefined && {
       associationConfiguration: request.associationConfiguration,
     }),
@@ -86,7 +88,9 @@ export async function handleRequest(delivery: Delivery, request: AssociationRequ
       return;
     }
     const lifetimeSeconds =
-      deps.config.retryBudgetSeconds + deps.config.tracking.deadlineSeconds + deps.config.idempotencyTtlSeconds;
+      deps.config.retryBudgetSeconds +
+      deps.config.tracking.deadlineSeconds +
+      deps.config.idempotencyTtlSeconds;
     const next = acceptRequest(transitionContext(delivery), {
       request: storedRequest(request),
       fingerprint,
@@ -133,8 +137,17 @@ async function continueRequest(
   }
   if (current.state === 'TRACKING' && isPastDeadline(delivery, current)) {
     // The tracker should have ended it by now: its message was lost (or dead-lettered). End it here.
-    const reason = { code: 'TimedOut', message: 'no status check concluded by the deadline', retryable: true };
-    await writeDecision(delivery, current, { outcome: 'failed', reason, details: {}, deadLetter: false }, 'decide');
+    const reason = {
+      code: 'TimedOut',
+      message: 'no status check concluded by the deadline',
+      retryable: true,
+    };
+    await writeDecision(
+      delivery,
+      current,
+      { outcome: 'failed', reason, details: {}, deadLetter: false },
+      'decide',
+    );
     return;
   }
   audit(deps, 'duplicate', request, record, { reason: `already ${current.state}` });
@@ -178,7 +191,9 @@ async function claimAccepted(delivery: Delivery, current: RequestRecord): Promis
 /** Holding the lease: the AWS call (or, after an unseen answer, the listing first), then its transition. */
 async function hold(delivery: Delivery, held: RequestRecord, uncertain: boolean): Promise<void> {
   try {
-    let plan = uncertain ? await resolveByListing(delivery, held, 'uncertain') : await callAws(delivery, held);
+    let plan = uncertain
+      ? await resolveByListing(delivery, held, 'uncertain')
+      : await callAws(delivery, held);
     if (plan.kind === 'call') plan = await callAws(delivery, held);
     await apply(delivery, held, plan);
   } catch (error) {
@@ -204,7 +219,12 @@ async function callAws(delivery: Delivery, held: RequestRecord): Promise<Plan> {
       const reason = { code: decision.code, message: decision.message, retryable: false };
       return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
     }
-    return { kind: 'retry', code: decision.code, message: decision.message, uncertain: isUnseenAnswer(error) };
+    return {
+      kind: 'retry',
+      code: decision.code,
+      message: decision.message,
+      uncertain: isUnseenAnswer(error),
+    };
   }
   return planFromStatus(details, 'call');
 }
@@ -218,7 +238,11 @@ function isUnseenAnswer(error: unknown): boolean {
 function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): Plan {
   if (details.status === 'ACTIVE') return { kind: 'decide', decision: { outcome: 'succeeded', details } };
   if (details.status === 'ASSOCIATION_FAILED') {
-    const reason = { code: 'AssociationFailed', message: associationFailedMessage(details), retryable: false };
+    const reason = {
+      code: 'AssociationFailed',
+      message: associationFailedMessage(details),
+      retryable: false,
+    };
     return { kind: 'decide', decision: { outcome: 'failed', reason, details, deadLetter: after === 'call' } };
   }
   return { kind: 'follow', details, announce: true };
@@ -248,15 +272,26 @@ async function resolveByListing(
     const code = decision.kind === 'transient' ? decision.code : 'ConflictException';
     return { kind: 'retry', code, message: describeError(error).message, uncertain: true };
   }
-  if (details?.status === 'ASSOCIATING' || details?.status === 'ACTIVE') return planFromStatus(details, 'uncertain');
+  if (details?.status === 'ASSOCIATING' || details?.status === 'ACTIVE')
+    return planFromStatus(details, 'uncertain');
   if (why === 'uncertain') {
     if (details?.status === 'ASSOCIATION_FAILED') return planFromStatus(details, 'uncertain');
     return details === undefined
       ? { kind: 'call' }
-      : { kind: 'retry', code: 'PackageBusy', message: `${packageId} is ${details.status}`, uncertain: false };
+      : {
+          kind: 'retry',
+          code: 'PackageBusy',
+          message: `${packageId} is ${details.status}`,
+          uncertain: false,
+        };
   }
   const shown = details === undefined ? 'not listed' : `listed ${details.status}`;
-  return { kind: 'retry', code: 'ConflictException', message: `conflict; ${packageId} is ${shown}`, uncertain: false };
+  return {
+    kind: 'retry',
+    code: 'ConflictException',
+    message: `conflict; ${packageId} is ${shown}`,
+    uncertain: false,
+  };
 }
 
 async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promise<void> {
@@ -292,7 +327,12 @@ async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: Extrac
   await writeDecision(delivery, held, { outcome: 'failed', reason, details: {}, deadLetter: true }, 'decide');
 }
 
-async function writeFollow(delivery: Delivery, held: RequestRecord, details: PackageDetails, announce: boolean) {
+async function writeFollow(
+  delivery: Delivery,
+  held: RequestRecord,
+  details: PackageDetails,
+  announce: boolean,
+) {
   const { deps, record } = delivery;
   const { deadlineSeconds, firstDelaySeconds } = deps.config.tracking;
   const firstDelay = Math.max(1, Math.round(firstDelaySeconds * (0.8 + 0.4 * deps.random())));
@@ -323,7 +363,10 @@ async function writeDecision(
     audit(deps, 'succeeded', identity, record, { status: decision.details.status });
     countMetric(deps, 'AssociationSucceeded');
   } else {
-    audit(deps, 'failed', identity, record, { reason: decision.reason.code, message: decision.reason.message });
+    audit(deps, 'failed', identity, record, {
+      reason: decision.reason.code,
+      message: decision.reason.message,
+    });
     countMetric(deps, 'AssociationFailed', decision.reason.code);
   }
   await flushOutbox(delivery.outbox, result.record);

@@ -23,8 +23,8 @@ import {
   countMetric,
   describeError,
   invocationPublisher,
-  type Runtime,
   RetryScheduled,
+  type Runtime,
   retryLater,
 } from './runtime.ts';
 
@@ -113,7 +113,10 @@ async function lookAgain(check: Check, message: TrackingMessage): Promise<void> 
   const { deps, record } = check;
   const current = await deps.ledger.get(requestRecordId(message.idempotencyKey));
   if (current?.kind !== 'request' || current.incarnation !== message.incarnation) {
-    audit(deps, 'ignored', message, record, { reason: 'NotFollowed', message: 'no such request is followed' });
+    audit(deps, 'ignored', message, record, {
+      reason: 'NotFollowed',
+      message: 'no such request is followed',
+    });
     return;
   }
   if (current.state !== 'TRACKING') {
@@ -126,7 +129,11 @@ async function lookAgain(check: Check, message: TrackingMessage): Promise<void> 
   }
   const { domainName, packageId } = current.request;
   if (!deps.config.allowList.allows(domainName)) {
-    const reason = { code: 'DomainNotAllowed', message: `${domainName} left the allow-list`, retryable: false };
+    const reason = {
+      code: 'DomainNotAllowed',
+      message: `${domainName} left the allow-list`,
+      retryable: false,
+    };
     await conclude(check, current, { outcome: 'failed', reason, details: {}, deadLetter: false });
     return;
   }
@@ -166,10 +173,21 @@ async function unreadable(check: Check, current: RequestRecord, error: unknown):
   }
   if (deps.now().getTime() < (current.deadline ?? 0)) {
     const { code, message } = describeError(error);
-    await retryLater(deps, check.record, identityOf(current.request), code, message, nextDelay(deps, check.record));
+    await retryLater(
+      deps,
+      check.record,
+      identityOf(current.request),
+      code,
+      message,
+      nextDelay(deps, check.record),
+    );
   }
   const { message } = describeError(error);
-  const reason = { code: 'TimedOut', message: `the status could not be read by the deadline: ${message}`, retryable: true };
+  const reason = {
+    code: 'TimedOut',
+    message: `the status could not be read by the deadline: ${message}`,
+    retryable: true,
+  };
   await conclude(check, current, { outcome: 'failed', reason, details: {}, deadLetter: false });
 }
 
@@ -206,7 +224,10 @@ async function conclude(check: Check, read: RequestRecord, decision: Decision): 
         audit(deps, 'succeeded', identity, record, { status: 'ACTIVE' });
         countMetric(deps, 'AssociationSucceeded');
       } else {
-        audit(deps, 'failed', identity, record, { reason: decision.reason.code, message: decision.reason.message });
+        audit(deps, 'failed', identity, record, {
+          reason: decision.reason.code,
+          message: decision.reason.message,
+        });
         countMetric(deps, 'AssociationFailed', decision.reason.code);
       }
       await flushOutbox(check.outbox, result.record, EVENTS_ONLY, TRACKING_ENTRIES);

@@ -9,10 +9,11 @@ import {
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
   acceptAllEvents,
@@ -30,6 +31,10 @@ const { env: ENV, openSearch, sqs, eventBridge } = harness;
 
 const invoke = (...records: ReturnType<typeof sqsRecord>[]) =>
   harness.module().handler(sqsEvent(records), lambdaContext()) as Promise<SQSBatchResponse>;
+const again = (record: ReturnType<typeof sqsRecord>, receiveCount: number) => ({
+  ...record,
+  attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) },
+});
 
 function associating(domainName: string, packageId: string) {
   return {
@@ -46,9 +51,40 @@ function associating(domainName: string, packageId: string) {
 }
 
 const domainArn = (domainName: string) => `arn:aws:es:${REGION}:${ACCOUNT}:domain/${domainName}`;
+const detailTypes = () => publishedEvents(eventBridge).map((event) => event.DetailType);
+const eventIds = (detailType: string) =>
+  new Set(
+    publishedEvents(eventBridge)
+      .filter((event) => event.DetailType === detailType)
+      .map((event) => event.Detail.eventId),
+  );
+const withDeadLetterId = (attributes: Record<string, unknown>) => ({
+  ...attributes,
+  DeadLetterId: { DataType: 'String', StringValue: expect.any(String) },
+});
+
+/** SendMessageBatch as SQS answers it: a body with a character SQS refuses fails its entry. */
+function refuseWhatSqsRefuses() {
+  sqs.on(SendMessageBatchCommand).callsFake(({ Entries }: { Entries: SendMessageBatchRequestEntry[] }) => {
+    const refused = (entry: SendMessageBatchRequestEntry) => /[\uFFFE\uFFFF]/.test(entry.MessageBody ?? '');
+    return {
+      Successful: Entries.filter((entry) => !refused(entry)).map((entry) => ({
+        Id: entry.Id,
+        MessageId: `message-${entry.Id}`,
+        MD5OfMessageBody: 'not checked',
+      })),
+      Failed: Entries.filter(refused).map((entry) => ({
+        Id: entry.Id,
+        Code: 'InvalidMessageContents',
+        Message: 'Invalid characters found',
+        SenderFault: true,
+      })),
+    };
+  });
+}
 
 describe('associate-package handler', () => {
-  it('associates a clean batch of 10 with one AWS call each and one PutEvents call for all 10 Started', async () => {
+  it('associates a clean batch of 10 with one AWS call each, one PutEvents call and one SendMessageBatch', async () => {
     openSearch
       .on(AssociatePackageCommand)
       .callsFake((input: { DomainName: string; PackageID: string }) =>
@@ -73,6 +109,7 @@ describe('associate-package handler', () => {
         Resources: [domainArn(`orders-${index}`)],
         Time: NOW,
         Detail: {
+          eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
           idempotencyKey: record.messageId,
           correlationId: record.messageId,
           domainName: `orders-${index}`,
@@ -88,23 +125,19 @@ describe('associate-package handler', () => {
         },
       })),
     );
+    expect(eventIds('PackageAssociationStarted').size).toBe(10);
     const tracking = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
     expect(tracking).toHaveLength(10);
-    // The ten tracking messages share one call, as the ten events do.
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
-    const trackingFor = (domainName: string) =>
-      tracking.find((input) => JSON.parse(input.MessageBody ?? '{}').domainName === domainName);
-    expect(JSON.parse(trackingFor('orders-0')?.MessageBody ?? '')).toEqual({
-      idempotencyKey: records[0]?.messageId,
-      correlationId: records[0]?.messageId,
-      domainName: 'orders-0',
-      packageId: 'F1',
-      requestedBy: 'team-a',
-      startedAt: NOW.toISOString(),
-      deadline: new Date(NOW.getTime() + 1800 * 1000).toISOString(),
-      check: 1,
+    // The tracker is told which request to follow, nothing it would have to trust.
+    expect(JSON.parse(tracking[0]?.MessageBody ?? '')).toEqual({
+      idempotencyKey: expect.any(String),
+      incarnation: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
+    expect(tracking.map((input) => JSON.parse(input.MessageBody ?? '').idempotencyKey).sort()).toEqual(
+      records.map((record) => record.messageId).sort(),
+    );
     expect(tracking[0]?.DelaySeconds).toBe(15);
   });
 
@@ -131,7 +164,7 @@ describe('associate-package handler', () => {
     });
   });
 
-  it('handles a mixed batch record by record', async () => {
+  it('handles a mixed batch record by record: rejections, permanent and transient errors, conflicts', async () => {
     openSearch
       .on(AssociatePackageCommand, { DomainName: 'catalog-search' })
       .resolves(associating('catalog-search', 'F1'));
@@ -144,6 +177,9 @@ describe('associate-package handler', () => {
     openSearch
       .on(AssociatePackageCommand, { DomainName: 'orders-updating' })
       .rejects(new ConflictException({ message: 'Another package operation is in progress', $metadata: {} }));
+    openSearch.on(ListPackagesForDomainCommand, { DomainName: 'orders-updating' }).resolves({
+      DomainPackageDetailsList: [{ PackageID: 'F99', DomainPackageStatus: 'ASSOCIATING' }],
+    });
     openSearch
       .on(AssociatePackageCommand, { DomainName: 'orders-done' })
       .rejects(new ConflictException({ message: 'F7 is already in desired state', $metadata: {} }));
@@ -179,7 +215,6 @@ describe('associate-package handler', () => {
       alreadyActive,
     );
 
-    // Lambda reads the failures as a set; concurrent records report in the order they finish.
     expect(response.batchItemFailures).toHaveLength(2);
     expect(response.batchItemFailures).toEqual(
       expect.arrayContaining([
@@ -187,116 +222,98 @@ describe('associate-package handler', () => {
         { itemIdentifier: inProgress.messageId },
       ]),
     );
-    // The allow-list is checked before any AWS call.
     expect(
       openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.DomainName),
     ).not.toContain('hr-private');
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(5);
+    // The conflict was resolved by the listing (another package is running), not retried blindly.
+    expect(
+      openSearch
+        .commandCalls(ListPackagesForDomainCommand)
+        .map((call) => call.args[0].input.DomainName)
+        .sort(),
+    ).toEqual(['orders-done', 'orders-updating']);
 
-    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([
-      {
-        QueueUrl: ENV.DLQ_URL,
-        MessageBody: '{not json',
-        MessageAttributes: deadLetterAttributes(
-          'InvalidRequest',
-          'body: must be valid JSON',
-          notJson.messageId,
-        ),
-      },
-      {
-        QueueUrl: ENV.DLQ_URL,
-        MessageBody: unknownField.body,
-        MessageAttributes: deadLetterAttributes(
-          'InvalidRequest',
-          'packageID: is not a known field',
-          unknownField.messageId,
-        ),
-      },
-      {
-        QueueUrl: ENV.DLQ_URL,
-        MessageBody: notAllowed.body,
-        MessageAttributes: deadLetterAttributes(
+    const letter = (record: { body: string; messageId: string }, code: string, message: string) => ({
+      QueueUrl: ENV.DLQ_URL,
+      MessageBody: record.body,
+      MessageAttributes: withDeadLetterId(deadLetterAttributes(code, message, record.messageId)),
+    });
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual(
+      expect.arrayContaining([
+        letter(notJson, 'InvalidRequest', 'body: must be valid JSON'),
+        letter(unknownField, 'InvalidRequest', 'packageID: is not a known field'),
+        letter(
+          notAllowed,
           'DomainNotAllowed',
           'domainName: hr-private is not in the allow-list of this service',
-          notAllowed.messageId,
         ),
-      },
-      {
-        QueueUrl: ENV.DLQ_URL,
-        MessageBody: notFound.body,
-        MessageAttributes: deadLetterAttributes(
-          'ResourceNotFoundException',
-          'Package F404 not found',
-          notFound.messageId,
-        ),
-      },
-    ]);
-
-    const events = publishedEvents(eventBridge);
-    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
-    // Records of different domains run concurrently: their events share one call in the order they finish.
-    const summaries = events.map((event) => [event.DetailType, event.Detail.domainName, event.Detail.error]);
-    expect(summaries).toHaveLength(6);
-    expect(summaries).toEqual(
-      expect.arrayContaining([
-        [
-          'PackageAssociationFailed',
-          null,
-          { code: 'InvalidRequest', message: 'body: must be valid JSON', retryable: false },
-        ],
-        [
-          'PackageAssociationFailed',
-          'orders-logs',
-          { code: 'InvalidRequest', message: 'packageID: is not a known field', retryable: false },
-        ],
-        [
-          'PackageAssociationFailed',
-          'hr-private',
-          {
-            code: 'DomainNotAllowed',
-            message: 'domainName: hr-private is not in the allow-list of this service',
-            retryable: false,
-          },
-        ],
-        ['PackageAssociationStarted', 'catalog-search', undefined],
-        [
-          'PackageAssociationFailed',
-          'orders-gone',
-          { code: 'ResourceNotFoundException', message: 'Package F404 not found', retryable: false },
-        ],
-        ['PackageAssociationSucceeded', 'orders-done', undefined],
+        letter(notFound, 'ResourceNotFoundException', 'Package F404 not found'),
       ]),
     );
-    expect(events.find((event) => event.Detail.domainName === 'hr-private')?.Detail.correlationId).toBe(
-      'c-hr',
-    );
+    expect(sentTo(sqs, ENV.DLQ_URL)).toHaveLength(4);
+
+    const events = publishedEvents(eventBridge);
+    const rejection = (messageId: string) => events.find((event) => event.Detail.messageId === messageId);
+    expect(rejection(notJson.messageId)).toMatchObject({
+      DetailType: 'PackageRequestRejected',
+      Resources: [],
+      Detail: {
+        messageId: notJson.messageId,
+        correlationId: notJson.messageId,
+        domainName: null,
+        packageId: null,
+        attempt: 1,
+        error: { code: 'InvalidRequest', message: 'body: must be valid JSON' },
+      },
+    });
+    expect(rejection(notAllowed.messageId)?.Detail).toMatchObject({
+      correlationId: 'c-hr',
+      domainName: 'hr-private',
+      error: {
+        code: 'DomainNotAllowed',
+        message: 'domainName: hr-private is not in the allow-list of this service',
+      },
+    });
+    expect(rejection(notAllowed.messageId)?.Detail).not.toHaveProperty('idempotencyKey');
+    expect(events.map((event) => event.DetailType).sort()).toEqual([
+      'PackageAssociationFailed',
+      'PackageAssociationStarted',
+      'PackageAssociationSucceeded',
+      'PackageRequestRejected',
+      'PackageRequestRejected',
+      'PackageRequestRejected',
+    ]);
     expect(events.find((event) => event.DetailType === 'PackageAssociationSucceeded')?.Detail).toMatchObject({
+      idempotencyKey: alreadyActive.messageId,
       status: 'ACTIVE',
       packageName: 'stopwords',
       referencePath: 'analyzers/F7',
     });
-    expect(events[0]?.Resources).toEqual([]);
-
-    // Transient failures back off through the visibility timeout, exponential in the attempt.
-    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input)).toEqual([
-      {
-        QueueUrl: `${QUEUE_BASE}/package-associator-requests`,
-        ReceiptHandle: throttled.receiptHandle,
-        VisibilityTimeout: 15,
-      },
-      {
-        QueueUrl: `${QUEUE_BASE}/package-associator-requests`,
-        ReceiptHandle: inProgress.receiptHandle,
-        VisibilityTimeout: 8,
-      },
-    ]);
-    // Only the Started association is followed; the one already ACTIVE is done.
+    expect(events.find((event) => event.DetailType === 'PackageAssociationFailed')?.Detail).toMatchObject({
+      idempotencyKey: notFound.messageId,
+      error: { code: 'ResourceNotFoundException', message: 'Package F404 not found', retryable: false },
+    });
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input)).toEqual(
+      expect.arrayContaining([
+        {
+          QueueUrl: `${QUEUE_BASE}/package-associator-requests`,
+          ReceiptHandle: throttled.receiptHandle,
+          VisibilityTimeout: 15,
+        },
+        {
+          QueueUrl: `${QUEUE_BASE}/package-associator-requests`,
+          ReceiptHandle: inProgress.receiptHandle,
+          VisibilityTimeout: 8,
+        },
+      ]),
+    );
     expect(
-      sentTo(sqs, ENV.TRACKING_QUEUE_URL).map((input) => JSON.parse(input.MessageBody ?? '').domainName),
-    ).toEqual(['catalog-search']);
+      sentTo(sqs, ENV.TRACKING_QUEUE_URL).map((input) => JSON.parse(input.MessageBody ?? '').idempotencyKey),
+    ).toEqual([valid.messageId]);
   });
 
-  it('makes one AWS call and one Started event for a request delivered twice', async () => {
+  it('makes one AWS call and one Started event for a request delivered twice, also in one batch', async () => {
     openSearch.on(AssociatePackageCommand).resolves(associating('orders-logs', 'F10'));
     const body = { domainName: 'orders-logs', packageId: 'F10', idempotencyKey: `order-${randomUUID()}` };
 
@@ -306,43 +323,71 @@ describe('associate-package handler', () => {
     expect(first).toEqual({ batchItemFailures: [] });
     expect(second).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
-    expect(publishedEvents(eventBridge).map((event) => event.DetailType)).toEqual([
-      'PackageAssociationStarted',
-    ]);
+    expect(detailTypes()).toEqual(['PackageAssociationStarted']);
     expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
   });
 
-  it('dead-letters the same key used for another package as a conflict', async () => {
+  it('lets one of two concurrent copies call AWS; the other waits and then finds it done', async () => {
+    let release: () => void = () => undefined;
+    openSearch.on(AssociatePackageCommand).callsFake(async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return associating('orders-race', 'F12');
+    });
+    const body = { domainName: 'orders-race', packageId: 'F12', idempotencyKey: `race-${randomUUID()}` };
+    const holder = invoke(sqsRecord(body));
+    await vi.waitFor(() => expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1));
+    const copy = sqsRecord(body);
+
+    // Another invocation, while the first still waits on AWS.
+    expect(await invoke(copy)).toEqual({ batchItemFailures: [{ itemIdentifier: copy.messageId }] });
+    release();
+    expect(await holder).toEqual({ batchItemFailures: [] });
+    expect(await invoke(again(copy, 2))).toEqual({ batchItemFailures: [] });
+
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+    expect(detailTypes()).toEqual(['PackageAssociationStarted']);
+  });
+
+  it('rejects the same key asking for something else, never under that key, and leaves its request alone', async () => {
     openSearch.on(AssociatePackageCommand).resolves(associating('orders-logs', 'F11'));
     const idempotencyKey = `order-${randomUUID()}`;
-    await invoke(sqsRecord({ domainName: 'orders-logs', packageId: 'F11', idempotencyKey }));
+    const original = sqsRecord({ domainName: 'orders-logs', packageId: 'F11', idempotencyKey });
+    await invoke(original);
     const conflicting = sqsRecord({ domainName: 'orders-logs', packageId: 'F12', idempotencyKey });
 
-    const response = await invoke(conflicting);
+    expect(await invoke(conflicting)).toEqual({ batchItemFailures: [] });
+    // Redelivered, the rejection is not decided again; resent, the original is still a silent duplicate.
+    expect(await invoke(again(conflicting, 2))).toEqual({ batchItemFailures: [] });
+    expect(await invoke(sqsRecord(JSON.parse(original.body)))).toEqual({ batchItemFailures: [] });
 
-    expect(response).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
-    const message = `idempotencyKey: ${idempotencyKey} was already used for another domainName/packageId`;
+    const message = `idempotencyKey: ${idempotencyKey} was already used for another request`;
     expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([
       {
         QueueUrl: ENV.DLQ_URL,
         MessageBody: conflicting.body,
-        MessageAttributes: deadLetterAttributes('IdempotencyKeyConflict', message, conflicting.messageId),
+        MessageAttributes: withDeadLetterId(
+          deadLetterAttributes('IdempotencyKeyConflict', message, conflicting.messageId),
+        ),
       },
     ]);
-    expect(
-      publishedEvents(eventBridge).map((event) => [
-        event.DetailType,
-        event.Detail.packageId,
-        event.Detail.error,
-      ]),
-    ).toEqual([
-      ['PackageAssociationStarted', 'F11', undefined],
-      ['PackageAssociationFailed', 'F12', { code: 'IdempotencyKeyConflict', message, retryable: false }],
+    const events = publishedEvents(eventBridge);
+    expect(events.map((event) => event.DetailType)).toEqual([
+      'PackageAssociationStarted',
+      'PackageRequestRejected',
     ]);
+    expect(events[1]?.Detail).toMatchObject({
+      messageId: conflicting.messageId,
+      requestedIdempotencyKey: idempotencyKey,
+      packageId: 'F12',
+      error: { code: 'IdempotencyKeyConflict', message },
+    });
+    expect(events[1]?.Detail).not.toHaveProperty('idempotencyKey');
   });
 
-  it('fails only the record whose event could not be published, and never publishes an event twice', async () => {
+  it('republishes an event it could not publish under the same eventId, without calling AWS again', async () => {
     openSearch
       .on(AssociatePackageCommand)
       .callsFake((input: { DomainName: string; PackageID: string }) =>
@@ -355,101 +400,68 @@ describe('associate-package handler', () => {
       Entries: Entries.map((entry) =>
         entry.Detail?.includes('orders-a')
           ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }
-          : { EventId: 'event-ok' },
+          : { EventId: 'ok' },
       ),
     }));
 
-    const response = await invoke(unlucky, lucky);
-
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: unlucky.messageId }] });
-    // One call for both, then the failed retryable entry alone, twice more.
+    expect(await invoke(unlucky, lucky)).toEqual({
+      batchItemFailures: [{ itemIdentifier: unlucky.messageId }],
+    });
     expect(
       eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries?.length),
     ).toEqual([2, 1, 1]);
 
-    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-retry' }] });
-    const retried = { ...unlucky, attributes: { ...unlucky.attributes, ApproximateReceiveCount: '2' } };
-    const retryResponse = await invoke(retried);
+    acceptAllEvents(eventBridge);
+    expect(await invoke(again(unlucky, 2))).toEqual({ batchItemFailures: [] });
+    expect(await invoke(again(unlucky, 3))).toEqual({ batchItemFailures: [] });
 
-    expect(retryResponse).toEqual({ batchItemFailures: [] });
-    // The retry replays the stored outcome of AssociatePackage instead of associating again.
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(2);
-    const startedFor = publishedEvents(eventBridge)
-      .filter((event) => event.Detail.domainName === 'orders-a')
-      .map((event) => event.Detail.attempt);
-    expect(startedFor).toEqual([1, 1, 1, 2]);
-    // The retry recorded its announcement: a third delivery is a plain duplicate.
-    const third = { ...unlucky, attributes: { ...unlucky.attributes, ApproximateReceiveCount: '3' } };
-    expect(await invoke(third)).toEqual({ batchItemFailures: [] });
+    const forA = publishedEvents(eventBridge).filter((event) => event.Detail.domainName === 'orders-a');
+    expect(forA).toHaveLength(4);
+    expect(new Set(forA.map((event) => JSON.stringify(event.Detail))).size).toBe(1);
     expect(
-      publishedEvents(eventBridge).filter((event) => event.Detail.domainName === 'orders-a'),
-    ).toHaveLength(4);
-    expect(
-      sentTo(sqs, ENV.TRACKING_QUEUE_URL).filter((input) => input.MessageBody?.includes('orders-a')),
-    ).toHaveLength(2);
-
-    const resent = await invoke(sqsRecord(JSON.parse(lucky.body), { messageId: lucky.messageId }));
-    expect(resent).toEqual({ batchItemFailures: [] });
-    expect(
-      publishedEvents(eventBridge).filter((event) => event.Detail.domainName === 'orders-b'),
+      sentTo(sqs, ENV.TRACKING_QUEUE_URL).filter((input) => input.MessageBody?.includes(unlucky.messageId)),
     ).toHaveLength(1);
   });
 
-  it('announces one terminal event when the tracker ends an association whose request is being retried', async () => {
-    const { handler: track } = await import('../../src/handlers/track-association.ts');
-    openSearch.on(AssociatePackageCommand).resolves(associating('orders-race', 'F51'));
-    openSearch.on(ListPackagesForDomainCommand).resolves({
-      DomainPackageDetailsList: [{ PackageID: 'F51', DomainPackageStatus: 'ACTIVE' }],
-    });
-    eventBridge.on(PutEventsCommand).rejectsOnce(awsError('ThrottlingException', 'Rate exceeded', 400));
-    const request = sqsRecord({ domainName: 'orders-race', packageId: 'F51' });
-
-    // Started cannot be published: the request will be retried, but its tracking message is already out.
-    expect(await invoke(request)).toEqual({ batchItemFailures: [{ itemIdentifier: request.messageId }] });
-    acceptAllEvents(eventBridge);
-    const [tracking] = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
-    const trackingRecord = sqsRecord(JSON.parse(tracking?.MessageBody ?? '{}'));
-    await track(sqsEvent([trackingRecord]), lambdaContext('package-associator-test-trackAssociation'));
-    await invoke({ ...request, attributes: { ...request.attributes, ApproximateReceiveCount: '2' } });
-    // The retry's own tracking message reaches the tracker too.
-    const [, retryTracking] = sentTo(sqs, ENV.TRACKING_QUEUE_URL);
-    await track(
-      sqsEvent([sqsRecord(JSON.parse(retryTracking?.MessageBody ?? '{}'))]),
-      lambdaContext('package-associator-test-trackAssociation'),
-    );
-
-    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
-    // The first Started was refused; the second tracker found the outcome already announced.
-    expect(publishedEvents(eventBridge).map((event) => event.DetailType)).toEqual([
-      'PackageAssociationStarted',
-      'PackageAssociationSucceeded',
-      'PackageAssociationStarted',
-    ]);
-  });
-
-  it('dead-letters a transient failure on the last allowed attempt as RetriesExhausted', async () => {
+  it('dead-letters a transient failure once its deliveries are spent, as RetriesExhausted', async () => {
     openSearch.on(AssociatePackageCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
     const last = sqsRecord({ domainName: 'orders-logs', packageId: 'F31' }, { receiveCount: 5 });
 
-    const response = await invoke(last);
+    expect(await invoke(last)).toEqual({ batchItemFailures: [] });
 
-    const message = 'ThrottlingException on attempt 5 of 5: Rate exceeded';
-    expect(response).toEqual({ batchItemFailures: [] });
+    const message =
+      'ThrottlingException after 1 attempts (budget 3600 s, at most 5 deliveries): Rate exceeded';
     expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([
       {
         QueueUrl: ENV.DLQ_URL,
         MessageBody: last.body,
-        MessageAttributes: deadLetterAttributes('RetriesExhausted', message, last.messageId, 5),
+        MessageAttributes: withDeadLetterId(
+          deadLetterAttributes('RetriesExhausted', message, last.messageId),
+        ),
       },
     ]);
-    expect(
-      publishedEvents(eventBridge).map((event) => [
-        event.DetailType,
-        event.Detail.attempt,
-        event.Detail.error,
-      ]),
-    ).toEqual([['PackageAssociationFailed', 5, { code: 'RetriesExhausted', message, retryable: true }]]);
+    expect(publishedEvents(eventBridge).map((event) => [event.DetailType, event.Detail.error])).toEqual([
+      ['PackageAssociationFailed', { code: 'RetriesExhausted', message, retryable: true }],
+    ]);
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('retries within the time budget, counted from acceptance, then decides', async () => {
+    openSearch.on(AssociatePackageCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
+    const record = sqsRecord({ domainName: 'orders-slow', packageId: 'F32' });
+    expect(await invoke(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    vi.setSystemTime(new Date(NOW.getTime() + 3_599_000));
+    expect(await invoke(again(record, 2))).toEqual({
+      batchItemFailures: [{ itemIdentifier: record.messageId }],
+    });
+    vi.setSystemTime(new Date(NOW.getTime() + 3_601_000));
+    expect(await invoke(again(record, 3))).toEqual({ batchItemFailures: [] });
+    expect(detailTypes()).toEqual(['PackageAssociationFailed']);
+    expect(publishedEvents(eventBridge)[0]?.Detail).toMatchObject({
+      attempt: 3,
+      error: { code: 'RetriesExhausted' },
+    });
   });
 
   it('runs records for one domain one after another and different domains concurrently', async () => {
@@ -476,5 +488,108 @@ describe('associate-package handler', () => {
     ).toEqual(['F41', 'F43', 'F42']);
     expect(overlaps).toContain('orders-x|orders-y');
     expect(overlaps).not.toContain('orders-x|orders-x');
+  });
+
+  describe('paths that lost or contradicted outcomes before the ledger', () => {
+    it('carries a requestedBy with U+FFFF into the tracking message and the event', async () => {
+      refuseWhatSqsRefuses();
+      openSearch.on(AssociatePackageCommand).resolves(associating('orders-text', 'F51'));
+      const requestedBy = 'team \uFFFF\uFFFE ✓';
+      const record = sqsRecord({ domainName: 'orders-text', packageId: 'F51', requestedBy });
+
+      expect(await invoke(record)).toEqual({ batchItemFailures: [] });
+
+      expect(detailTypes()).toEqual(['PackageAssociationStarted']);
+      const [started] = publishedEvents(eventBridge);
+      expect(started?.Detail.requestedBy).toBe(requestedBy);
+      expect(eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail).toContain(
+        '\\uffff',
+      );
+      expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toHaveLength(1);
+    });
+
+    it('on its last delivery, a failure after AWS accepted the call is retried, never decided Failed', async () => {
+      openSearch.on(AssociatePackageCommand).resolves(associating('orders-late', 'F52'));
+      eventBridge.on(PutEventsCommand).rejects(awsError('InternalException', 'EventBridge is down', 500));
+      const record = sqsRecord({ domainName: 'orders-late', packageId: 'F52' }, { receiveCount: 5 });
+
+      expect(await invoke(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+      acceptAllEvents(eventBridge);
+      expect(await invoke(again(record, 6))).toEqual({ batchItemFailures: [] });
+      expect(await invoke(sqsRecord(JSON.parse(record.body), { messageId: record.messageId }))).toEqual({
+        batchItemFailures: [],
+      });
+
+      expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+      // Every publication, the refused ones too, is the one Started event.
+      expect(new Set(detailTypes())).toEqual(new Set(['PackageAssociationStarted']));
+      expect(eventIds('PackageAssociationStarted').size).toBe(1);
+      expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
+    });
+
+    it('a lost answer: the retry reads the listing and follows what the call started', async () => {
+      openSearch
+        .on(AssociatePackageCommand)
+        .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      openSearch.on(ListPackagesForDomainCommand).resolves({
+        DomainPackageDetailsList: [
+          { PackageID: 'F53', DomainPackageStatus: 'ASSOCIATING', PackageVersion: 'v1' },
+        ],
+      });
+      const record = sqsRecord({ domainName: 'orders-lost', packageId: 'F53' });
+
+      expect(await invoke(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+      expect(await invoke(again(record, 2))).toEqual({ batchItemFailures: [] });
+
+      expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+      expect(detailTypes()).toEqual(['PackageAssociationStarted']);
+      expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toHaveLength(1);
+    });
+
+    it('a resend after the window is a new request with an event of its own; within it, a silent duplicate', async () => {
+      openSearch
+        .on(AssociatePackageCommand)
+        .rejects(new ConflictException({ message: 'already in desired state', $metadata: {} }));
+      openSearch.on(ListPackagesForDomainCommand).resolves({
+        DomainPackageDetailsList: [{ PackageID: 'F54', DomainPackageStatus: 'ACTIVE' }],
+      });
+      const body = {
+        domainName: 'orders-window',
+        packageId: 'F54',
+        idempotencyKey: `window-${randomUUID()}`,
+      };
+      await invoke(sqsRecord(body));
+      vi.setSystemTime(new Date(NOW.getTime() + 86_399_000));
+      await invoke(sqsRecord(body));
+      vi.setSystemTime(new Date(NOW.getTime() + 86_401_000));
+      expect(await invoke(sqsRecord(body))).toEqual({ batchItemFailures: [] });
+
+      expect(detailTypes()).toEqual(['PackageAssociationSucceeded', 'PackageAssociationSucceeded']);
+      expect(eventIds('PackageAssociationSucceeded').size).toBe(2);
+    });
+
+    it('a redelivered rejection is not announced or dead-lettered again', async () => {
+      const record = sqsRecord('{not json');
+      await invoke(record);
+      await invoke(again(record, 2));
+      expect(detailTypes()).toEqual(['PackageRequestRejected']);
+      expect(sentTo(sqs, ENV.DLQ_URL)).toHaveLength(1);
+    });
+
+    it('a redriven dead letter keeps its first message id: its request stays a silent duplicate', async () => {
+      openSearch
+        .on(AssociatePackageCommand)
+        .rejects(new ResourceNotFoundException({ message: 'no such package', $metadata: {} }));
+      const record = sqsRecord({ domainName: 'orders-redrive', packageId: 'F55' });
+      await invoke(record);
+      const redriven = {
+        ...sqsRecord(record.body),
+        messageAttributes: { SourceMessageId: { dataType: 'String', stringValue: record.messageId } },
+      };
+      expect(await invoke(redriven)).toEqual({ batchItemFailures: [] });
+      expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+      expect(detailTypes()).toEqual(['PackageAssociationFailed']);
+      expect(sentTo(sqs, ENV.DLQ_URL)).toHaveLength(1);
+    });
   });
 });

@@ -24,8 +24,11 @@ class StepFaults implements StepHook {
   readonly trace = new Set<LedgerStep>();
   #fired = false;
   #crash: (() => void) | undefined;
+  readonly target: { step: LedgerStep; mode: Mode } | undefined;
 
-  constructor(private readonly target?: { step: LedgerStep; mode: Mode }) {}
+  constructor(target?: { step: LedgerStep; mode: Mode }) {
+    this.target = target;
+  }
 
   get fired(): boolean {
     return this.#fired;

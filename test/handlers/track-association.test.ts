@@ -1,9 +1,8 @@
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ListPackagesForDomainCommand } from '@aws-sdk/client-opensearch';
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { AssociatePackageCommand, ListPackagesForDomainCommand } from '@aws-sdk/client-opensearch';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
-import type { TrackingMessage } from '../../src/domain/tracking.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
   awsError,
@@ -15,24 +14,24 @@ import {
   sentTo,
 } from '../helpers/handler-harness.ts';
 
-const harness = handlerUnderTest(() => import('../../src/handlers/track-association.ts'));
+const harness = handlerUnderTest(async () => ({
+  associate: (await import('../../src/handlers/associate-package.ts')).handler,
+  track: (await import('../../src/handlers/track-association.ts')).handler,
+}));
 const { env: ENV, openSearch, sqs, eventBridge } = harness;
 
-let keys = 0;
-function tracking(overrides: Partial<TrackingMessage> = {}): TrackingMessage {
-  keys += 1;
-  return {
-    idempotencyKey: `track-${keys}-${Date.now()}`,
-    correlationId: `corr-${keys}`,
-    domainName: 'catalog-search',
-    packageId: 'F1',
-    requestedBy: 'team-a',
-    startedAt: '2026-11-28T09:59:00.000Z',
-    deadline: '2026-11-28T10:29:00.000Z',
-    check: 1,
-    ...overrides,
-  };
-}
+const TRACKING_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-tracking`;
+const trackingRecord = (body: unknown, receiveCount = 1) => ({
+  ...sqsRecord(body, { receiveCount }),
+  eventSourceARN: TRACKING_ARN,
+});
+const invokeTracker = (...records: ReturnType<typeof sqsRecord>[]) =>
+  harness
+    .module()
+    .track(
+      sqsEvent(records),
+      lambdaContext('package-associator-test-trackAssociation'),
+    ) as Promise<SQSBatchResponse>;
 
 function domainReports(
   ...details: { PackageID: string; DomainPackageStatus: string; [key: string]: unknown }[]
@@ -40,20 +39,45 @@ function domainReports(
   openSearch.on(ListPackagesForDomainCommand).resolves({ DomainPackageDetailsList: details as never });
 }
 
-const invoke = (...records: ReturnType<typeof sqsRecord>[]) =>
-  harness
-    .module()
-    .handler(
-      sqsEvent(records),
-      lambdaContext('package-associator-test-trackAssociation'),
-    ) as Promise<SQSBatchResponse>;
-const trackingRecord = (message: TrackingMessage, receiveCount = 1) => ({
-  ...sqsRecord(message, { receiveCount }),
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-tracking`,
-});
+/** A request accepted by the associate handler (AWS answered ASSOCIATING), and the tracking message it sent. */
+async function followed(packageId = 'F1', domainName = 'catalog-search') {
+  openSearch.on(AssociatePackageCommand).resolves({
+    DomainPackageDetails: {
+      DomainName: domainName,
+      PackageID: packageId,
+      DomainPackageStatus: 'ASSOCIATING',
+    },
+  });
+  const idempotencyKey = `track-${randomUUID()}`;
+  const request = sqsRecord({
+    domainName,
+    packageId,
+    idempotencyKey,
+    correlationId: 'corr-1',
+    requestedBy: 'team-a',
+  });
+  await harness.module().associate(sqsEvent([request]), lambdaContext());
+  const sent = sentTo(sqs, ENV.TRACKING_QUEUE_URL).find((input) =>
+    input.MessageBody?.includes(idempotencyKey),
+  );
+  if (sent?.MessageBody === undefined) throw new Error('the associate handler sent no tracking message');
+  openSearch.reset();
+  eventBridge.resetHistory();
+  sqs.resetHistory();
+  return {
+    idempotencyKey,
+    body: JSON.parse(sent.MessageBody) as { idempotencyKey: string; incarnation: string },
+  };
+}
+
+const terminal = () =>
+  publishedEvents(eventBridge)
+    .filter((event) => event.DetailType !== 'PackageAssociationStarted')
+    .map((event) => [event.DetailType, event.Detail.error]);
 
 describe('track-association handler', () => {
-  it('announces Succeeded with what AWS reports once the package is ACTIVE', async () => {
+  it('announces Succeeded with what AWS reports once the package is ACTIVE, read from the ledger', async () => {
+    const { idempotencyKey, body } = await followed();
     domainReports({
       PackageID: 'F1',
       PackageName: 'synonyms',
@@ -62,9 +86,8 @@ describe('track-association handler', () => {
       ReferencePath: 'analyzers/F1',
       DomainPackageStatus: 'ACTIVE',
     });
-    const message = tracking();
 
-    expect(await invoke(trackingRecord(message))).toEqual({ batchItemFailures: [] });
+    expect(await invokeTracker(trackingRecord(body))).toEqual({ batchItemFailures: [] });
 
     expect(publishedEvents(eventBridge)).toEqual([
       {
@@ -74,8 +97,9 @@ describe('track-association handler', () => {
         Resources: [`arn:aws:es:${REGION}:${ACCOUNT}:domain/catalog-search`],
         Time: NOW,
         Detail: {
-          idempotencyKey: message.idempotencyKey,
-          correlationId: message.correlationId,
+          eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          idempotencyKey,
+          correlationId: 'corr-1',
           domainName: 'catalog-search',
           packageId: 'F1',
           status: 'ACTIVE',
@@ -89,199 +113,188 @@ describe('track-association handler', () => {
         },
       },
     ]);
-    expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toEqual([]);
   });
 
-  it('checks again later while the package is still ASSOCIATING', async () => {
+  it('checks again with the same message, later, while the package is still ASSOCIATING', async () => {
+    const { body } = await followed();
     domainReports({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
-    const message = tracking({ check: 2 });
+    const record = trackingRecord(body, 2);
 
-    expect(await invoke(trackingRecord(message))).toEqual({ batchItemFailures: [] });
-
-    expect(publishedEvents(eventBridge)).toEqual([]);
-    expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toEqual([
-      {
-        QueueUrl: ENV.TRACKING_QUEUE_URL,
-        MessageBody: JSON.stringify({ ...message, check: 3 }),
-        DelaySeconds: 60,
-      },
-    ]);
-  });
-
-  it('sends the next looks at a batch of associations in one SendMessageBatch', async () => {
-    domainReports(
-      { PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' },
-      { PackageID: 'F2', DomainPackageStatus: 'ASSOCIATING' },
-      { PackageID: 'F3', DomainPackageStatus: 'ASSOCIATING' },
-    );
-    const messages = ['F1', 'F2', 'F3'].map((packageId) => tracking({ packageId }));
-
-    expect(await invoke(...messages.map((message) => trackingRecord(message)))).toEqual({
-      batchItemFailures: [],
+    expect(await invokeTracker(record)).toEqual({
+      batchItemFailures: [{ itemIdentifier: record.messageId }],
     });
 
-    const calls = sqs.commandCalls(SendMessageBatchCommand);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input.QueueUrl).toBe(ENV.TRACKING_QUEUE_URL);
-    expect(
-      (calls[0]?.args[0].input.Entries ?? [])
-        .map((entry) => JSON.parse(entry.MessageBody ?? '{}').packageId)
-        .sort(),
-    ).toEqual(['F1', 'F2', 'F3']);
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        QueueUrl: `${QUEUE_BASE}/package-associator-tracking`,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: 60,
+      },
+    ]);
+    expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toEqual([]);
+    expect(publishedEvents(eventBridge)).toEqual([]);
   });
 
   it('announces Failed with the AWS error details on ASSOCIATION_FAILED, without a dead letter', async () => {
+    const { body } = await followed();
     domainReports({
       PackageID: 'F1',
       DomainPackageStatus: 'ASSOCIATION_FAILED',
-      ErrorDetails: { ErrorType: 'PluginConflict', ErrorMessage: 'conflicts with F9' },
+      ErrorDetails: { ErrorType: 'PluginError', ErrorMessage: 'plugin incompatible' },
     });
 
-    await invoke(trackingRecord(tracking()));
+    await invokeTracker(trackingRecord(body));
 
-    const [event] = publishedEvents(eventBridge);
-    expect(event?.DetailType).toBe('PackageAssociationFailed');
-    expect(event?.Detail).toMatchObject({
-      status: 'ASSOCIATION_FAILED',
-      error: {
-        code: 'AssociationFailed',
-        message: 'The domain reported ASSOCIATION_FAILED: conflicts with F9',
-        retryable: false,
-      },
-      errorDetails: { errorType: 'PluginConflict', errorMessage: 'conflicts with F9' },
+    expect(terminal()).toEqual([
+      [
+        'PackageAssociationFailed',
+        {
+          code: 'AssociationFailed',
+          message: 'The domain reported ASSOCIATION_FAILED: plugin incompatible',
+          retryable: false,
+        },
+      ],
+    ]);
+    expect(publishedEvents(eventBridge)[0]?.Detail.errorDetails).toEqual({
+      errorType: 'PluginError',
+      errorMessage: 'plugin incompatible',
     });
-    expect(sentTo(sqs, ENV.TRACKING_DLQ_URL)).toEqual([]);
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
   });
 
-  it('times out past the deadline and reports a package that vanished as lost', async () => {
-    openSearch.on(ListPackagesForDomainCommand, { DomainName: 'orders-slow' }).resolves({
-      DomainPackageDetailsList: [{ PackageID: 'F2', DomainPackageStatus: 'ASSOCIATING' }],
-    });
-    openSearch
-      .on(ListPackagesForDomainCommand, { DomainName: 'orders-gone' })
-      .resolves({ DomainPackageDetailsList: [] });
+  it('times out at the deadline the ledger holds, and reports a package that vanished as lost', async () => {
+    const slow = await followed('F1', 'orders-slow');
+    const gone = await followed('F2');
+    domainReports({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
+    await invokeTracker(trackingRecord(gone.body, 2));
+    vi.setSystemTime(new Date(NOW.getTime() + 1_800_000));
+    await invokeTracker(trackingRecord(slow.body, 9));
 
-    await invoke(
-      trackingRecord(
-        tracking({ domainName: 'orders-slow', packageId: 'F2', deadline: '2026-11-28T09:59:59.000Z' }),
-      ),
-      trackingRecord(tracking({ domainName: 'orders-gone', packageId: 'F3', check: 2 })),
-    );
-
-    expect(
-      publishedEvents(eventBridge).map((event) => [event.Detail.domainName, event.Detail.error]),
-    ).toEqual([
+    expect(terminal()).toEqual([
       [
-        'orders-slow',
+        'PackageAssociationFailed',
         {
-          code: 'TimedOut',
-          message: 'Still ASSOCIATING at the deadline 2026-11-28T09:59:59.000Z after 1 checks',
-          retryable: true,
+          code: 'AssociationLost',
+          message: 'F2 is no longer associated with catalog-search',
+          retryable: false,
         },
       ],
       [
-        'orders-gone',
-        { code: 'AssociationLost', message: 'F3 is no longer associated with orders-gone', retryable: false },
+        'PackageAssociationFailed',
+        {
+          code: 'TimedOut',
+          message: 'Still ASSOCIATING at the deadline 2026-11-28T10:30:00.000Z after 9 checks',
+          retryable: true,
+        },
       ],
     ]);
   });
 
   it('follows a paginated listing to find the package', async () => {
+    const { body } = await followed('F7');
+    openSearch.on(ListPackagesForDomainCommand, { NextToken: undefined }).resolves({
+      DomainPackageDetailsList: [{ PackageID: 'F6', DomainPackageStatus: 'ACTIVE' }],
+      NextToken: 'page-2',
+    });
     openSearch
-      .on(ListPackagesForDomainCommand, { NextToken: undefined })
-      .resolves({
-        DomainPackageDetailsList: [{ PackageID: 'F8', DomainPackageStatus: 'ACTIVE' }],
-        NextToken: 'page-2',
-      })
       .on(ListPackagesForDomainCommand, { NextToken: 'page-2' })
-      .resolves({ DomainPackageDetailsList: [{ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' }] });
+      .resolves({ DomainPackageDetailsList: [{ PackageID: 'F7', DomainPackageStatus: 'ACTIVE' }] });
 
-    await invoke(trackingRecord(tracking()));
+    await invokeTracker(trackingRecord(body));
 
-    expect(openSearch.commandCalls(ListPackagesForDomainCommand)).toHaveLength(2);
-    expect(publishedEvents(eventBridge).map((event) => event.DetailType)).toEqual([
-      'PackageAssociationSucceeded',
-    ]);
+    expect(terminal()).toEqual([['PackageAssociationSucceeded', undefined]]);
   });
 
-  it('announces the terminal event once, however often the tracking message arrives', async () => {
+  it('decides once, however often the tracking message arrives, also two copies at once', async () => {
+    const { body } = await followed();
     domainReports({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' });
-    const message = tracking();
 
-    await invoke(trackingRecord(message));
-    await invoke(trackingRecord(message), trackingRecord({ ...message, check: 2 }));
+    await invokeTracker(trackingRecord(body), trackingRecord(body));
+    await invokeTracker(trackingRecord(body));
 
-    expect(publishedEvents(eventBridge).map((event) => event.DetailType)).toEqual([
-      'PackageAssociationSucceeded',
-    ]);
+    expect(terminal()).toEqual([['PackageAssociationSucceeded', undefined]]);
   });
 
-  it('retries throttling with a backoff, then gives up on the last attempt into the tracking DLQ', async () => {
+  it('retries a throttled listing after the next check delay, until the deadline', async () => {
+    const { body } = await followed();
     openSearch
       .on(ListPackagesForDomainCommand)
       .rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
-    const early = trackingRecord(tracking(), 1);
-    const last = trackingRecord(tracking(), 5);
+    const record = trackingRecord(body, 3);
 
-    const response = await invoke(early, last);
+    expect(await invokeTracker(record)).toEqual({
+      batchItemFailures: [{ itemIdentifier: record.messageId }],
+    });
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input.VisibilityTimeout).toBe(120);
+    vi.setSystemTime(new Date(NOW.getTime() + 1_801_000));
+    expect(await invokeTracker(trackingRecord(body, 4))).toEqual({ batchItemFailures: [] });
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: early.messageId }] });
-    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input)).toEqual([
-      {
-        QueueUrl: `${QUEUE_BASE}/package-associator-tracking`,
-        ReceiptHandle: early.receiptHandle,
-        VisibilityTimeout: 8,
-      },
-    ]);
-    const message = 'ThrottlingException on attempt 5 of 5: Rate exceeded';
-    expect(sentTo(sqs, ENV.TRACKING_DLQ_URL)).toEqual([
-      {
-        QueueUrl: ENV.TRACKING_DLQ_URL,
-        MessageBody: last.body,
-        MessageAttributes: deadLetterAttributes('RetriesExhausted', message, last.messageId, 5),
-      },
-    ]);
-    expect(publishedEvents(eventBridge).map((event) => event.Detail.error)).toEqual([
-      { code: 'RetriesExhausted', message, retryable: true },
+    expect(terminal()).toEqual([
+      [
+        'PackageAssociationFailed',
+        {
+          code: 'TimedOut',
+          message: 'the status could not be read by the deadline: Rate exceeded',
+          retryable: true,
+        },
+      ],
     ]);
   });
 
-  it('sends a permanent error to the tracking DLQ with a Failed event', async () => {
+  it('ends the request on a permanent error reading the listing', async () => {
+    const { body } = await followed();
     openSearch
       .on(ListPackagesForDomainCommand)
-      .rejects(awsError('AccessDeniedException', 'not authorized', 403));
-    const record = trackingRecord(tracking());
+      .rejects(awsError('ResourceNotFoundException', 'Domain not found', 409));
 
-    expect(await invoke(record)).toEqual({ batchItemFailures: [] });
+    expect(await invokeTracker(trackingRecord(body))).toEqual({ batchItemFailures: [] });
 
-    expect(sentTo(sqs, ENV.TRACKING_DLQ_URL)).toEqual([
-      {
-        QueueUrl: ENV.TRACKING_DLQ_URL,
-        MessageBody: record.body,
-        MessageAttributes: deadLetterAttributes('AccessDeniedException', 'not authorized', record.messageId),
-      },
+    expect(terminal()).toEqual([
+      [
+        'PackageAssociationFailed',
+        { code: 'ResourceNotFoundException', message: 'Domain not found', retryable: false },
+      ],
     ]);
-    expect(publishedEvents(eventBridge).map((event) => event.Detail.error)).toEqual([
-      { code: 'AccessDeniedException', message: 'not authorized', retryable: false },
-    ]);
+  });
+
+  it('changes nothing for a tracking message the ledger does not follow (forged, stale or unknown)', async () => {
+    const { body } = await followed();
+    domainReports({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' });
+    const forged = [
+      { idempotencyKey: 'never-sent', incarnation: randomUUID() },
+      { idempotencyKey: body.idempotencyKey, incarnation: randomUUID() },
+    ];
+
+    expect(await invokeTracker(...forged.map((message) => trackingRecord(message)))).toEqual({
+      batchItemFailures: [],
+    });
+
+    expect(openSearch.commandCalls(ListPackagesForDomainCommand)).toHaveLength(0);
+    expect(publishedEvents(eventBridge)).toEqual([]);
+    expect(sentTo(sqs, ENV.TRACKING_DLQ_URL)).toEqual([]);
   });
 
   it('keeps a malformed tracking message in the tracking DLQ without an event', async () => {
-    const record = trackingRecord({ nope: true } as unknown as TrackingMessage);
+    const old = trackingRecord({
+      idempotencyKey: 'k',
+      domainName: 'catalog-search',
+      packageId: 'F1',
+      deadline: 'x',
+    });
 
-    expect(await invoke(record)).toEqual({ batchItemFailures: [] });
+    expect(await invokeTracker(old)).toEqual({ batchItemFailures: [] });
 
     expect(sentTo(sqs, ENV.TRACKING_DLQ_URL)).toEqual([
       {
         QueueUrl: ENV.TRACKING_DLQ_URL,
-        MessageBody: record.body,
+        MessageBody: old.body,
         MessageAttributes: deadLetterAttributes(
           'InvalidRequest',
           'body: is not a tracking message',
-          record.messageId,
+          old.messageId,
         ),
       },
     ]);
-    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(publishedEvents(eventBridge)).toEqual([]);
   });
 });

@@ -1,6 +1,9 @@
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { AssociatePackageCommand, type OpenSearchClient } from '@aws-sdk/client-opensearch';
-import { ListPackagesForDomainCommand } from '@aws-sdk/client-opensearch';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  AssociatePackageCommand,
+  ListPackagesForDomainCommand,
+  type OpenSearchClient,
+} from '@aws-sdk/client-opensearch';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
@@ -47,9 +50,14 @@ export class FakeDomains {
     openSearch.on(AssociatePackageCommand).callsFake((input: { DomainName: string; PackageID: string }) => {
       const key = `${input.DomainName}/${input.PackageID}`;
       if (this.associations.has(key)) {
-        throw awsError('ConflictException', `${input.PackageID} is already in desired state or in progress`, 409);
+        throw awsError(
+          'ConflictException',
+          `${input.PackageID} is already in desired state or in progress`,
+          409,
+        );
       }
-      if (input.PackageID.startsWith('F404')) throw awsError('ResourceNotFoundException', 'Package not found', 409);
+      if (input.PackageID.startsWith('F404'))
+        throw awsError('ResourceNotFoundException', 'Package not found', 409);
       if (this.throttles > 0) {
         this.throttles -= 1;
         throw awsError('ThrottlingException', 'Rate exceeded', 400);
@@ -61,7 +69,13 @@ export class FakeDomains {
         this.lostAnswers -= 1;
         throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
       }
-      return { DomainPackageDetails: { DomainName: input.DomainName, PackageID: input.PackageID, DomainPackageStatus: 'ASSOCIATING' } };
+      return {
+        DomainPackageDetails: {
+          DomainName: input.DomainName,
+          PackageID: input.PackageID,
+          DomainPackageStatus: 'ASSOCIATING',
+        },
+      };
     });
     openSearch.on(ListPackagesForDomainCommand).callsFake((input: { DomainName: string }) => {
       const list = [...this.associations].flatMap(([key, association]) => {
@@ -90,12 +104,19 @@ export class World {
   readonly requests: Queued[] = [];
   readonly tracking: Queued[] = [];
   #trackingSeen = 0;
+  readonly #sqs: AwsClientStub<SQSClient>;
+  readonly #handlers: { associate: BatchHandler; track: BatchHandler };
+  readonly #trackingQueueUrl: string;
 
   constructor(
-    private readonly sqs: AwsClientStub<SQSClient>,
-    private readonly handlers: { associate: BatchHandler; track: BatchHandler },
-    private readonly trackingQueueUrl: string,
-  ) {}
+    sqs: AwsClientStub<SQSClient>,
+    handlers: { associate: BatchHandler; track: BatchHandler },
+    trackingQueueUrl: string,
+  ) {
+    this.#sqs = sqs;
+    this.#handlers = handlers;
+    this.#trackingQueueUrl = trackingQueueUrl;
+  }
 
   send(body: unknown, options: { messageId?: string } = {}): SQSRecord {
     const record = sqsRecord(body, options);
@@ -108,7 +129,8 @@ export class World {
     let deliveries = 0;
     while (this.requests.length + this.tracking.length > 0) {
       deliveries += 1;
-      if (deliveries > maxDeliveries) throw new Error(`still ${this.requests.length + this.tracking.length} queued`);
+      if (deliveries > maxDeliveries)
+        throw new Error(`still ${this.requests.length + this.tracking.length} queued`);
       const fromRequests = this.requests.length > 0;
       const queue = fromRequests ? this.requests : this.tracking;
       const queued = queue.shift() as Queued;
@@ -117,12 +139,15 @@ export class World {
         receiptHandle: `${queued.record.messageId}-${queued.receiveCount}`,
         attributes: { ...queued.record.attributes, ApproximateReceiveCount: String(queued.receiveCount) },
       };
-      const handler = fromRequests ? this.handlers.associate : this.handlers.track;
+      const handler = fromRequests ? this.#handlers.associate : this.#handlers.track;
       const invocation = handler({ Records: [record] }, lambdaContext());
       const crash = crashed.next();
       const outcome = await (crash === undefined
         ? invocation.then((response) => ({ response }))
-        : Promise.race([invocation.then((response) => ({ response })), crash.then(() => ({ response: undefined }))]));
+        : Promise.race([
+            invocation.then((response) => ({ response })),
+            crash.then(() => ({ response: undefined })),
+          ]));
       this.collectTracking();
       const failed = outcome.response === undefined || outcome.response.batchItemFailures.length > 0;
       if (failed) queue.push({ record: queued.record, receiveCount: queued.receiveCount + 1 });
@@ -133,10 +158,10 @@ export class World {
   }
 
   /** Tracking messages the handlers sent become messages of the tracking queue. */
-  private collectTracking(): void {
-    const sent = this.sqs
+  collectTracking(): void {
+    const sent = this.#sqs
       .commandCalls(SendMessageBatchCommand)
-      .filter((call) => call.args[0].input.QueueUrl === this.trackingQueueUrl)
+      .filter((call) => call.args[0].input.QueueUrl === this.#trackingQueueUrl)
       .flatMap((call) => call.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
     for (const entry of sent.slice(this.#trackingSeen)) {
       const record = { ...sqsRecord(entry.MessageBody ?? ''), eventSourceARN: TRACKING_QUEUE_ARN };
@@ -147,7 +172,7 @@ export class World {
 }
 
 /** Every event published, parsed, with the calls that carried them. */
-export function eventsPublished(eventBridge: AwsClientStub<import('@aws-sdk/client-eventbridge').EventBridgeClient>) {
+export function eventsPublished(eventBridge: AwsClientStub<EventBridgeClient>) {
   return eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
     (call.args[0].input.Entries ?? []).map((entry) => ({
       detailType: entry.DetailType ?? '',

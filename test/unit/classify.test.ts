@@ -19,15 +19,22 @@ describe('classifyError: one row of the DESIGN.md failure table per case', () =>
     });
   });
 
-  it.each([
-    'Package is already in desired state on domain',
-    'Another package operation is in progress',
-  ])('ConflictException %j is a conflict for the listing to resolve, whatever its text', (text) => {
-    expect(classifyError(awsError('ConflictException', text, 409))).toEqual({ kind: 'conflict', message: text });
-  });
+  it.each(['Package is already in desired state on domain', 'Another package operation is in progress'])(
+    'ConflictException %j is a conflict for the listing to resolve, whatever its text',
+    (text) => {
+      expect(classifyError(awsError('ConflictException', text, 409))).toEqual({
+        kind: 'conflict',
+        message: text,
+      });
+    },
+  );
 
   it('an error named like a conflict but not ConflictException is judged by the usual rules', () => {
-    const error = awsError('ConcurrentModificationException', 'Another package operation is in progress', 409);
+    const error = awsError(
+      'ConcurrentModificationException',
+      'Another package operation is in progress',
+      409,
+    );
     expect(classifyError(error)).toEqual({
       kind: 'transient',
       code: 'ConcurrentModificationException',
