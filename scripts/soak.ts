@@ -41,7 +41,6 @@ const program = new Command('soak')
     integer,
     300,
   )
-  .option('--strict', 'also fail when a rejected request (invalid, domain not allowed) is announced twice')
   .option('--no-write', `print the report without writing ${DOCUMENT}`)
   .parse();
 
@@ -53,7 +52,6 @@ const flags = program.opts<{
   rate: number;
   faultScale: number;
   drainTimeout: number;
-  strict?: boolean;
   write: boolean;
 }>();
 
@@ -65,7 +63,6 @@ const options: SoakOptions = {
   faults: scaleFaults(DEFAULT_FAULTS, flags.faultScale),
   sendRatePerSecond: flags.rate,
   drainTimeoutMs: flags.drainTimeout * 1000,
-  strict: flags.strict ?? false,
   onProgress: (progress) => {
     const queued = Object.entries(progress.queued)
       .filter(([, depth]) => depth > 0)

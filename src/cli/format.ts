@@ -2,14 +2,19 @@
 import type { DomainPackageDetails } from '@aws-sdk/client-opensearch';
 import type { Message } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import type { IdempotencyRecordView } from './idempotency.ts';
+import { DETAIL_TYPES } from '../domain/events.ts';
+import type { LeaseView, PendingView, RecordView } from './ledger.ts';
 
 /** Just enough of an EventBridge envelope to print it; the rest is kept for `--json`. */
 const envelopeSchema = z.looseObject({
   'detail-type': z.string(),
   time: z.string(),
   detail: z.looseObject({
+    eventId: z.string().optional(),
     idempotencyKey: z.string().optional(),
+    /** Rejections: the SQS message refused, and the key its body asked for (not that key's outcome). */
+    messageId: z.string().optional(),
+    requestedIdempotencyKey: z.string().optional(),
     domainName: z.string().nullable().optional(),
     packageId: z.string().nullable().optional(),
     status: z.string().optional(),
@@ -33,7 +38,21 @@ export function parseEnvelope(body: string): EventEnvelope | undefined {
 
 const DETAIL_TYPE_WIDTH = 'PackageAssociationSucceeded'.length;
 
-/** `time  detail-type  domain  package  key=…  status | code: message` */
+/** Which request or message an event is about: `key=…` for requests, `message=…` for rejections. */
+function eventSubject(envelope: EventEnvelope): string[] {
+  const { detail } = envelope;
+  if (envelope['detail-type'] !== DETAIL_TYPES.rejected) return [`key=${detail.idempotencyKey ?? '-'}`];
+  const subject = [`message=${detail.messageId ?? '-'}`];
+  if (detail.requestedIdempotencyKey !== undefined) {
+    subject.push(`requested-key=${detail.requestedIdempotencyKey}`);
+  }
+  return subject;
+}
+
+/**
+ * `time  detail-type  domain  package  key=…  event=…  status | code: message`; a rejection names its message
+ * (and the key its body asked for) instead of a key.
+ */
 export function formatEventLine(envelope: EventEnvelope): string {
   const { detail } = envelope;
   const outcome =
@@ -45,7 +64,8 @@ export function formatEventLine(envelope: EventEnvelope): string {
     envelope['detail-type'].padEnd(DETAIL_TYPE_WIDTH),
     detail.domainName ?? '-',
     detail.packageId ?? '-',
-    `key=${detail.idempotencyKey ?? '-'}`,
+    ...eventSubject(envelope),
+    ...(detail.eventId !== undefined ? [`event=${detail.eventId}`] : []),
     outcome,
   ]
     .join('  ')
@@ -146,32 +166,76 @@ export function formatDomainPackage(details: DomainPackageDetails): string {
   return parts.join('  ');
 }
 
-function describeOutcome(outcome: unknown): string {
-  if (outcome === undefined || outcome === null) return '';
-  if (typeof outcome === 'object' && !Array.isArray(outcome)) {
-    const record = outcome as Record<string, unknown>;
-    if (typeof record.outcome === 'string') {
-      return typeof record.reason === 'string' ? `${record.outcome} (${record.reason})` : record.outcome;
-    }
+const iso = (date: Date) => date.toISOString();
+
+function formatLease(lease: LeaseView): string {
+  switch (lease.status) {
+    case 'free':
+      return 'free';
+    case 'held':
+      return `held by ${lease.owner} until ${iso(lease.until)}`;
+    case 'expired':
+      return `expired: ${lease.owner} held it until ${iso(lease.until)} (its invocation died; any copy may take over)`;
   }
-  return JSON.stringify(outcome);
 }
 
-const STATE_TEXT: Record<IdempotencyRecordView['state'], string> = {
-  'in-progress': 'in progress',
-  'in-progress-lock-expired': 'in progress, lock expired (the next delivery runs this step again)',
-  completed: 'completed',
-  expired: 'expired (a new request with this key would run again)',
-};
-
-export function formatRecord(view: IdempotencyRecordView): string {
-  const parts = [view.stage.padEnd(9), STATE_TEXT[view.state]];
-  const outcome = describeOutcome(view.outcome);
-  if (outcome !== '') parts.push(`outcome=${outcome}`);
-  if (view.state.startsWith('in-progress') && view.inProgressUntil !== undefined) {
-    parts.push(`locked-until=${view.inProgressUntil.toISOString()}`);
+function formatPending(entry: PendingView): string {
+  switch (entry.kind) {
+    case 'event':
+      return `event ${entry.detailType} ${entry.eventId}`;
+    case 'dead-letter':
+      return `dead letter ${entry.reasonCode} ${entry.deadLetterId}`;
+    case 'tracking':
+      return `tracking message (first check after ${entry.delaySeconds} s)`;
   }
-  if (view.expiresAt !== undefined) parts.push(`expires=${view.expiresAt.toISOString()}`);
-  parts.push(`record=${view.recordId}`);
-  return parts.join('  ');
+}
+
+/** `label  value` with the labels in one column. */
+const field = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
+
+function windowLines(view: RecordView): string[] {
+  const lines = [field('window', `${view.expired ? 'ended' : 'ends'} ${iso(view.expiresAt)}`)];
+  const [first, ...rest] = view.pending;
+  if (first === undefined) return [...lines, field('pending', 'nothing')];
+  return [
+    ...lines,
+    field('pending', formatPending(first)),
+    ...rest.map((entry) => field('', formatPending(entry))),
+  ];
+}
+
+/** A ledger record for people: what it is about, its state, and what the service still owes for it. */
+export function formatRecordView(view: RecordView): string[] {
+  if (view.kind === 'rejection') {
+    return [
+      `rejection of message ${view.messageId}: ${view.state}`,
+      field('reason', view.reason),
+      ...windowLines(view),
+    ];
+  }
+  const lines = [
+    `request ${view.idempotencyKey}: ${view.state}`,
+    field('asks', `${view.packageId} on ${view.domainName}`),
+    field('correlation', view.correlationId),
+  ];
+  if (view.requestedBy !== undefined) lines.push(field('requested by', view.requestedBy));
+  lines.push(
+    field('incarnation', view.incarnation),
+    field('message', `${view.sourceMessageId} (the copy accepted first)`),
+    field('attempts', String(view.attempts)),
+    field('accepted', iso(view.acceptedAt)),
+    field('lease', formatLease(view.lease)),
+  );
+  if (view.lastError !== undefined) lines.push(field('last error', view.lastError));
+  if (view.callUncertain && view.decision === undefined) {
+    lines.push(field('last call', 'uncertain (the next attempt reads the domain first)'));
+  }
+  if (view.deadline !== undefined && view.state === 'TRACKING') {
+    lines.push(field('deadline', `${iso(view.deadline)} (tracking gives up then)`));
+  }
+  if (view.decision !== undefined) {
+    const when = view.decision.decidedAt === undefined ? '' : ` at ${iso(view.decision.decidedAt)}`;
+    lines.push(field('decided', `${view.decision.reason ?? '(no reason)'}${when}`));
+  }
+  return [...lines, ...windowLines(view)];
 }

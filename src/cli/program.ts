@@ -174,8 +174,8 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
     .option('--reason <code>', 'only dead letters with this ReasonCode (repeat for more)', collect)
     .addHelpText(
       'after',
-      '\nA request whose associate step completed (its failure included) stays a duplicate until its idempotency\n' +
-        'record expires; `associator status --key <key>` shows it. Resend such a request with a new key instead.',
+      '\nA request that was decided (its failure included) stays a silent duplicate until its idempotency window\n' +
+        'ends; `associator status --key <key>` shows when. Resend such a request with a new key instead.',
     );
   dlqOptions(redrive);
   queueOptions(redrive, '--queue-url', '--queue-name', 'source').action(
@@ -184,11 +184,15 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
 
   program
     .command('status')
-    .description('what a domain reports for a package, and how far a request got (by its idempotency key)')
+    .description('what a domain reports for a package, and how far a request got (its record in the ledger)')
     .option('--domain <name>', 'list the packages on this domain (ListPackagesForDomain)')
     .option('--package <id>', 'only this package (needs --domain)')
-    .option('--key <idempotency-key>', "the request's records in the idempotency table")
-    .option('--table <name>', 'the idempotency table')
+    .option(
+      '--key <idempotency-key>',
+      "the request's record in the ledger: state, lease, decision, pending sends",
+    )
+    .option('--message <message-id>', "a rejected message's record in the ledger (by its SQS message id)")
+    .option('--table <name>', 'the ledger table')
     .option('--json', 'print JSON lines')
     .action(action(async () => (await import('./commands/status.ts')).runStatus));
 

@@ -19,7 +19,8 @@ export const LOCAL_QUEUE_NAMES: Record<QueueRole, string> = {
   trackingDlq: 'package-associator-tracking-dlq',
   events: 'package-association-events',
 };
-export const LOCAL_TABLE_NAME = 'package-associator-idempotency';
+/** The request ledger's table in the local stack (src/local/stack.ts). */
+export const LOCAL_TABLE_NAME = 'package-associator-ledger';
 
 /** For AWS, where each queue URL comes from when no flag names it (the stack's Outputs, exported by the user). */
 export const QUEUE_URL_ENV: Record<QueueRole, string> = {
@@ -155,7 +156,7 @@ export function resolveTableName(target: Target, flag: string | undefined, env: 
   const table = nonEmpty(flag) ?? nonEmpty(env[TABLE_ENV]);
   if (table !== undefined) return table;
   if (target.mode === 'local') return LOCAL_TABLE_NAME;
-  throw new UsageError(`no idempotency table given: pass --table, set ${TABLE_ENV}, or use --local`);
+  throw new UsageError(`no ledger table given: pass --table, set ${TABLE_ENV}, or use --local`);
 }
 
 function describeRole(role: QueueRole): string {

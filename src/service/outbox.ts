@@ -18,8 +18,8 @@ export interface OutboxTargets {
   publisher: BatchedEventPublisher;
   /** Absent for the tracker, which never sends tracking messages: it holds the one it follows. */
   tracking?: BatchedQueueSender;
-  queues: Queues;
-  dlqUrl: string;
+  /** Absent for the tracker: its decisions are not dead-lettered, and it leaves the requests' own alone. */
+  deadLetters?: { queues: Queues; url: string };
   /** The body of the message being handled: a dead letter that kept none is this message's. */
   messageBody: string;
   hook?: StepHook | undefined;
@@ -78,8 +78,12 @@ export async function flushOutbox<R extends LedgerRecord>(
     });
   };
   await stage('send-dead-letter', ofKind('dead-letter'), async ([, entry]) => {
-    if (entry.kind === 'dead-letter')
-      await targets.queues.sendDeadLetter(targets.dlqUrl, deadLetterOf(entry, targets.messageBody));
+    if (entry.kind !== 'dead-letter') return;
+    if (targets.deadLetters === undefined) throw new Error('this function sends no dead letters');
+    await targets.deadLetters.queues.sendDeadLetter(
+      targets.deadLetters.url,
+      deadLetterOf(entry, targets.messageBody),
+    );
   });
   await stage('publish', ofKind('event'), ([, entry]) => targets.publisher.publish(entry as OutboxEvent));
   await stage('send-tracking', ofKind('tracking'), async ([, entry]) => {

@@ -88,8 +88,6 @@ async function handleRecord(
   const outbox: OutboxTargets = {
     ledger: deps.ledger,
     publisher,
-    queues: deps.queues,
-    dlqUrl: deps.config.dlqUrl,
     messageBody: record.body,
     hook: deps.stepHook,
     newId: deps.newId,

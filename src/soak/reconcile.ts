@@ -7,27 +7,18 @@ import type { DuplicateTiming, ExpectedOutcome, PlannedRequest, RequestKind } fr
 
 export const SUCCEEDED = 'PackageAssociationSucceeded';
 export const FAILED = 'PackageAssociationFailed';
+export const REJECTED = 'PackageRequestRejected';
+export const STARTED = 'PackageAssociationStarted';
 const TERMINAL_TYPES = new Set([SUCCEEDED, FAILED]);
 
-/** Failure reasons that come with a dead letter (DESIGN.md, failure rules); the others come without. */
+/** Failure reasons that come with a dead letter (docs/DESIGN.md, failure rules); the others come without. */
 const DEAD_LETTERED_REASONS = new Set([
-  'InvalidRequest',
-  'DomainNotAllowed',
-  'IdempotencyKeyConflict',
   'ValidationException',
   'ResourceNotFoundException',
   'AccessDeniedException',
   'BaseException',
   'RetriesExhausted',
 ]);
-
-/**
- * Rejections decided before the idempotency store is consulted. DESIGN.md wants a domain off the allow-list
- * rejected with no AWS call (the store included: test/security/code.test.ts), and an invalid body has no
- * trustworthy key, so nothing remembers these across deliveries: a redelivered or resent one is announced
- * again. Counted apart, and a violation only in strict mode.
- */
-export const REJECTED_BEFORE_STORE = new Set(['InvalidRequest', 'DomainNotAllowed']);
 
 /** How many examples of each broken invariant the report names. */
 const MAX_EXAMPLES = 10;
@@ -42,7 +33,11 @@ export interface SentMessage {
 
 export interface ObservedEvent {
   detailType: string;
+  /** The same for every publication of one event: what subscribers de-duplicate on. */
+  eventId: string;
   idempotencyKey: string | undefined;
+  /** A rejection's: the message it refused. */
+  messageId?: string | undefined;
   errorCode: string | undefined;
   /** The receive count of the message that announced it; tells which handler attempt spoke. */
   attempt?: number | undefined;
@@ -53,6 +48,8 @@ export interface DeadLetterMessage {
   body: string;
   reasonCode: string | undefined;
   sourceMessageId: string | undefined;
+  /** The same for every copy of one dead letter; absent on a message SQS itself redrove. */
+  deadLetterId?: string | undefined;
 }
 
 export interface AssociationState {
@@ -73,11 +70,6 @@ export interface Observation {
   queuedTrackingKeys: readonly string[];
   associatePackage: CallCount;
   associations: readonly AssociationState[];
-}
-
-export interface ReconcileOptions {
-  /** Count a rejection announced more than once as a violation too. */
-  strict?: boolean;
 }
 
 export interface Example {
@@ -102,14 +94,16 @@ export interface Reconciliation {
   deadLetteredWithoutTerminalEvent: number;
   /** No terminal event, no dead letter, nothing queued. Must be 0. */
   lost: number;
-  /** Idempotency keys with more than one terminal event, rejections before the store aside. Must be 0. */
+  /** Requests with more than one decision (distinct terminal event ids). Must be 0. */
   duplicateTerminalEvents: number;
-  /** Requests rejected before the idempotency store (see REJECTED_BEFORE_STORE) announced more than once. */
+  /** Messages rejected more than once (distinct Rejected event ids). Must be 0. */
   repeatedRejections: number;
-  /** The extra terminal events of those. */
-  repeatedRejectionEvents: number;
-  /** Keys with more than one Started event (announced twice, though not terminal). */
+  /** Requests or rejected messages with more than one distinct dead letter. Must be 0. */
+  duplicateDeadLetters: number;
+  /** Requests with more than one distinct Started event. Must be 0. */
   duplicateStartedEvents: number;
+  /** Publications of an event already seen under its id: at-least-once delivery, de-duplicated. */
+  republishedEvents: number;
   /** Ended in another way than planned (RetriesExhausted with its dead letter is always allowed). */
   unexpectedOutcomes: number;
   /** A Failed event whose reason calls for a dead letter, without one. */
@@ -159,56 +153,76 @@ function trackingKeyOf(body: string): string | undefined {
   return undefined;
 }
 
+/** The first publication of each event id: a subscriber's view after it de-duplicates. */
+function distinctEvents(events: readonly ObservedEvent[]): { events: ObservedEvent[]; republished: number } {
+  const seen = new Set<string>();
+  const distinct = events.filter(
+    (event) => !seen.has(event.eventId) && seen.add(event.eventId) !== undefined,
+  );
+  return { events: distinct, republished: events.length - distinct.length };
+}
+
+function distinctDeadLetters(letters: readonly DeadLetterMessage[]): DeadLetterMessage[] {
+  const seen = new Set<string>();
+  return letters.filter((letter) => {
+    const id = letter.deadLetterId ?? letter.messageId;
+    return !seen.has(id) && seen.add(id) !== undefined;
+  });
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string | undefined): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (key === undefined) continue;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return groups;
+}
+
+/** Requests refused before they became requests: each message sent is decided on its own, once. */
+const isRejectedKind = (request: PlannedRequest) => request.expected.detailType === REJECTED;
+
 /** Checks every invariant of the run; `violations` lists those that broke. */
-export function reconcile(observation: Observation, options: ReconcileOptions = {}): Reconciliation {
+export function reconcile(observation: Observation): Reconciliation {
   const { requests, sent } = observation;
   const sentByMessageId = new Map(sent.map((message) => [message.messageId, message]));
-  const messageIdsOf = new Map<number, string[]>();
-  for (const message of sent) {
-    const list = messageIdsOf.get(message.requestId) ?? [];
-    list.push(message.messageId);
-    messageIdsOf.set(message.requestId, list);
-  }
+  const messageIdsOf = groupBy(sent, (message) => String(message.requestId));
   // Events name a request by its idempotency key, or by its SQS message id when the body had no key.
   const keyOf = (request: PlannedRequest): string =>
-    request.idempotencyKey ?? messageIdsOf.get(request.id)?.[0] ?? `unsent-${request.id}`;
-  const requestByKey = new Map(requests.map((request) => [keyOf(request), request]));
+    request.idempotencyKey ?? messageIdsOf.get(String(request.id))?.[0]?.messageId ?? `unsent-${request.id}`;
+  const requestByKey = new Map(
+    requests.filter((r) => !isRejectedKind(r)).map((request) => [keyOf(request), request]),
+  );
 
-  const eventsByKey = new Map<string, ObservedEvent[]>();
-  let unattributedEvents = 0;
-  for (const event of observation.events) {
-    if (event.idempotencyKey === undefined || !requestByKey.has(event.idempotencyKey)) {
-      unattributedEvents += 1;
-      continue;
-    }
-    const list = eventsByKey.get(event.idempotencyKey) ?? [];
-    list.push(event);
-    eventsByKey.set(event.idempotencyKey, list);
-  }
+  const { events, republished } = distinctEvents(observation.events);
+  const rejections = events.filter((event) => event.detailType === REJECTED);
+  const requestEvents = events.filter((event) => event.detailType !== REJECTED);
+  const eventsByKey = groupBy(requestEvents, (event) => event.idempotencyKey);
+  const rejectionsByMessage = groupBy(rejections, (event) => event.messageId);
+  const unattributedEvents =
+    requestEvents.filter(
+      (event) => event.idempotencyKey === undefined || !requestByKey.has(event.idempotencyKey),
+    ).length + rejections.filter((event) => !sentByMessageId.has(event.messageId ?? '')).length;
 
-  const deadLettersOf = new Map<number, DeadLetterMessage[]>();
-  const attribute = (requestId: number | undefined, message: DeadLetterMessage) => {
-    if (requestId === undefined) return;
-    const list = deadLettersOf.get(requestId) ?? [];
-    list.push(message);
-    deadLettersOf.set(requestId, list);
-  };
+  const requestDeadLetters = distinctDeadLetters(observation.requestDeadLetters);
   const requestDeadLettersByReason: Record<string, number> = {};
-  for (const message of observation.requestDeadLetters) {
+  for (const message of requestDeadLetters)
     increment(requestDeadLettersByReason, message.reasonCode ?? REDRIVEN);
-    // A redriven message keeps its own id; one the handler wrote names it in SourceMessageId.
-    attribute(sentByMessageId.get(message.sourceMessageId ?? message.messageId)?.requestId, message);
-  }
+  // A redriven message keeps its own id; one the handler wrote names it in SourceMessageId.
+  const lettersByMessage = groupBy(
+    requestDeadLetters,
+    (message) => message.sourceMessageId ?? message.messageId,
+  );
   const trackingDeadLettersByReason: Record<string, number> = {};
   for (const message of observation.trackingDeadLetters) {
     increment(trackingDeadLettersByReason, message.reasonCode ?? REDRIVEN);
-    const key = trackingKeyOf(message.body);
-    attribute(key === undefined ? undefined : requestByKey.get(key)?.id, message);
   }
-
-  const queuedRequests = new Set(
-    observation.queuedRequestMessageIds.flatMap((id) => sentByMessageId.get(id)?.requestId ?? []),
+  const trackingLettersByKey = groupBy(observation.trackingDeadLetters, (message) =>
+    trackingKeyOf(message.body),
   );
+
+  const queuedMessages = new Set(observation.queuedRequestMessageIds);
   const queuedKeys = new Set(observation.queuedTrackingKeys);
   const active = new Set(
     observation.associations
@@ -217,7 +231,22 @@ export function reconcile(observation: Observation, options: ReconcileOptions = 
   );
 
   const examples: Record<string, Example[]> = {};
-  const note = (name: string, request: PlannedRequest, detail: string) => {
+  const counts = {
+    succeeded: 0,
+    inFlight: 0,
+    deadLetteredWithoutTerminalEvent: 0,
+    lost: 0,
+    duplicateTerminalEvents: 0,
+    repeatedRejections: 0,
+    duplicateDeadLetters: 0,
+    duplicateStartedEvents: 0,
+    unexpectedOutcomes: 0,
+    failedWithoutDeadLetter: 0,
+    invalidNotDeadLetteredVerbatim: 0,
+    succeededButNotActive: 0,
+  };
+  const flag = (name: keyof typeof counts, request: PlannedRequest, detail: string) => {
+    counts[name] += 1;
     const list = examples[name] ?? [];
     if (list.length < MAX_EXAMPLES)
       list.push({ requestId: request.id, kind: request.kind, idempotencyKey: keyOf(request), detail });
@@ -225,96 +254,91 @@ export function reconcile(observation: Observation, options: ReconcileOptions = 
   };
   const failedByReason: Record<string, number> = {};
   const requestsByKind: Record<string, number> = {};
-  let succeeded = 0;
-  let inFlight = 0;
-  let deadLetteredWithoutTerminalEvent = 0;
-  let lost = 0;
-  let duplicateTerminalEvents = 0;
-  let repeatedRejections = 0;
-  let repeatedRejectionEvents = 0;
-  let duplicateStartedEvents = 0;
-  let unexpectedOutcomes = 0;
-  let failedWithoutDeadLetter = 0;
-  let invalidNotDeadLetteredVerbatim = 0;
-  let succeededButNotActive = 0;
 
   for (const request of requests) {
     increment(requestsByKind, request.kind);
-    const key = keyOf(request);
-    const events = eventsByKey.get(key) ?? [];
-    const terminal = events.filter((event) => TERMINAL_TYPES.has(event.detailType));
-    const deadLetters = deadLettersOf.get(request.id) ?? [];
-    const first = terminal[0];
+    const messageIds = (messageIdsOf.get(String(request.id)) ?? []).map((message) => message.messageId);
+    if (isRejectedKind(request)) {
+      for (const messageId of messageIds) checkRejection(request, messageId);
+      continue;
+    }
+    checkRequest(request, messageIds);
+  }
 
-    if (terminal.length > 1) {
-      const rejections = terminal.every(
-        (event) => event.detailType === FAILED && REJECTED_BEFORE_STORE.has(event.errorCode ?? ''),
-      );
-      if (rejections) {
-        repeatedRejections += 1;
-        repeatedRejectionEvents += terminal.length - 1;
-        note('repeatedRejections', request, terminal.map(describe).join(', '));
-      } else {
-        duplicateTerminalEvents += 1;
-        note('duplicateTerminalEvents', request, terminal.map(describe).join(', '));
-      }
-    }
-    if (events.filter((event) => event.detailType === 'PackageAssociationStarted').length > 1) {
-      duplicateStartedEvents += 1;
-    }
+  /** One rejected message: one Rejected event and one dead letter, its body byte for byte. */
+  function checkRejection(request: PlannedRequest, messageId: string) {
+    const said = rejectionsByMessage.get(messageId) ?? [];
+    const letters = lettersByMessage.get(messageId) ?? [];
+    if (said.length > 1)
+      flag('repeatedRejections', request, `${said.length} Rejected events for ${messageId}`);
+    if (letters.length > 1)
+      flag('duplicateDeadLetters', request, `${letters.length} dead letters for ${messageId}`);
+    const first = said[0];
     if (first === undefined) {
-      if (queuedRequests.has(request.id) || queuedKeys.has(key)) {
-        inFlight += 1;
-      } else if (deadLetters.length > 0) {
-        deadLetteredWithoutTerminalEvent += 1;
-        note(
+      if (queuedMessages.has(messageId)) counts.inFlight += 1;
+      else if (letters.length > 0) flag('deadLetteredWithoutTerminalEvent', request, messageId);
+      else flag('lost', request, `sent as ${messageId}`);
+      return;
+    }
+    increment(failedByReason, first.errorCode ?? 'unknown');
+    if (!matchesExpected(request.expected, first)) {
+      flag('unexpectedOutcomes', request, `expected ${request.expected.reason}, got ${describe(first)}`);
+    }
+    if (!letters.some((message) => message.reasonCode === first.errorCode && message.body === request.body)) {
+      flag('invalidNotDeadLetteredVerbatim', request, `${letters.length} dead letters for ${messageId}`);
+    }
+  }
+
+  /** One request, however many copies were sent: one decision, as planned, with its dead letter if any. */
+  function checkRequest(request: PlannedRequest, messageIds: string[]) {
+    const key = keyOf(request);
+    const own = eventsByKey.get(key) ?? [];
+    const terminal = own.filter((event) => TERMINAL_TYPES.has(event.detailType));
+    const letters = [
+      ...messageIds.flatMap((id) => lettersByMessage.get(id) ?? []),
+      ...(trackingLettersByKey.get(key) ?? []),
+    ];
+    if (terminal.length > 1) flag('duplicateTerminalEvents', request, terminal.map(describe).join(', '));
+    if (own.filter((event) => event.detailType === STARTED).length > 1)
+      flag('duplicateStartedEvents', request, key);
+    if (letters.filter((letter) => letter.reasonCode !== undefined).length > 1) {
+      flag(
+        'duplicateDeadLetters',
+        request,
+        letters.map((letter) => letter.reasonCode ?? REDRIVEN).join(', '),
+      );
+    }
+    const first = terminal[0];
+    if (first === undefined) {
+      if (messageIds.some((id) => queuedMessages.has(id)) || queuedKeys.has(key)) counts.inFlight += 1;
+      else if (letters.length > 0) {
+        flag(
           'deadLetteredWithoutTerminalEvent',
           request,
-          deadLetters.map((m) => m.reasonCode ?? REDRIVEN).join(', '),
+          letters.map((m) => m.reasonCode ?? REDRIVEN).join(', '),
         );
-      } else {
-        lost += 1;
-        note('lost', request, `sent as ${(messageIdsOf.get(request.id) ?? []).join(', ')}`);
-      }
-    } else {
-      if (first.detailType === SUCCEEDED) succeeded += 1;
-      else increment(failedByReason, first.errorCode ?? 'unknown');
-      const allowed =
-        matchesExpected(request.expected, first) ||
-        (first.detailType === FAILED && first.errorCode === 'RetriesExhausted');
-      if (!allowed) {
-        unexpectedOutcomes += 1;
-        note(
-          'unexpectedOutcomes',
-          request,
-          `expected ${describe({ detailType: request.expected.detailType, idempotencyKey: key, errorCode: request.expected.reason })}, got ${describe(first)}`,
-        );
-      }
-      for (const event of terminal) {
-        const needsDeadLetter =
-          event.detailType === FAILED && DEAD_LETTERED_REASONS.has(event.errorCode ?? '');
-        if (needsDeadLetter && !deadLetters.some((message) => message.reasonCode === event.errorCode)) {
-          failedWithoutDeadLetter += 1;
-          note('failedWithoutDeadLetter', request, describe(event));
-        }
-      }
-      if (first.detailType === SUCCEEDED && !active.has(`${request.domainName}/${request.packageId}`)) {
-        succeededButNotActive += 1;
-        note('succeededButNotActive', request, `${request.domainName}/${request.packageId}`);
-      }
+      } else flag('lost', request, `sent as ${messageIds.join(', ')}`);
+      return;
     }
-    if (request.kind.startsWith('invalid:')) {
-      const messageId = messageIdsOf.get(request.id)?.[0];
-      const verbatim = deadLetters.some(
-        (message) =>
-          message.sourceMessageId === messageId &&
-          message.reasonCode === 'InvalidRequest' &&
-          message.body === request.body,
-      );
-      if (!verbatim) {
-        invalidNotDeadLetteredVerbatim += 1;
-        note('invalidNotDeadLetteredVerbatim', request, `${deadLetters.length} dead letters`);
-      }
+    if (first.detailType === SUCCEEDED) counts.succeeded += 1;
+    else increment(failedByReason, first.errorCode ?? 'unknown');
+    const allowed =
+      matchesExpected(request.expected, first) ||
+      (first.detailType === FAILED && first.errorCode === 'RetriesExhausted');
+    if (!allowed) {
+      const planned = describe({
+        ...first,
+        detailType: request.expected.detailType,
+        errorCode: request.expected.reason,
+      });
+      flag('unexpectedOutcomes', request, `expected ${planned}, got ${describe(first)}`);
+    }
+    const needsDeadLetter = first.detailType === FAILED && DEAD_LETTERED_REASONS.has(first.errorCode ?? '');
+    if (needsDeadLetter && !letters.some((message) => message.reasonCode === first.errorCode)) {
+      flag('failedWithoutDeadLetter', request, describe(first));
+    }
+    if (first.detailType === SUCCEEDED && !active.has(`${request.domainName}/${request.packageId}`)) {
+      flag('succeededButNotActive', request, `${request.domainName}/${request.packageId}`);
     }
   }
 
@@ -330,22 +354,12 @@ export function reconcile(observation: Observation, options: ReconcileOptions = 
     messagesSent: sent.length,
     duplicatesSent,
     requestsByKind,
-    succeeded,
     failedByReason,
     requestDeadLettersByReason,
     trackingDeadLettersByReason,
-    inFlight,
-    deadLetteredWithoutTerminalEvent,
-    lost,
-    duplicateTerminalEvents,
-    repeatedRejections,
-    repeatedRejectionEvents,
-    duplicateStartedEvents,
-    unexpectedOutcomes,
-    failedWithoutDeadLetter,
-    invalidNotDeadLetteredVerbatim,
+    ...counts,
+    republishedEvents: republished,
     unattributedEvents,
-    succeededButNotActive,
     associatePackage: {
       ...observation.associatePackage,
       requestsReachingAws: requests.filter((request) => reachesAws.has(request.kind)).length,
@@ -353,20 +367,23 @@ export function reconcile(observation: Observation, options: ReconcileOptions = 
     },
     examples,
   };
-  return { ...result, violations: violationsOf(result, options) };
+  return { ...result, violations: violationsOf(result) };
 }
 
-function violationsOf(result: Omit<Reconciliation, 'violations'>, options: ReconcileOptions): string[] {
+function violationsOf(result: Omit<Reconciliation, 'violations'>): string[] {
   const violations: string[] = [];
-  if (options.strict && result.repeatedRejections > 0) {
-    violations.push(`${result.repeatedRejections} rejected requests announced more than once`);
-  }
   const mustBeZero: [number, string][] = [
-    [result.lost, 'requests lost (no terminal event, no dead letter, nothing queued)'],
-    [result.duplicateTerminalEvents, 'requests announced with more than one terminal event'],
+    [result.lost, 'requests lost (no decision, no dead letter, nothing queued)'],
+    [result.duplicateTerminalEvents, 'requests with more than one decision'],
+    [result.repeatedRejections, 'messages rejected more than once'],
+    [result.duplicateDeadLetters, 'requests or messages dead-lettered more than once'],
+    [result.duplicateStartedEvents, 'requests announced Started more than once'],
     [result.unexpectedOutcomes, 'requests that ended otherwise than planned'],
     [result.failedWithoutDeadLetter, 'Failed events without the dead letter their reason calls for'],
-    [result.invalidNotDeadLetteredVerbatim, 'invalid bodies not in the DLQ byte for byte as InvalidRequest'],
+    [
+      result.invalidNotDeadLetteredVerbatim,
+      'rejected messages not in the DLQ byte for byte with their reason',
+    ],
     [result.unattributedEvents, 'events for no request that was sent'],
     [result.succeededButNotActive, 'Succeeded events for pairs the emulator does not report ACTIVE'],
   ];

@@ -94,8 +94,6 @@ export interface SoakOptions extends WorkloadOptions {
   sendRatePerSecond: number;
   /** How long to wait, after the last original was sent, for every queue to drain. */
   drainTimeoutMs: number;
-  /** Also fail on rejections announced more than once (see REJECTED_BEFORE_STORE). */
-  strict?: boolean;
   onProgress?: (progress: SoakProgress) => void;
   progressIntervalMs?: number;
 }
@@ -169,15 +167,17 @@ function queuedMessages(stack: LocalStack, name: string): QueuedMessages {
 function toEvent(message: Message): ObservedEvent {
   const envelope = JSON.parse(message.Body ?? '{}') as {
     'detail-type'?: string;
-    detail?: { idempotencyKey?: unknown; attempt?: unknown; error?: { code?: unknown } };
+    detail?: Record<string, unknown> & { error?: { code?: unknown } };
   };
-  const key = envelope.detail?.idempotencyKey;
-  const code = envelope.detail?.error?.code;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   const attempt = Number(envelope.detail?.attempt);
   return {
     detailType: envelope['detail-type'] ?? 'unknown',
-    idempotencyKey: typeof key === 'string' ? key : undefined,
-    errorCode: typeof code === 'string' ? code : undefined,
+    // An event without an id cannot be de-duplicated: each publication counts as its own event.
+    eventId: text(envelope.detail?.eventId) ?? `no-id-${message.MessageId}`,
+    idempotencyKey: text(envelope.detail?.idempotencyKey),
+    messageId: text(envelope.detail?.messageId),
+    errorCode: text(envelope.detail?.error?.code),
     attempt: Number.isInteger(attempt) ? attempt : undefined,
   };
 }
@@ -188,6 +188,7 @@ function toDeadLetter(message: Message): DeadLetterMessage {
     body: message.Body ?? '',
     reasonCode: message.MessageAttributes?.ReasonCode?.StringValue,
     sourceMessageId: message.MessageAttributes?.SourceMessageId?.StringValue,
+    deadLetterId: message.MessageAttributes?.DeadLetterId?.StringValue,
   };
 }
 
@@ -383,20 +384,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         return [];
       }
     });
-    return reconcile(
-      {
-        requests: workload.requests,
-        sent,
-        events: events.messages.map(toEvent),
-        requestDeadLetters: requestDeadLetters.messages.map(toDeadLetter),
-        trackingDeadLetters: trackingDeadLetters.messages.map(toDeadLetter),
-        queuedRequestMessageIds: queuedMessages(stack, LOCAL_NAMES.requestsQueue).messageIds,
-        queuedTrackingKeys: trackingKeys,
-        associatePackage: stack.openSearch.callCounts().AssociatePackage,
-        associations: stack.openSearch.state().associations,
-      },
-      { strict: options.strict ?? false },
-    );
+    return reconcile({
+      requests: workload.requests,
+      sent,
+      events: events.messages.map(toEvent),
+      requestDeadLetters: requestDeadLetters.messages.map(toDeadLetter),
+      trackingDeadLetters: trackingDeadLetters.messages.map(toDeadLetter),
+      queuedRequestMessageIds: queuedMessages(stack, LOCAL_NAMES.requestsQueue).messageIds,
+      queuedTrackingKeys: trackingKeys,
+      associatePackage: stack.openSearch.callCounts().AssociatePackage,
+      associations: stack.openSearch.state().associations,
+    });
   }
 
   function collectStats(): SoakResult['stats'] {

@@ -35,9 +35,9 @@ export type RequestKind =
   | 'domain-not-allowed'
   | `invalid:${InvalidKind}`;
 
-/** How a request must end: its terminal event and whether a dead letter comes with it. */
+/** How a request must end: its decision (a rejection's, for a refused message) and whether it is dead-lettered. */
 export interface ExpectedOutcome {
-  detailType: 'PackageAssociationSucceeded' | 'PackageAssociationFailed';
+  detailType: 'PackageAssociationSucceeded' | 'PackageAssociationFailed' | 'PackageRequestRejected';
   /** The `error.code` of a Failed event. */
   reason?: string;
   deadLetter: boolean;
@@ -94,7 +94,12 @@ const failed = (reason: string, deadLetter: boolean): ExpectedOutcome => ({
   reason,
   deadLetter,
 });
-const INVALID = failed('InvalidRequest', true);
+const rejected = (reason: string): ExpectedOutcome => ({
+  detailType: 'PackageRequestRejected',
+  reason,
+  deadLetter: true,
+});
+const INVALID = rejected('InvalidRequest');
 
 /** Bodies that break the contract in different ways; `n` keeps each one distinct. */
 const INVALID_BODIES: Record<InvalidKind, (n: number) => string> = {
@@ -184,7 +189,7 @@ export function planWorkload(options: WorkloadOptions): Workload {
       `G${index + 1}`,
       failed('ResourceNotFoundException', true),
     );
-    withKey('domain-not-allowed', `billing-${index + 1}`, 'F9001', failed('DomainNotAllowed', true));
+    withKey('domain-not-allowed', `billing-${index + 1}`, 'F9001', rejected('DomainNotAllowed'));
   }
   for (let index = 0; index < invalidCount; index += 1) {
     const kind = INVALID_KINDS[index % INVALID_KINDS.length] as InvalidKind;

@@ -212,7 +212,15 @@ describe('track-association handler', () => {
     await invokeTracker(trackingRecord(body), trackingRecord(body));
     await invokeTracker(trackingRecord(body));
 
-    expect(terminal()).toEqual([['PackageAssociationSucceeded', undefined]]);
+    // A copy that reads the decision before its outbox is cleared publishes it too: the same event, by its id.
+    const decisions = publishedEvents(eventBridge).filter(
+      (event) => event.DetailType !== 'PackageAssociationStarted',
+    );
+    expect(new Set(decisions.map((event) => event.DetailType))).toEqual(
+      new Set(['PackageAssociationSucceeded']),
+    );
+    expect(new Set(decisions.map((event) => event.Detail.eventId)).size).toBe(1);
+    expect(new Set(decisions.map((event) => JSON.stringify(event.Detail))).size).toBe(1);
   });
 
   it('retries a throttled listing after the next check delay, until the deadline', async () => {

@@ -3,19 +3,27 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { dynamoDbLedger, type Ledger } from '../../src/adapters/ledger.ts';
 import { deadLetter } from '../../src/domain/dlq.ts';
-import { type AssociationEvent, failedEvent, startedEvent, succeededEvent } from '../../src/domain/events.ts';
+import {
+  type AssociationEvent,
+  rejectedEvent,
+  startedEvent,
+  succeededEvent,
+} from '../../src/domain/events.ts';
+import type { LedgerRecord } from '../../src/domain/ledger.ts';
+import { acceptRequest } from '../../src/domain/transitions.ts';
 import {
   type OpenSearchEmulatorServer,
   startOpenSearchEmulatorServer,
 } from '../../src/local/opensearch/index.ts';
+import { LOCAL_NAMES } from '../../src/local/stack.ts';
 import { createLedgerTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { startTestStack, type TestStack, testSeed } from '../helpers/local-stack.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const region = 'us-east-1';
@@ -27,7 +35,8 @@ const QUEUES = {
   trackingDlq: 'package-associator-tracking-dlq',
   events: 'package-association-events',
 };
-const TABLE = 'package-associator-idempotency';
+/** The CLI finds the local stack's ledger without being told its name. */
+const TABLE = LOCAL_NAMES.table;
 
 let sqsServer: FauxqsServer;
 let dynamo: LocalDynamo;
@@ -42,26 +51,33 @@ interface CliResult {
   stderr: string;
 }
 
-/** Only the environment a user would set for the local stack. */
-function cliEnv(): NodeJS.ProcessEnv {
+/** Only the environment a user would set for the local stack: where it answers, nothing else. */
+function userEnv(endpoints: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? '',
-    AWS_ENDPOINT_URL: sqsEndpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_OPENSEARCH: openSearch.url,
+    ...endpoints,
     // Keeps the child off ~/.aws and the instance metadata service.
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
   };
 }
 
+/** The emulators of this file, each on its own port. */
+function cliEnv(): NodeJS.ProcessEnv {
+  return userEnv({
+    AWS_ENDPOINT_URL: sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_OPENSEARCH: openSearch.url,
+  });
+}
+
 /** Runs the real executable in a child Node 24. */
-function cli(...args: string[]): Promise<CliResult> {
+function runIn(env: NodeJS.ProcessEnv, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [join(repoRoot, 'src/cli/main.ts'), ...args],
-      { cwd: repoRoot, env: cliEnv(), timeout: 15_000 },
+      { cwd: repoRoot, env, timeout: 15_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
@@ -69,6 +85,8 @@ function cli(...args: string[]): Promise<CliResult> {
     );
   });
 }
+
+const cli = (...args: string[]) => runIn(cliEnv(), args);
 
 function queueUrl(name: string): string {
   return `${sqsEndpoint}/000000000000/${name}`;
@@ -258,15 +276,19 @@ describe('associator events', () => {
     packageId: 'F222222222',
   };
   const at = new Date('2026-03-01T10:00:00.000Z');
+  const stamp = (eventId: string, occurredAt = at) => ({ eventId, attempt: 1, occurredAt });
   const envelopes = [
-    envelope(startedEvent(identity, { packageName: 'common-stopwords' }, 1, at), 'e-1'),
-    envelope(succeededEvent(identity, { status: 'ACTIVE' }, 1, new Date('2026-03-01T10:00:05.000Z')), 'e-2'),
+    envelope(startedEvent(identity, { packageName: 'common-stopwords' }, stamp('ev-1')), 'e-1'),
     envelope(
-      failedEvent(
-        { ...identity, idempotencyKey: 'evt-2', domainName: null },
-        { code: 'InvalidRequest', message: 'domainName: is required', retryable: false },
-        1,
-        at,
+      succeededEvent(identity, { status: 'ACTIVE' }, stamp('ev-2', new Date('2026-03-01T10:00:05.000Z'))),
+      'e-2',
+    ),
+    envelope(
+      rejectedEvent(
+        'msg-3',
+        { idempotencyKey: 'evt-2', packageId: 'F222222222' },
+        { code: 'InvalidRequest', message: 'domainName: is required' },
+        stamp('ev-3'),
       ),
       'e-3',
     ),
@@ -289,13 +311,13 @@ describe('associator events', () => {
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines).toContainEqual(
-      '2026-03-01T10:00:00.000Z  PackageAssociationStarted    orders-logs  F222222222  key=evt-1  ASSOCIATING',
+      '2026-03-01T10:00:00.000Z  PackageAssociationStarted    orders-logs  F222222222  key=evt-1  event=ev-1  ASSOCIATING',
     );
     expect(lines).toContainEqual(
-      '2026-03-01T10:00:05.000Z  PackageAssociationSucceeded  orders-logs  F222222222  key=evt-1  ACTIVE',
+      '2026-03-01T10:00:05.000Z  PackageAssociationSucceeded  orders-logs  F222222222  key=evt-1  event=ev-2  ACTIVE',
     );
     expect(lines).toContainEqual(
-      '2026-03-01T10:00:00.000Z  PackageAssociationFailed     -  F222222222  key=evt-2  InvalidRequest: domainName: is required',
+      '2026-03-01T10:00:00.000Z  PackageRequestRejected       -  F222222222  message=msg-3  requested-key=evt-2  event=ev-3  InvalidRequest: domainName: is required',
     );
     expect(await drain(QUEUES.events)).toEqual([]);
   });
@@ -488,50 +510,184 @@ describe.concurrent('associator status', () => {
     expect(result.stderr).toContain('F333333333 is not associated with catalog-search');
   });
 
-  it("shows a request's idempotency records as Powertools stored them", async () => {
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
-    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: TABLE, awsSdkV3Client: client });
-    let finish: () => void = () => {};
-    const running = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const associate = makeIdempotent(
-      async (_request: { idempotencyKey: string }) => {
-        await running;
-        return { outcome: 'started' };
-      },
-      {
-        persistenceStore,
-        config: new IdempotencyConfig({ eventKeyJmesPath: 'idempotencyKey' }),
-        keyPrefix: 'associate-package',
-      },
-    );
+  it('exits 1 for a key or a message the ledger has no record of', async () => {
+    const [key, message] = await Promise.all([
+      cli('status', '--key', 'never-sent'),
+      cli('status', '--message', 'never-rejected', '--json'),
+    ]);
 
-    try {
-      const call = associate({ idempotencyKey: 'status-key-1' });
-      const during = await cli('status', '--key', 'status-key-1');
-      finish();
-      await call;
-      const after = await cli('status', '--key', 'status-key-1');
-
-      expect(during.code).toBe(0);
-      expect(during.stdout).toMatch(/^associate {2}in progress/m);
-      expect(after.code).toBe(0);
-      expect(after.stdout).toMatch(
-        /^associate {2}completed {2}outcome=started {2}expires=\S+ {2}record=associate-package#/m,
-      );
-      expect(after.stdout).toMatch(/^terminal {3}no record$/m);
-    } finally {
-      finish();
-      client.destroy();
-    }
+    expect(key.code).toBe(1);
+    expect(key.stdout).toBe('');
+    expect(key.stderr).toContain(`the ledger ${TABLE} has no request never-sent`);
+    expect(message.code).toBe(1);
+    expect(message.stdout).toBe('');
+    expect(message.stderr).toContain(`the ledger ${TABLE} has no rejection of message never-rejected`);
   });
 
-  it('exits 1 for a key with no record', async () => {
-    const result = await cli('status', '--key', 'never-sent');
+  it('shows a record past its window, with its dead lease, and exits 1: the service treats it as absent', async () => {
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
+    const acceptedAt = new Date('2026-01-01T00:00:00.000Z');
+    const record = acceptRequest(
+      { now: acceptedAt, newId: () => 'inc-old', windowSeconds: 86_400 },
+      {
+        request: {
+          idempotencyKey: 'old-1',
+          correlationId: 'old-1',
+          domainName: 'orders-logs',
+          packageId: 'F222222222',
+        },
+        fingerprint: 'f',
+        body: '{}',
+        messageId: 'msg-old',
+        lease: { owner: 'invocation-gone', until: acceptedAt.getTime() + 30_000 },
+        lifetimeSeconds: 3600,
+      },
+    );
+    try {
+      await dynamoDbLedger(client, TABLE).write(record, undefined, 'seed');
+    } finally {
+      client.destroy();
+    }
+
+    const result = await cli('status', '--key', 'old-1');
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('no idempotency record for never-sent');
+    expect(result.stdout.split('\n')).toEqual(
+      expect.arrayContaining([
+        'request old-1: ACCEPTED',
+        '  lease         expired: invocation-gone held it until 2026-01-01T00:00:30.000Z (its invocation died; any copy may take over)',
+        '  window        ended 2026-01-01T01:00:00.000Z',
+      ]),
+    );
+    expect(result.stderr).toContain(
+      'request#old-1: its window ended at 2026-01-01T01:00:00.000Z; the service treats it as absent',
+    );
+  });
+});
+
+describe('associator status of requests the running service handled', () => {
+  let test: TestStack;
+  let client: DynamoDBClient;
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    test = await startTestStack({ seed: testSeed(2, 2), associationDelayMs: 300 });
+    client = new DynamoDBClient({ endpoint: test.stack.endpoint, region: test.stack.region, credentials });
+    ledger = dynamoDbLedger(client, test.stack.tableName);
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    await test?.stop();
+  });
+
+  /** The CLI as a user runs it against `npm start`: one endpoint, nothing else named. */
+  const stackCli = (...args: string[]) => runIn(userEnv({ AWS_ENDPOINT_URL: test.stack.endpoint }), args);
+
+  /** The record once it is in `state` with everything it owed sent: nothing about it changes until the next step. */
+  async function settled(id: string, state: LedgerRecord['state']): Promise<LedgerRecord> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const record = await ledger.get(id);
+      if (record?.state === state && Object.keys(record.outbox).length === 0) return record;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out waiting for ${id} to settle in ${state}; last read ${JSON.stringify(record)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const iso = (ms: number | undefined) => new Date(ms ?? Number.NaN).toISOString();
+
+  it('shows a followed request with its deadline, then its decision and window', async () => {
+    // Every status check fails until the faults go: the request stays TRACKING for as long as the test looks.
+    test.stack.openSearch.setFaults([
+      { operation: 'ListPackagesForDomain', errorType: 'ThrottlingException', rate: 1 },
+    ]);
+    let tracking: LedgerRecord;
+    try {
+      await test.send({
+        domainName: 'orders-1',
+        packageId: 'F9001',
+        idempotencyKey: 'status-1',
+        requestedBy: 'cli test',
+      });
+      tracking = await settled('request#status-1', 'TRACKING');
+      if (tracking.kind !== 'request') throw new Error('not a request record');
+
+      const during = await stackCli('status', '--key', 'status-1');
+
+      expect(during.code).toBe(0);
+      expect(during.stdout.trimEnd().split('\n')).toEqual([
+        'request status-1: TRACKING',
+        '  asks          F9001 on orders-1',
+        '  correlation   status-1',
+        '  requested by  cli test',
+        `  incarnation   ${tracking.incarnation}`,
+        `  message       ${tracking.sourceMessageId} (the copy accepted first)`,
+        '  attempts      1',
+        `  accepted      ${iso(tracking.acceptedAt)}`,
+        '  lease         free',
+        `  deadline      ${iso(tracking.deadline)} (tracking gives up then)`,
+        `  window        ends ${iso(tracking.expiresAt * 1000)}`,
+        '  pending       nothing',
+      ]);
+    } finally {
+      test.stack.openSearch.setFaults([]);
+    }
+
+    const decided = await settled('request#status-1', 'SUCCEEDED');
+    if (decided.kind !== 'request') throw new Error('not a request record');
+    const [json, text] = await Promise.all([
+      stackCli('status', '--key', 'status-1', '--json'),
+      stackCli('status', '--key', 'status-1'),
+    ]);
+
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      kind: 'request',
+      id: 'request#status-1',
+      state: 'SUCCEEDED',
+      incarnation: tracking.incarnation,
+      attempts: 1,
+      lease: { status: 'free' },
+      decision: { reason: 'Succeeded', decidedAt: iso(decided.decidedAt) },
+      expiresAt: iso(decided.expiresAt * 1000),
+      expired: false,
+      pending: [],
+    });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('request status-1: SUCCEEDED');
+    expect(text.stdout).toContain(`  decided       Succeeded at ${iso(decided.decidedAt)}\n`);
+    expect(text.stdout).not.toContain('  deadline');
+  });
+
+  it('shows a rejected message by its message id', async () => {
+    const messageId = await test.send('not json at all');
+    const rejection = await settled(`rejection#${messageId}`, 'REJECTED');
+
+    const [text, json] = await Promise.all([
+      stackCli('status', '--message', messageId),
+      stackCli('status', '--message', messageId, '--key', 'not-a-request', '--json'),
+    ]);
+
+    expect(text.code).toBe(0);
+    expect(text.stdout.trimEnd().split('\n')).toEqual([
+      `rejection of message ${messageId}: REJECTED`,
+      '  reason        InvalidRequest',
+      `  window        ends ${iso(rejection.expiresAt * 1000)}`,
+      '  pending       nothing',
+    ]);
+    // One of two not found: exit 1, the one found still printed.
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      kind: 'rejection',
+      messageId,
+      state: 'REJECTED',
+      reason: 'InvalidRequest',
+    });
+    expect(json.stderr).toContain('has no request not-a-request');
   });
 });
 
@@ -545,7 +701,7 @@ describe.concurrent('usage errors', () => {
     { args: ['send'], message: 'give --domain and --package, or --file, or --jsonl' },
     { args: ['send', '--file', 'a.json', '--domain', 'x'], message: 'cannot be used with option' },
     { args: ['events', '--max', '0'], message: 'must be a whole number above 0' },
-    { args: ['status'], message: 'give --key, or --domain (with --package)' },
+    { args: ['status'], message: 'give --key, --message, or --domain (with --package)' },
     { args: ['dlq'], message: 'Usage: associator dlq' },
   ])('exits 2 with a usage message for $args', async ({ args, message }) => {
     const result = await cli(...args);

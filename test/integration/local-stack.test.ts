@@ -132,7 +132,8 @@ describe('the local stack, through real SDK clients over HTTP', () => {
   it('configures the requests queue as serverless.yml does', () => {
     const attributes = test.stack.sqs.inspectQueue('package-associator-requests')?.attributes;
     expect(attributes?.MaximumMessageSize).toBe('253952');
-    expect(JSON.parse(attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 8 });
+    expect(JSON.parse(attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 50 });
+    expect(test.stack.maxAttempts).toBe(40);
   });
 
   it('answers the AWS CLI on the one endpoint', async () => {

@@ -167,14 +167,17 @@ describe('the domain allow-list', () => {
     { domainName: 'catalog-searc', packageId: 'pkg-0a', prerequisitePackageIds: ['F7'] },
   ];
 
-  it('rejects a domain off the list before any OpenSearch or DynamoDB call', async () => {
+  it('rejects a domain off the list before any OpenSearch call, recording only the rejection', async () => {
     const records = outsiders.map((body) => sqsRecord(body));
 
     const response = await invoke(...records);
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(openSearch.calls()).toHaveLength(0);
-    expect(dynamoSpy.operations).toEqual([]);
+    // Per message: is there a request under its key (no), the rejection, and its outbox cleared.
+    expect([...dynamoSpy.operations].sort()).toEqual(
+      records.flatMap(() => ['GetItem', 'PutItem', 'PutItem']).sort(),
+    );
     // Only the dead letters and the Failed events leave the function.
     expect(sqs.calls()).toHaveLength(records.length);
     expect(sqs.calls().every((call) => call.args[0] instanceof SendMessageCommand)).toBe(true);
@@ -185,17 +188,17 @@ describe('the domain allow-list', () => {
         .sort(),
     ).toEqual(records.map((record) => [record.body, 'DomainNotAllowed']).sort());
     expect(publishedEvents().map((event) => [event.detailType, event.detail.error.code])).toEqual(
-      records.map(() => ['PackageAssociationFailed', 'DomainNotAllowed']),
+      records.map(() => ['PackageRequestRejected', 'DomainNotAllowed']),
     );
   });
 
-  it('lets an allowed domain through to the idempotency store and OpenSearch (the spies see real calls)', async () => {
+  it('lets an allowed domain through to the ledger and OpenSearch (the spies see real calls)', async () => {
     const response = await invoke(sqsRecord({ domainName: 'orders-eu', packageId: 'F8' }));
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
-    // The request's record, claimed before AssociatePackage and completed once Started is out: two writes.
-    expect(dynamoSpy.operations).toEqual(['PutItem', 'UpdateItem']);
+    // Read, claim before AssociatePackage, follow after it, and clear once Started and the tracking are out.
+    expect(dynamoSpy.operations).toEqual(['GetItem', 'PutItem', 'PutItem', 'PutItem']);
   });
 });
 
@@ -230,10 +233,10 @@ describe('the logs', () => {
     expect(decisions.map((entry) => [entry.messageId, entry.decision, entry.reason]).sort()).toEqual(
       [
         [records[0]?.messageId, 'started', undefined],
-        [records[1]?.messageId, 'failed', 'InvalidRequest'],
-        [records[2]?.messageId, 'failed', 'InvalidRequest'],
-        [records[3]?.messageId, 'failed', 'DomainNotAllowed'],
-        [records[4]?.messageId, 'failed', 'InvalidRequest'],
+        [records[1]?.messageId, 'rejected', 'InvalidRequest'],
+        [records[2]?.messageId, 'rejected', 'InvalidRequest'],
+        [records[3]?.messageId, 'rejected', 'DomainNotAllowed'],
+        [records[4]?.messageId, 'rejected', 'InvalidRequest'],
       ].sort(),
     );
     expect(decisions[0]).toMatchObject({ level: 'INFO', service: expect.any(String) });

@@ -162,7 +162,6 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
   const ledger = {
     'dynamodb:GetItem': [getAttArn('LedgerTable')],
     'dynamodb:PutItem': [getAttArn('LedgerTable')],
-    'dynamodb:UpdateItem': [getAttArn('LedgerTable')],
   };
   const tracing = { 'xray:PutTraceSegments': ['*'], 'xray:PutTelemetryRecords': ['*'] };
   const consume = (queue: string) => ({

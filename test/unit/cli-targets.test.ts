@@ -103,7 +103,7 @@ describe('resolveTableName', () => {
 
     expect(resolveTableName(aws, 'flag-table', { ASSOCIATOR_TABLE: 'env-table' })).toBe('flag-table');
     expect(resolveTableName(aws, undefined, { ASSOCIATOR_TABLE: 'env-table' })).toBe('env-table');
-    expect(resolveTableName(local, undefined, {})).toBe('package-associator-idempotency');
+    expect(resolveTableName(local, undefined, {})).toBe('package-associator-ledger');
     expect(() => resolveTableName(aws, undefined, {})).toThrow(/pass --table, set ASSOCIATOR_TABLE/);
   });
 });

@@ -1,15 +1,18 @@
 import { type DomainPackageDetails, paginateListPackagesForDomain } from '@aws-sdk/client-opensearch';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { formatDomainPackage, formatRecord } from '../format.ts';
-import { IDEMPOTENCY_STAGES, idempotencyRecordId, viewRecord } from '../idempotency.ts';
+import { dynamoDbLedger } from '../../adapters/ledger.ts';
+import { formatDomainPackage, formatRecordView } from '../format.ts';
 import { EXIT, type ExitCode, UsageError } from '../io.ts';
+import { type RecordLookup, readRecordView } from '../ledger.ts';
 import { resolveTableName } from '../targets.ts';
 import { type CommandContext, createDynamoDbClient, createOpenSearchClient } from './context.ts';
 
 export interface StatusOptions {
   domain?: string | undefined;
   package?: string | undefined;
+  /** A request's idempotency key: its record in the ledger. */
   key?: string | undefined;
+  /** A rejected message's SQS message id: its rejection record in the ledger. */
+  message?: string | undefined;
   table?: string | undefined;
   json?: boolean | undefined;
 }
@@ -44,51 +47,58 @@ async function showDomain(
   return options.package === undefined;
 }
 
-/** Prints the request's idempotency records; false when there is none. */
-async function showKey(options: StatusOptions & { key: string }, context: CommandContext): Promise<boolean> {
+/** Prints the ledger records asked for; false when one of them is not in the ledger, or expired. */
+async function showRecords(
+  lookups: readonly RecordLookup[],
+  options: StatusOptions,
+  context: CommandContext,
+): Promise<boolean> {
   const { io } = context;
   const table = resolveTableName(context.target, options.table, io.env);
   const dynamo = createDynamoDbClient(context.target);
-  const client = DynamoDBDocumentClient.from(dynamo);
-  let foundAny = false;
+  const ledger = dynamoDbLedger(dynamo, table);
   const now = new Date();
+  let foundAll = true;
   try {
-    if (options.json !== true) io.out(`idempotency key ${options.key}`);
-    for (const { keyPrefix, stage } of IDEMPOTENCY_STAGES) {
-      const recordId = idempotencyRecordId(keyPrefix, options.key);
-      // Consistent: the record may have been written a moment ago by the invocation being watched.
-      const { Item } = await client.send(
-        new GetCommand({ TableName: table, Key: { id: recordId }, ConsistentRead: true }),
-      );
-      if (Item === undefined) {
-        io.out(
-          options.json === true
-            ? JSON.stringify({ stage, recordId, state: 'absent' })
-            : `${stage.padEnd(9)}  no record`,
+    for (const lookup of lookups) {
+      const view = await readRecordView(ledger, lookup, now);
+      if (view === undefined) {
+        foundAll = false;
+        io.err(
+          lookup.kind === 'request'
+            ? `the ledger ${table} has no request ${lookup.idempotencyKey}: not received yet, or its window ended and the record was removed`
+            : `the ledger ${table} has no rejection of message ${lookup.messageId}: not rejected (yet), or its window ended and the record was removed`,
         );
         continue;
       }
-      foundAny = true;
-      const view = viewRecord(stage, recordId, Item, now);
-      io.out(options.json === true ? JSON.stringify(view) : formatRecord(view));
+      if (options.json === true) io.out(JSON.stringify(view));
+      else for (const line of formatRecordView(view)) io.out(line);
+      if (view.expired) {
+        // Shown for the record's story, but the service no longer acts on it: as good as not found.
+        foundAll = false;
+        io.err(
+          `${view.id}: its window ended at ${view.expiresAt.toISOString()}; the service treats it as absent`,
+        );
+      }
     }
   } finally {
     dynamo.destroy();
   }
-  if (!foundAny) {
-    io.err(`no idempotency record for ${options.key} in ${table}: not processed yet, or expired and removed`);
-  }
-  return foundAny;
+  return foundAll;
 }
 
-/** `associator status`: what the domain reports for a package, and/or how far a request got. */
+/** `associator status`: what the domain reports for a package, and/or how far a request (or rejection) got. */
 export async function runStatus(options: StatusOptions, context: CommandContext): Promise<ExitCode> {
   const { domain, key } = options;
   if (options.package !== undefined && domain === undefined) throw new UsageError('--package needs --domain');
-  if (domain === undefined && key === undefined)
-    throw new UsageError('give --key, or --domain (with --package)');
+  const lookups: RecordLookup[] = [];
+  if (key !== undefined) lookups.push({ kind: 'request', idempotencyKey: key });
+  if (options.message !== undefined) lookups.push({ kind: 'rejection', messageId: options.message });
+  if (domain === undefined && lookups.length === 0) {
+    throw new UsageError('give --key, --message, or --domain (with --package)');
+  }
   let found = true;
   if (domain !== undefined) found = (await showDomain({ ...options, domain }, context)) && found;
-  if (key !== undefined) found = (await showKey({ ...options, key }, context)) && found;
+  if (lookups.length > 0) found = (await showRecords(lookups, options, context)) && found;
   return found ? EXIT.ok : EXIT.failed;
 }
