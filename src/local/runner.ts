@@ -78,6 +78,15 @@ export interface RunnerStats {
   inFlight: number;
   maxInFlight: number;
   workerStarts: number;
+  /** Invocations whose outcome an injected crash or timeout decided. */
+  injectedCrashes: number;
+  injectedTimeouts: number;
+}
+
+/** Shares of invocations the runner fails on purpose; see `QueueRunnerOptions.crashRate` and `timeoutRate`. */
+export interface RunnerFaultRates {
+  crashRate: number;
+  timeoutRate: number;
 }
 
 export interface RunnerLogger {
@@ -119,6 +128,9 @@ export interface QueueRunner {
   /** Stops polling at once and resolves when in-flight invocations have finished and workers are gone. */
   stop(): Promise<void>;
   stats(): RunnerStats;
+  faultRates(): RunnerFaultRates;
+  /** Changes the injected crash and timeout rates from the next invocation on; an omitted rate is kept. */
+  setFaultRates(rates: Partial<RunnerFaultRates>): void;
   /**
    * CPU time used so far by the threads of the live execution environments (a recycled one's time goes with
    * it); for telling the handlers' share of the machine from the emulators'.
@@ -182,13 +194,20 @@ function validateOptions(options: QueueRunnerOptions): void {
       `maximumBatchingWindowSeconds must be from 0 to 300, got ${options.maximumBatchingWindowSeconds}`,
     );
   }
-  for (const [name, rate] of [
-    ['crashRate', options.crashRate],
-    ['timeoutRate', options.timeoutRate],
-  ] as const) {
-    if (rate !== undefined && !(rate >= 0 && rate <= 1)) {
+  validateFaultRates({ crashRate: options.crashRate ?? 0, timeoutRate: options.timeoutRate ?? 0 });
+}
+
+/** Each rate from 0 to 1, and at most 1 together: one draw decides crash, timeout or neither. */
+export function validateFaultRates(rates: RunnerFaultRates): void {
+  for (const [name, rate] of Object.entries(rates)) {
+    if (!(rate >= 0 && rate <= 1)) {
       throw new QueueRunnerConfigError(`${name} must be between 0 and 1, got ${rate}`);
     }
+  }
+  if (rates.crashRate + rates.timeoutRate > 1) {
+    throw new QueueRunnerConfigError(
+      `crashRate + timeoutRate must be at most 1, got ${rates.crashRate} + ${rates.timeoutRate}`,
+    );
   }
 }
 
@@ -578,6 +597,12 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
     inFlight: 0,
     maxInFlight: 0,
     workerStarts: 0,
+    injectedCrashes: 0,
+    injectedTimeouts: 0,
+  };
+  let faultRates: RunnerFaultRates = {
+    crashRate: options.crashRate ?? 0,
+    timeoutRate: options.timeoutRate ?? 0,
   };
   const identity = resolveQueueIdentity(options);
   // Surfaced by the pollers that await it; this only keeps an early rejection from being "unhandled".
@@ -609,8 +634,7 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   };
 
   const pickFault = (): InjectedFault | undefined => {
-    const crashRate = options.crashRate ?? 0;
-    const timeoutRate = options.timeoutRate ?? 0;
+    const { crashRate, timeoutRate } = faultRates;
     if (crashRate === 0 && timeoutRate === 0) return undefined;
     const draw = random();
     if (draw < crashRate) return { kind: 'crash' };
@@ -784,6 +808,8 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
       if (initDurationMs !== undefined) report.initDurationMs = initDurationMs;
       if (error) report.error = error;
       if (injectedFault) report.injectedFault = injectedFault;
+      if (injectedFault === 'crash') stats.injectedCrashes += 1;
+      if (injectedFault === 'timeout') stats.injectedTimeouts += 1;
       try {
         options.onInvoke?.(report);
       } catch (callbackError) {
@@ -839,6 +865,12 @@ export function startQueueRunner(options: QueueRunnerOptions): QueueRunner {
   return {
     functionName,
     stats: () => ({ ...stats }),
+    faultRates: () => ({ ...faultRates }),
+    setFaultRates(rates) {
+      const next = { ...faultRates, ...rates };
+      validateFaultRates(next);
+      faultRates = next;
+    },
     async handlerThreadCpuMicros() {
       const perSlot = await Promise.all(slots.map((slot) => slot.threadCpuMicros()));
       return perSlot.reduce((total, micros) => total + micros, 0);

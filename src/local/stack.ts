@@ -1,17 +1,23 @@
 import { mkdirSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { createLedgerTable, startDynalite } from './dynamo.ts';
-import { type EdgeHandler, type EdgeServer, startEdge } from './edge.ts';
+import {
+  createDynamoDbFaultInjector,
+  DYNAMODB_ADMIN_PREFIX,
+  type DynamoDbFaultInjector,
+  type DynamoDbFaultSetting,
+  type DynamoDbStats,
+} from './dynamodb-faults.ts';
+import { type EdgeServer, startEdge } from './edge.ts';
 import {
   createEventBridgeEmulator,
   EMULATOR_ADMIN_PREFIX as EVENTS_ADMIN_PREFIX,
   type EventBridgeEmulator,
   type EventBridgeFaults,
 } from './eventbridge/index.ts';
+import { LAMBDA_ADMIN_PREFIX, lambdaAdminHandler } from './lambda-faults.ts';
 import {
   createOpenSearchEmulator,
   type FaultRule,
@@ -20,7 +26,12 @@ import {
   type SeedData,
 } from './opensearch/index.ts';
 import { seededRandom } from './rng.ts';
-import { type InvocationReport, type QueueRunner, startQueueRunner } from './runner.ts';
+import {
+  type InvocationReport,
+  type QueueRunner,
+  type RunnerFaultRates,
+  startQueueRunner,
+} from './runner.ts';
 import {
   loadFunctionSettings,
   loadParamDefaults,
@@ -54,11 +65,18 @@ export interface LocalStackOptions {
   openSearchFaults?: FaultRule[];
   openSearchLatencyMs?: number;
   eventBridgeFaults?: EventBridgeFaults;
-  /** Answers a share of DynamoDB calls with an error before they reach the store (soak tests). */
-  dynamoDbFaults?: DynamoDbFaults;
+  /**
+   * Faults on DynamoDB calls: a list of rules (`{ operation?, rate, errorType? }`, see DynamoDbFaultRule) or one
+   * `{ rate, errorType? }` for every operation. When given, even as `[]`, the handlers' own DynamoDB calls take
+   * the fault route too, so rules set later (`/_emulator/dynamodb/faults`, `stack.dynamoDb.setFaults`) reach
+   * them; without it they go straight to dynalite (one hop fewer) and only calls through the edge are faulted.
+   */
+  dynamoDbFaults?: DynamoDbFaultSetting;
   /** Share of invocations the runner crashes or times out after the handler ran (soak tests). */
   runnerCrashRate?: number;
   runnerTimeoutRate?: number;
+  /** Per function, on top of `runnerCrashRate` and `runnerTimeoutRate`; changeable at `/_emulator/lambda/faults`. */
+  runnerFaults?: Partial<Record<LocalFunctionName, Partial<RunnerFaultRates>>>;
   randomSeed?: number;
   /** Settings handed to the handlers on top of those serverless.yml implies (e.g. shorter backoffs in tests). */
   handlerEnvironment?: Record<string, string>;
@@ -72,22 +90,17 @@ export interface LocalStackOptions {
   onInvoke?: (report: InvocationReport) => void;
 }
 
-export interface DynamoDbFaults {
-  /** Share of calls answered with an error, 0 to 1. */
-  rate: number;
-  /**
-   * `InternalServerError` (500) or `ProvisionedThroughputExceededException` (400); both retryable. Default:
-   * either, half and half.
-   */
-  errorType?: DynamoDbFaultType;
-}
+export type {
+  DynamoDbFaultKind,
+  DynamoDbFaultRule,
+  DynamoDbFaults,
+  DynamoDbFaultType,
+  DynamoDbOperation,
+  DynamoDbStats,
+} from './dynamodb-faults.ts';
 
-export type DynamoDbFaultType = 'InternalServerError' | 'ProvisionedThroughputExceededException';
-
-export interface DynamoDbStats {
-  calls: number;
-  faultsInjected: number;
-}
+/** The functions the local stack runs, by their name in serverless.yml. */
+export type LocalFunctionName = 'associatePackage' | 'trackAssociation';
 
 export interface LocalStack {
   endpoint: string;
@@ -100,7 +113,9 @@ export interface LocalStack {
   eventBridge: EventBridgeEmulator;
   sqs: FauxqsServer;
   runners: QueueRunner[];
-  /** Calls that reached the DynamoDB route, and how many of them got an injected fault. */
+  /** DynamoDB fault rules and counts, as `/_emulator/dynamodb/` serves them. */
+  dynamoDb: Pick<DynamoDbFaultInjector, 'setFaults' | 'faults' | 'stats'>;
+  /** Calls that reached the DynamoDB route, and how many of them got an injected fault (of which kind). */
   dynamoDbStats(): DynamoDbStats;
   /** CPU time used so far, by thread: which part of the stack a busy machine is busy with. */
   cpuUsage(): Promise<StackCpuUsage>;
@@ -123,68 +138,6 @@ function toNumber(value: unknown, name: string): number {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-const DYNAMODB_FAULT_STATUS: Record<DynamoDbFaultType, number> = {
-  InternalServerError: 500,
-  ProvisionedThroughputExceededException: 400,
-};
-
-/**
- * The DynamoDB edge route: proxies to dynalite, except for a share of calls answered with an AWS JSON 1.0
- * error before they reach it, so a faulted write never half-happens.
- */
-function faultyDynamoRoute(
-  upstream: string,
-  faults: DynamoDbFaults,
-  random: () => number,
-  stats: DynamoDbStats,
-): EdgeHandler {
-  if (!(faults.rate >= 0 && faults.rate <= 1)) {
-    throw new Error(`dynamoDbFaults.rate must be from 0 to 1, got ${faults.rate}`);
-  }
-  const target = new URL(upstream);
-  return async (req: IncomingMessage, res: ServerResponse) => {
-    stats.calls += 1;
-    if (random() < faults.rate) {
-      stats.faultsInjected += 1;
-      // Drained so the connection can carry the client's next call.
-      await finished(req.resume());
-      const errorType =
-        faults.errorType ??
-        (random() < 0.5 ? 'InternalServerError' : 'ProvisionedThroughputExceededException');
-      const body = JSON.stringify({
-        __type: `com.amazonaws.dynamodb.v20120810#${errorType}`,
-        message: `Injected ${errorType}`,
-      });
-      res.writeHead(DYNAMODB_FAULT_STATUS[errorType], {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-errortype': errorType,
-        'content-length': String(Buffer.byteLength(body)),
-      });
-      res.end(body);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const forwarded = httpRequest(
-        {
-          hostname: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url ?? '/',
-          headers: { ...req.headers, host: target.host },
-        },
-        (response) => {
-          res.writeHead(response.statusCode ?? 502, response.headers);
-          response.pipe(res);
-          response.on('end', resolve);
-          response.on('error', reject);
-        },
-      );
-      forwarded.on('error', reject);
-      req.pipe(forwarded);
-    });
-  };
-}
 
 /**
  * Starts the whole service on this machine: SQS (fauxqs), DynamoDB (dynalite), the OpenSearch packages API
@@ -289,27 +242,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ],
     });
 
-    const dynamoDbStats: DynamoDbStats = { calls: 0, faultsInjected: 0 };
-    const dynamoRoute = options.dynamoDbFaults
-      ? faultyDynamoRoute(
-          dynamo.url,
-          options.dynamoDbFaults,
-          seededRandom(options.randomSeed === undefined ? Date.now() : options.randomSeed + 3),
-          dynamoDbStats,
-        )
-      : dynamo.url;
+    const dynamoDb = createDynamoDbFaultInjector({
+      upstream: dynamo.url,
+      ...(options.dynamoDbFaults !== undefined && { faults: options.dynamoDbFaults }),
+      random: seededRandom(options.randomSeed === undefined ? Date.now() : options.randomSeed + 3),
+    });
+    // The runners start once the edge's URL is known; until then the route has none to serve.
+    let lambdaAdmin = lambdaAdminHandler({});
     const edge: EdgeServer = await startEdge({
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 4566,
       routes: {
         sqs: { upstream: sqs.address, rewriteQueueUrls: true },
-        dynamodb: dynamoRoute,
+        dynamodb: dynamoDb.handle,
         es: openSearch.handle,
         events: eventBridge.handle,
       },
       adminRoutes: {
         [OPENSEARCH_ADMIN_PREFIX]: openSearch.handle,
         [EVENTS_ADMIN_PREFIX]: eventBridge.handle,
+        [DYNAMODB_ADMIN_PREFIX]: dynamoDb.handleAdmin,
+        [LAMBDA_ADMIN_PREFIX]: (req, res) => lambdaAdmin(req, res),
       },
     });
     stoppers.push(() => edge.close());
@@ -357,6 +310,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: LOCAL_CREDENTIALS,
     });
     const runners: QueueRunner[] = [];
+    const runnersByName: Partial<Record<LocalFunctionName, QueueRunner>> = {};
     stoppers.push(async () => {
       await Promise.all(runners.map((runner) => runner.stop()));
       runnerClient.destroy();
@@ -365,28 +319,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ['associatePackage', associate, queueUrls.requests],
       ['trackAssociation', track, queueUrls.tracking],
     ] as const) {
-      runners.push(
-        startQueueRunner({
-          sqs: runnerClient,
-          queueUrl: url,
-          handler: { module: settings.handlerModulePath, export: settings.handlerExport },
-          functionName: `package-associator-local-${name}`,
-          batchSize: settings.sqs.batchSize,
-          maximumBatchingWindowSeconds: settings.sqs.maximumBatchingWindowSeconds,
-          maximumConcurrency: settings.sqs.maximumConcurrency,
-          timeoutSeconds: options.functionTimeoutSeconds ?? settings.timeoutSeconds,
-          memorySize: settings.memorySize,
-          reportBatchItemFailures: settings.sqs.reportBatchItemFailures,
-          region: LOCAL_REGION,
-          accountId: LOCAL_ACCOUNT,
-          environment: handlerEnvironment,
-          ...(options.onInvoke && { onInvoke: options.onInvoke }),
-          ...(options.runnerCrashRate !== undefined && { crashRate: options.runnerCrashRate }),
-          ...(options.runnerTimeoutRate !== undefined && { timeoutRate: options.runnerTimeoutRate }),
-          ...(options.randomSeed !== undefined && { faultSeed: options.randomSeed + 2 }),
-        }),
-      );
+      const runner = startQueueRunner({
+        sqs: runnerClient,
+        queueUrl: url,
+        handler: { module: settings.handlerModulePath, export: settings.handlerExport },
+        functionName: `package-associator-local-${name}`,
+        batchSize: settings.sqs.batchSize,
+        maximumBatchingWindowSeconds: settings.sqs.maximumBatchingWindowSeconds,
+        maximumConcurrency: settings.sqs.maximumConcurrency,
+        timeoutSeconds: options.functionTimeoutSeconds ?? settings.timeoutSeconds,
+        memorySize: settings.memorySize,
+        reportBatchItemFailures: settings.sqs.reportBatchItemFailures,
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT,
+        environment: handlerEnvironment,
+        ...(options.onInvoke && { onInvoke: options.onInvoke }),
+        crashRate: options.runnerFaults?.[name]?.crashRate ?? options.runnerCrashRate ?? 0,
+        timeoutRate: options.runnerFaults?.[name]?.timeoutRate ?? options.runnerTimeoutRate ?? 0,
+        ...(options.randomSeed !== undefined && { faultSeed: options.randomSeed + 2 }),
+      });
+      runners.push(runner);
+      runnersByName[name] = runner;
     }
+    lambdaAdmin = lambdaAdminHandler(runnersByName);
 
     return {
       endpoint: edge.url,
@@ -399,7 +354,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBridge,
       sqs,
       runners,
-      dynamoDbStats: () => ({ ...dynamoDbStats }),
+      dynamoDb: {
+        setFaults: dynamoDb.setFaults,
+        faults: dynamoDb.faults,
+        stats: dynamoDb.stats,
+      },
+      dynamoDbStats: dynamoDb.stats,
       async cpuUsage() {
         const main = process.threadCpuUsage();
         const [dynamoDbMicros, ...handlers] = await Promise.all([

@@ -45,6 +45,8 @@ const started = performance.now();
 const stack = await startLocalStack({
   port: wholeNumber('port', values.port ?? process.env.LOCAL_STACK_PORT, 4566),
   associationDelayMs: wholeNumber('association-delay-ms', values['association-delay-ms'], 3000),
+  // The handlers' DynamoDB calls take the fault route, so rules set at /_emulator/dynamodb/faults reach them.
+  dynamoDbFaults: [],
   ...(values['data-dir'] !== undefined && { dataDir: values['data-dir'] }),
   ...(!values.quiet && {
     onInvoke: (report) => {
@@ -75,6 +77,9 @@ Send a request:
   ${cli} sqs send-message --queue-url ${stack.queueUrls.requests} --message-body '${sample}'
 Read the events:
   ${cli} sqs receive-message --queue-url ${stack.queueUrls.events} --max-number-of-messages 10 --wait-time-seconds 20
+
+Inject faults (README, "Fault injection"):
+  curl ${stack.endpoint}/_emulator/{opensearch,events,dynamodb,lambda}/faults
 
 Ctrl-C stops everything.
 `);

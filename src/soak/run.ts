@@ -8,7 +8,13 @@ import type { EventBridgeStats } from '../local/eventbridge/index.ts';
 import type { CallCount, FaultRule, OperationName } from '../local/opensearch/index.ts';
 import { seededRandom } from '../local/rng.ts';
 import type { RunnerStats } from '../local/runner.ts';
-import { type DynamoDbStats, LOCAL_NAMES, type LocalStack, startLocalStack } from '../local/stack.ts';
+import {
+  type DynamoDbFaultRule,
+  type DynamoDbStats,
+  LOCAL_NAMES,
+  type LocalStack,
+  startLocalStack,
+} from '../local/stack.ts';
 import { QueueCollector } from './queue-collector.ts';
 import {
   type DeadLetterMessage,
@@ -29,11 +35,21 @@ export interface SoakFaults {
     internalErrorRate: number;
     /** Share of AssociatePackage calls answered with a ConflictException that is not "already in desired state". */
     conflictRate: number;
+    /**
+     * Share of AssociatePackage calls whose answer is lost: the association starts, then the connection is reset
+     * (`LostAnswer`), so the handler sees a network error for a call that took effect.
+     */
+    lostAnswerRate: number;
     /** Every `everyMs` (± half), every call waits `latencyMs` for `durationMs`. */
     latencySpike: { everyMs: number; durationMs: number; latencyMs: number };
   };
   eventBridge: { entryFailureRate: number; throttleRate: number };
-  dynamoDb: { rate: number };
+  dynamoDb: {
+    /** Share of every DynamoDB call answered InternalServerError or ProvisionedThroughputExceededException. */
+    rate: number;
+    /** Share of every DynamoDB call that takes effect and then loses its answer to a reset connection. */
+    lostAnswerRate: number;
+  };
   runner: { crashRate: number; timeoutRate: number };
 }
 
@@ -42,10 +58,11 @@ export const DEFAULT_FAULTS: SoakFaults = {
     throttlingRate: 0.15,
     internalErrorRate: 0.05,
     conflictRate: 0.05,
+    lostAnswerRate: 0.03,
     latencySpike: { everyMs: 5_000, durationMs: 1_000, latencyMs: 1_500 },
   },
   eventBridge: { entryFailureRate: 0.05, throttleRate: 0.05 },
-  dynamoDb: { rate: 0.03 },
+  dynamoDb: { rate: 0.03, lostAnswerRate: 0.01 },
   runner: { crashRate: 0.03, timeoutRate: 0.02 },
 };
 
@@ -60,12 +77,13 @@ export function scaleFaults(faults: SoakFaults, factor: number): SoakFaults {
       throttlingRate: scaled(openSearch.throttlingRate),
       internalErrorRate: scaled(openSearch.internalErrorRate),
       conflictRate: scaled(openSearch.conflictRate),
+      lostAnswerRate: scaled(openSearch.lostAnswerRate),
     },
     eventBridge: {
       entryFailureRate: scaled(eventBridge.entryFailureRate),
       throttleRate: scaled(eventBridge.throttleRate),
     },
-    dynamoDb: { rate: scaled(dynamoDb.rate) },
+    dynamoDb: { rate: scaled(dynamoDb.rate), lostAnswerRate: scaled(dynamoDb.lostAnswerRate) },
     runner: { crashRate: scaled(runner.crashRate), timeoutRate: scaled(runner.timeoutRate) },
   };
 }
@@ -149,6 +167,15 @@ function openSearchFaultRules(faults: SoakFaults['openSearch']): FaultRule[] {
       rate: faults.conflictRate,
       message: 'An update is in progress for this domain; try again later',
     },
+    { operation: 'AssociatePackage', errorType: 'LostAnswer', rate: faults.lostAnswerRate },
+  ];
+}
+
+function dynamoDbFaultRules(faults: SoakFaults['dynamoDb']): DynamoDbFaultRule[] {
+  return [
+    // No errorType: InternalServerError or ProvisionedThroughputExceededException, half and half.
+    { operation: '*', rate: faults.rate },
+    { operation: '*', errorType: 'LostAnswer', rate: faults.lostAnswerRate },
   ];
 }
 
@@ -235,7 +262,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     associationDelayMs: SOAK_TIMING.associationDelayMs,
     openSearchFaults: openSearchFaultRules(faults.openSearch),
     eventBridgeFaults: faults.eventBridge,
-    dynamoDbFaults: faults.dynamoDb,
+    dynamoDbFaults: dynamoDbFaultRules(faults.dynamoDb),
     runnerCrashRate: faults.runner.crashRate,
     runnerTimeoutRate: faults.runner.timeoutRate,
     randomSeed: options.seed,

@@ -352,6 +352,33 @@ describe('EventBridge emulator fault injection', () => {
     expect(emulator.faults()).toEqual({ entryFailureRate: 1, throttleRate: 0, latencyMs: 50 });
   });
 
+  it('sets faults with PUT, clears them with DELETE, and refuses an unknown field by name', async () => {
+    const { emulator, url } = await startEmulator();
+    const admin = async (method: string, body?: unknown) => {
+      const response = await fetch(`${url}/_emulator/events/faults`, {
+        method,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await admin('PUT', { throttleRate: 0.25 })).toEqual({
+      status: 200,
+      body: { entryFailureRate: 0, throttleRate: 0.25, latencyMs: 0 },
+    });
+    const typo = await admin('PUT', { throttlingRate: 1 });
+    expect(typo.status).toBe(400);
+    expect(typo.body.message).toMatch(/Unknown fault field throttlingRate/);
+    expect(emulator.faults().throttleRate).toBe(0.25);
+    expect(await admin('DELETE')).toEqual({
+      status: 200,
+      body: { entryFailureRate: 0, throttleRate: 0, latencyMs: 0 },
+    });
+    expect(await admin('GET')).toEqual({
+      status: 200,
+      body: { entryFailureRate: 0, throttleRate: 0, latencyMs: 0 },
+    });
+  });
+
   it('repeats the same failures and event ids for the same seed', async () => {
     async function run(seed: number): Promise<string[]> {
       const { client } = await startEmulator({ randomSeed: seed, faults: { entryFailureRate: 0.5 } });

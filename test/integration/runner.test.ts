@@ -475,6 +475,35 @@ describe('startQueueRunner', () => {
     expect(new Set(first)).toEqual(new Set(['ok', 'error']));
   });
 
+  it('changes the injected crash and timeout rates at run time, and counts what it injected', async () => {
+    const { queueUrl } = await createQueuePair({ visibilityTimeout: 1 });
+    const [messageId = ''] = await sendBodies(queueUrl, ['{"rates":true}']);
+    const { runner, reports } = startRunner({
+      queueUrl,
+      handler: async () => ({ batchItemFailures: [] }),
+      maximumConcurrency: 1,
+      faultSeed: 3,
+    });
+    expect(runner.faultRates()).toEqual({ crashRate: 0, timeoutRate: 0 });
+    runner.setFaultRates({ crashRate: 1 });
+    expect(runner.faultRates()).toEqual({ crashRate: 1, timeoutRate: 0 });
+
+    await waitFor(() => reports.length >= 1);
+    runner.setFaultRates({ crashRate: 0 });
+    await waitFor(() => reports.some((report) => report.outcome === 'ok'));
+    await runner.stop();
+
+    expect(reports[0]).toMatchObject({ outcome: 'error', injectedFault: 'crash', messageIds: [messageId] });
+    expect(reports.at(-1)).toMatchObject({ outcome: 'ok', messageIds: [messageId], deletedCount: 1 });
+    expect(reports.at(-1)?.injectedFault).toBeUndefined();
+    expect(runner.stats()).toMatchObject({ injectedCrashes: reports.length - 1, injectedTimeouts: 0 });
+    expect(() => runner.setFaultRates({ crashRate: 0.7, timeoutRate: 0.5 })).toThrow(
+      /crashRate \+ timeoutRate must be at most 1/,
+    );
+    expect(() => runner.setFaultRates({ timeoutRate: -1 })).toThrow(/timeoutRate must be between 0 and 1/);
+    expect(runner.faultRates()).toEqual({ crashRate: 0, timeoutRate: 0 });
+  });
+
   it('runs in-process function handlers with the same semantics; a timeout stops waiting for them', async () => {
     const { queueUrl } = await createQueuePair({ visibilityTimeout: 1 });
     const ids = await sendBodies(queueUrl, ['{"keep":true}', '{"keep":false}']);
@@ -522,6 +551,7 @@ describe('startQueueRunner', () => {
     expect(() => startQueueRunner({ ...base, batchSize: 0 })).toThrow(/batchSize/);
     expect(() => startQueueRunner({ ...base, maximumConcurrency: 1.5 })).toThrow(/maximumConcurrency/);
     expect(() => startQueueRunner({ ...base, crashRate: 2 })).toThrow(/crashRate/);
+    expect(() => startQueueRunner({ ...base, crashRate: 0.6, timeoutRate: 0.6 })).toThrow(/at most 1/);
   });
 });
 

@@ -94,6 +94,7 @@ const JSON_11 = 'application/x-amz-json-1.1';
 // while a runaway client cannot make the emulator buffer without bound.
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const DEFAULT_PUBLISHED_LIMIT = 1000;
+const FAULT_FIELDS: readonly string[] = ['entryFailureRate', 'throttleRate', 'latencyMs'];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -346,12 +347,22 @@ export function createEventBridgeEmulator(options: EventBridgeEmulatorOptions): 
           return send(res, 200, json, stats);
         case 'GET faults':
           return send(res, 200, json, faults);
-        case 'POST faults': {
+        case 'POST faults':
+        case 'PUT faults': {
           const body = await readJsonBody(req);
           if (!isRecord(body)) throw new EventBridgeConfigError('The faults body must be a JSON object');
+          const unknown = Object.keys(body).filter((key) => !FAULT_FIELDS.includes(key));
+          if (unknown.length > 0) {
+            throw new EventBridgeConfigError(
+              `Unknown fault field ${unknown.join(', ')}; the fields are ${FAULT_FIELDS.join(', ')}`,
+            );
+          }
           faults = validateFaults(body as EventBridgeFaults);
           return send(res, 200, json, faults);
         }
+        case 'DELETE faults':
+          faults = validateFaults({});
+          return send(res, 200, json, faults);
         case 'POST reset':
           resetState();
           return send(res, 204, {}, undefined);

@@ -3,8 +3,10 @@ import * as z from 'zod';
 import { seededRandom } from '../rng.ts';
 import {
   CONNECTION_RESET_FAULT,
+  type FaultTarget,
   faultRulesSchema,
   InvalidEmulatorConfigError,
+  LOST_ANSWER_FAULT,
   latencyFor,
   latencySettingSchema,
   parseFaultRules,
@@ -21,7 +23,7 @@ import {
 import { matchRoute, OPERATIONS } from './operations.ts';
 import { loadSeed, type SeedData } from './seed.ts';
 import { type AssociationSnapshot, PackageStore } from './store.ts';
-import { EmulatorApiError, parseJsonObject, readBody, sendError, sendJson } from './wire.ts';
+import { EmulatorApiError, isRecord, parseJsonObject, readBody, sendError, sendJson } from './wire.ts';
 
 export interface OpenSearchEmulatorOptions {
   /** Seed data, or the path of a seed JSON file; default `src/local/seed.json`. */
@@ -248,16 +250,18 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
   ): Promise<void> {
     const count = counts[operation];
     count.calls += 1;
+    let loseAnswer = false;
     try {
       const rawBody = await readBody(req);
       await wait(latencyFor(latency, operation));
-      const fault = pickFault(faults, operation, random);
+      const fault = pickFault(faults, faultTarget(operation, params, rawBody), random);
       if (fault?.errorType === CONNECTION_RESET_FAULT) {
         count.failed += 1;
         req.socket.destroy();
         return;
       }
-      if (fault !== undefined) {
+      loseAnswer = fault?.errorType === LOST_ANSWER_FAULT;
+      if (fault !== undefined && !loseAnswer) {
         throw new EmulatorApiError(
           fault.errorType,
           fault.message ?? `Injected ${fault.errorType} for ${operation}`,
@@ -267,9 +271,19 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       const body = req.method === 'GET' ? {} : parseJsonObject(rawBody);
       const result = OPERATIONS[operation](store, { params, query, body });
       count.succeeded += 1;
+      if (loseAnswer) {
+        // The operation has run; only its answer is lost.
+        req.socket.destroy();
+        return;
+      }
       sendJson(res, 200, result);
     } catch (error) {
       count.failed += 1;
+      if (loseAnswer) {
+        // A refused call is lost the same way: the client cannot tell what happened.
+        req.socket.destroy();
+        return;
+      }
       sendError(res, asApiError(error));
     }
   }
@@ -289,8 +303,13 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
           sendJson(res, 200, { faults: emulator.getFaults() });
           return;
         case 'POST faults':
+        case 'PUT faults':
           emulator.setFaults(parseAdminBody(faultsBodySchema, rawBody).faults);
           sendJson(res, 200, { faults: emulator.getFaults() });
+          return;
+        case 'DELETE faults':
+          emulator.setFaults([]);
+          sendJson(res, 200, { faults: [] });
           return;
         case 'POST latency':
           emulator.setLatency(parseAdminBody(latencyBodySchema, rawBody).latencyMs);
@@ -329,6 +348,44 @@ function parseRuntimeSettings(settings: unknown): EmulatorRuntimeSettings {
   const result = runtimeSettingsSchema.safeParse(settings);
   if (!result.success) throw new InvalidEmulatorConfigError(z.prettifyError(result.error));
   return result.data;
+}
+
+/**
+ * The domain and packages a call names, for fault rules scoped to them. Read leniently: a malformed body
+ * names nothing here, and the operation refuses it as it would without faults.
+ */
+function faultTarget(operation: OperationName, params: Record<string, string>, rawBody: string): FaultTarget {
+  const target = {
+    operation,
+    domainName: params.DomainName,
+    packageIds: params.PackageID ? [params.PackageID] : [],
+  };
+  if (operation !== 'AssociatePackages' && operation !== 'DescribePackages') return target;
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    return target;
+  }
+  if (!isRecord(body)) return target;
+  const strings = (values: unknown[]) => values.filter((value): value is string => typeof value === 'string');
+  if (operation === 'AssociatePackages') {
+    const list = Array.isArray(body.PackageList) ? body.PackageList : [];
+    return {
+      operation,
+      domainName: typeof body.DomainName === 'string' ? body.DomainName : undefined,
+      packageIds: strings(list.map((entry) => (isRecord(entry) ? entry.PackageID : undefined))),
+    };
+  }
+  const filters = Array.isArray(body.Filters) ? body.Filters : [];
+  return {
+    operation,
+    packageIds: filters.flatMap((filter) =>
+      isRecord(filter) && filter.Name === 'PackageID' && Array.isArray(filter.Value)
+        ? strings(filter.Value)
+        : [],
+    ),
+  };
 }
 
 /** Anything that is not a deliberate API error is the emulator's own fault: InternalException. */

@@ -1,16 +1,56 @@
 import * as z from 'zod';
-import { type FaultRule, type LatencySetting, OPERATION_NAMES, type OperationName } from './model.ts';
+import {
+  DOMAIN_NAME_PATTERN,
+  type FaultRule,
+  type LatencySetting,
+  OPERATION_NAMES,
+  OPERATIONS_WITH_DOMAIN,
+  OPERATIONS_WITH_PACKAGE,
+  type OperationName,
+  PACKAGE_ID_PATTERN,
+} from './model.ts';
 
-/** The fault that answers nothing and drops the connection, as a network failure would. */
+/** The fault that answers nothing and drops the connection before the call runs, as a network failure would. */
 export const CONNECTION_RESET_FAULT = 'ConnectionReset';
 
-const faultRuleSchema = z.strictObject({
-  operation: z.enum([...OPERATION_NAMES, '*']),
-  errorType: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'must be an error name such as ThrottlingException'),
-  rate: z.number().min(0).max(1),
-  status: z.int().min(400).max(599).optional(),
-  message: z.string().optional(),
-});
+/**
+ * The fault that runs the call, so it takes effect, then drops the connection before the answer is written:
+ * the client sees a network error for a call that happened, and must find out what state it left.
+ */
+export const LOST_ANSWER_FAULT = 'LostAnswer';
+
+const faultRuleSchema = z
+  .strictObject({
+    operation: z.enum([...OPERATION_NAMES, '*']),
+    errorType: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]*$/, 'must be an error name such as ThrottlingException'),
+    rate: z.number().min(0).max(1),
+    domainName: z
+      .string()
+      .regex(DOMAIN_NAME_PATTERN, 'must be a domain name such as catalog-search')
+      .optional(),
+    packageId: z.string().regex(PACKAGE_ID_PATTERN, 'must be a package id such as F111111111').optional(),
+    status: z.int().min(400).max(599).optional(),
+    message: z.string().optional(),
+  })
+  .superRefine((rule, context) => {
+    if (rule.operation === '*') return;
+    if (rule.domainName !== undefined && !OPERATIONS_WITH_DOMAIN.has(rule.operation)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['domainName'],
+        message: `${rule.operation} names no domain; scope it by domainName only for ${[...OPERATIONS_WITH_DOMAIN].join(', ')} or *`,
+      });
+    }
+    if (rule.packageId !== undefined && !OPERATIONS_WITH_PACKAGE.has(rule.operation)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['packageId'],
+        message: `${rule.operation} names no package; scope it by packageId only for ${[...OPERATIONS_WITH_PACKAGE].join(', ')} or *`,
+      });
+    }
+  });
 
 export const faultRulesSchema = z.array(faultRuleSchema);
 
@@ -42,14 +82,28 @@ export function latencyFor(setting: LatencySetting, operation: OperationName): n
   return typeof setting === 'number' ? setting : (setting[operation] ?? 0);
 }
 
+/** What a fault rule can be scoped by: the operation and the domain and packages its request names. */
+export interface FaultTarget {
+  operation: OperationName;
+  domainName?: string | undefined;
+  packageIds: readonly string[];
+}
+
+function matches(rule: FaultRule, target: FaultTarget): boolean {
+  if (rule.operation !== '*' && rule.operation !== target.operation) return false;
+  if (rule.domainName !== undefined && rule.domainName !== target.domainName) return false;
+  if (rule.packageId !== undefined && !target.packageIds.includes(rule.packageId)) return false;
+  return true;
+}
+
 /**
  * Picks the fault, if any, that a call fails with. Every matching rule draws once, in order, so a
  * seeded generator yields the same sequence of faults for the same sequence of calls.
  */
-export function pickFault(rules: readonly FaultRule[], operation: OperationName, random: () => number) {
+export function pickFault(rules: readonly FaultRule[], target: FaultTarget, random: () => number) {
   let chosen: FaultRule | undefined;
   for (const rule of rules) {
-    if (rule.operation !== '*' && rule.operation !== operation) continue;
+    if (!matches(rule, target)) continue;
     const draw = random();
     if (chosen === undefined && draw < rule.rate) chosen = rule;
   }

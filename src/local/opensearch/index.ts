@@ -6,9 +6,9 @@ export {
   type OpenSearchEmulatorOptions,
   type OpenSearchEmulatorState,
 } from './emulator.ts';
-export { CONNECTION_RESET_FAULT, InvalidEmulatorConfigError } from './faults.ts';
+export { CONNECTION_RESET_FAULT, InvalidEmulatorConfigError, LOST_ANSWER_FAULT } from './faults.ts';
 export type { CallCount, FaultRule, LatencySetting, OperationName } from './model.ts';
-export { OPERATION_NAMES } from './model.ts';
+export { OPERATION_NAMES, OPERATIONS_WITH_DOMAIN, OPERATIONS_WITH_PACKAGE } from './model.ts';
 export { DEFAULT_SEED_PATH, InvalidSeedError, loadSeed, type SeedData } from './seed.ts';
 export {
   type OpenSearchEmulatorServer,

@@ -128,21 +128,47 @@ export interface PackageDetailsWire {
   PackageOwner: string;
 }
 
-/** A rule that makes a share of an operation's calls fail before the operation runs. */
+/**
+ * A rule that makes a share of an operation's calls fail. Optionally scoped to one domain and/or one package:
+ * then only calls naming them match (see `OPERATIONS_WITH_DOMAIN` and `OPERATIONS_WITH_PACKAGE`).
+ */
 export interface FaultRule {
   /** The operation the rule applies to, or `*` for all of them. */
   operation: OperationName | '*';
   /**
-   * The AWS error name sent in `x-amzn-errortype` (e.g. `ThrottlingException`), or `ConnectionReset`
-   * to drop the connection without an answer, as a network failure would.
+   * The AWS error name sent in `x-amzn-errortype` (e.g. `ThrottlingException`); `ConnectionReset` to drop the
+   * connection without an answer before the call runs, as a network failure would; or `LostAnswer` to run the
+   * call (it takes effect) and then drop the connection before the answer is written.
    */
   errorType: string;
   /** Share of matching calls that fail, 0 to 1. */
   rate: number;
+  /** Only calls on this domain match. */
+  domainName?: string;
+  /** Only calls on this package match (for AssociatePackages: a list holding it). */
+  packageId?: string;
   /** Overrides the status code; by default the one the AWS model gives the error (500 if unmodelled). */
   status?: number;
   message?: string;
 }
+
+/** Operations whose request names one domain, so a rule with `domainName` can match them. */
+export const OPERATIONS_WITH_DOMAIN: ReadonlySet<OperationName> = new Set([
+  'AssociatePackage',
+  'AssociatePackages',
+  'DissociatePackage',
+  'ListPackagesForDomain',
+  'DescribeDomain',
+]);
+
+/** Operations whose request names packages, so a rule with `packageId` can match them. */
+export const OPERATIONS_WITH_PACKAGE: ReadonlySet<OperationName> = new Set([
+  'AssociatePackage',
+  'AssociatePackages',
+  'DissociatePackage',
+  'ListDomainsForPackage',
+  'DescribePackages',
+]);
 
 /** Fixed added latency in ms: one number for every operation, or per operation (missing ones get 0). */
 export type LatencySetting = number | Partial<Record<OperationName, number>>;
