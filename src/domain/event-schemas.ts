@@ -70,7 +70,7 @@ export const rejectedDetailSchema = z
     attempt: z.int().min(1).meta({ description: 'the delivery attempt (SQS ApproximateReceiveCount)' }),
     occurredAt: z.iso.datetime(),
     error: z.object({
-      code: z.enum(['InvalidRequest', 'DomainNotAllowed', 'IdempotencyKeyConflict']),
+      code: z.enum(['InvalidRequest', 'DomainNotAllowed', 'RoleNotAllowed', 'IdempotencyKeyConflict']),
       message: z.string(),
     }),
   })

@@ -80,11 +80,11 @@ export async function handleRequest(delivery: Delivery, request: AssociationRequ
   const now = deps.now();
   let current = await deps.ledger.get(requestRecordId(request.idempotencyKey));
   if (current === undefined || isReusable(current, now)) {
-    // Only a request the ledger does not know yet is checked against the allow-list: one accepted before a
-    // change of the list is finished, not abandoned.
-    if (!deps.config.allowList.allows(request.domainName)) {
-      const message = `domainName: ${request.domainName} is not in the allow-list of this service`;
-      await reject(delivery, request, 'DomainNotAllowed', message);
+    // Only a request the ledger does not know yet is checked against the settings: one accepted before they
+    // changed is finished, not abandoned.
+    const refusal = refusalOf(delivery, request);
+    if (refusal !== undefined) {
+      await reject(delivery, request, refusal.code, refusal.message);
       return;
     }
     const lifetimeSeconds =
@@ -106,6 +106,22 @@ export async function handleRequest(delivery: Delivery, request: AssociationRequ
     if (current === undefined) throw new TransientFailure('LedgerRace', 'the request record vanished');
   }
   await continueRequest(delivery, request, fingerprint, current);
+}
+
+/** What this service may not do for anyone: touch a domain off its allow-list, pass a role not configured. */
+function refusalOf(delivery: Delivery, request: AssociationRequest) {
+  const { config } = delivery.deps;
+  if (!config.allowList.allows(request.domainName)) {
+    const message = `domainName: ${request.domainName} is not in the allow-list of this service`;
+    return { code: 'DomainNotAllowed' as const, message };
+  }
+  const role = request.associationConfiguration?.keyStoreAccessOption.keyAccessRoleArn;
+  if (role !== undefined && !config.keyAccessRoleArns.has(role)) {
+    // The function could pass it (iam:PassRole) only for the configured roles: refused here, before AWS.
+    const message = `associationConfiguration.keyStoreAccessOption.keyAccessRoleArn: ${role} is not a key-access role of this service`;
+    return { code: 'RoleNotAllowed' as const, message };
+  }
+  return undefined;
 }
 
 function leaseFor(delivery: Delivery) {

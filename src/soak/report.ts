@@ -26,15 +26,15 @@ function describeFaults(faults: SoakFaults): (string | number)[][] {
   return [
     [
       'OpenSearch API',
-      `ThrottlingException ${percent(openSearch.throttlingRate)}, InternalException ${percent(openSearch.internalErrorRate)} of all calls; ConflictException (update in progress) ${percent(openSearch.conflictRate)} of AssociatePackage; +${spike.latencyMs} ms on every call for ${spike.durationMs} ms about every ${spike.everyMs / 1000} s`,
+      `ThrottlingException ${percent(openSearch.throttlingRate)}, InternalException ${percent(openSearch.internalErrorRate)} of all calls; ConflictException (update in progress) ${percent(openSearch.conflictRate)} and LostAnswer (takes effect, connection reset) ${percent(openSearch.lostAnswerRate)} of AssociatePackage; +${spike.latencyMs} ms on every call for ${spike.durationMs} ms about every ${spike.everyMs / 1000} s`,
     ],
     [
       'EventBridge PutEvents',
       `${percent(eventBridge.entryFailureRate)} of entries InternalFailure, ${percent(eventBridge.throttleRate)} of calls ThrottlingException`,
     ],
     [
-      'DynamoDB (idempotency store)',
-      `${percent(dynamoDb.rate)} of calls InternalServerError or ProvisionedThroughputExceededException`,
+      'DynamoDB (request ledger)',
+      `${percent(dynamoDb.rate)} of calls InternalServerError or ProvisionedThroughputExceededException, ${percent(dynamoDb.lostAnswerRate)} LostAnswer (the write lands, the answer is lost)`,
     ],
     [
       'Lambda runner',

@@ -164,6 +164,28 @@ describe('associate-package handler', () => {
     });
   });
 
+  it('rejects a key-access role the service was not configured to pass, before any AWS call', async () => {
+    const roleArn = `arn:aws:iam::${ACCOUNT}:role/someone-elses`;
+    const record = sqsRecord({
+      domainName: 'catalog-search',
+      packageId: 'pkg-0a1c',
+      associationConfiguration: {
+        keyStoreAccessOption: { keyStoreAccessEnabled: true, keyAccessRoleArn: roleArn },
+      },
+    });
+
+    expect(await invoke(record)).toEqual({ batchItemFailures: [] });
+
+    expect(openSearch.calls()).toHaveLength(0);
+    const message = `associationConfiguration.keyStoreAccessOption.keyAccessRoleArn: ${roleArn} is not a key-access role of this service`;
+    expect(publishedEvents(eventBridge).map((event) => [event.DetailType, event.Detail.error])).toEqual([
+      ['PackageRequestRejected', { code: 'RoleNotAllowed', message }],
+    ]);
+    expect(sentTo(sqs, ENV.DLQ_URL).map((input) => input.MessageAttributes?.ReasonCode?.StringValue)).toEqual(
+      ['RoleNotAllowed'],
+    );
+  });
+
   it('handles a mixed batch record by record: rejections, permanent and transient errors, conflicts', async () => {
     openSearch
       .on(AssociatePackageCommand, { DomainName: 'catalog-search' })

@@ -25,6 +25,7 @@ export function handlerEnvironment() {
     TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
     LEDGER_TABLE: `ledger-${randomUUID()}`,
     ALLOWED_DOMAINS: 'catalog-search,orders-*',
+    KEY_ACCESS_ROLE_ARNS: `arn:aws:iam::${ACCOUNT}:role/keys`,
     MAX_ATTEMPTS: '5',
     BACKOFF_BASE_SECONDS: '10',
     BACKOFF_MAX_SECONDS: '600',

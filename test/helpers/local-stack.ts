@@ -26,8 +26,13 @@ export function eventsIn(collector: QueueCollector): ReceivedEvent[] {
   return collector.messages.map((message) => JSON.parse(message.Body ?? '{}') as ReceivedEvent);
 }
 
-export function eventsFor(collector: QueueCollector, idempotencyKey: string): ReceivedEvent[] {
-  return eventsIn(collector).filter((event) => event.detail.idempotencyKey === idempotencyKey);
+/** The events of a request (by its key) or of a rejected message (by its message id). */
+export function eventsFor(collector: QueueCollector, idempotencyKeyOrMessageId: string): ReceivedEvent[] {
+  return eventsIn(collector).filter(
+    (event) =>
+      event.detail.idempotencyKey === idempotencyKeyOrMessageId ||
+      event.detail.messageId === idempotencyKeyOrMessageId,
+  );
 }
 
 export interface TestStack {

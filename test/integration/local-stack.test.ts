@@ -93,16 +93,16 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     expect(deadLetter.Body).toBe(body);
     expect(deadLetter.MessageAttributes?.ReasonCode?.StringValue).toBe('InvalidRequest');
     expect(deadLetter.MessageAttributes?.ErrorMessage?.StringValue).toBe('colour: is not a known field');
-    const failed = await test.events.waitFor(
-      () => only(eventsFor(test.events, messageId), 'PackageAssociationFailed'),
+    const rejected = await test.events.waitFor(
+      () => only(eventsFor(test.events, messageId), 'PackageRequestRejected'),
       5_000,
-      'the Failed event',
+      'the Rejected event',
     );
-    expect(failed.detail.error).toEqual({
+    expect(rejected.detail.error).toEqual({
       code: 'InvalidRequest',
       message: 'colour: is not a known field',
-      retryable: false,
     });
+    expect(rejected.detail.messageId).toBe(messageId);
   });
 
   it('retries injected faults until the request succeeds', async () => {

@@ -32,9 +32,58 @@ describe('loadConfig', () => {
     );
   });
 
+  it.each(['eight', '0x8', '1e1', '8.0', ' 8', '-8'])(
+    'takes MAX_ATTEMPTS=%j for no number: decimal digits only',
+    (raw) => {
+      expect(() => loadConfig({ ...minimal, MAX_ATTEMPTS: raw })).toThrow(
+        'MAX_ATTEMPTS: must be a whole number in decimal digits',
+      );
+    },
+  );
+
+  it.each([
+    'not a url',
+    'arn:aws:sqs:eu-west-1:123456789012:dlq',
+    'http://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+    'https://sqs.eu-west-1.amazonaws.com.evil.example/123456789012/dlq',
+    'https://sqs.eu-west-1.amazonaws.com/dlq',
+  ])('refuses DLQ_URL=%j: an SQS queue URL is https, on an SQS host, with an account and a name', (raw) => {
+    expect(() => loadConfig({ ...minimal, DLQ_URL: raw })).toThrow(
+      'DLQ_URL: must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>)',
+    );
+  });
+
+  it('accepts queue URLs of the endpoint the SDK is pointed at (the local stack), and only those', () => {
+    const local = {
+      ...minimal,
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      DLQ_URL: 'http://127.0.0.1:4566/000000000000/dlq',
+    };
+    expect(loadConfig(local).dlqUrl).toBe('http://127.0.0.1:4566/000000000000/dlq');
+    expect(() => loadConfig({ ...local, DLQ_URL: 'http://127.0.0.1:9999/000000000000/dlq' })).toThrow(
+      'or a queue of http://127.0.0.1:4566',
+    );
+  });
+
+  it('keeps the backoff within what SQS allows a visibility timeout after a receive', () => {
+    expect(loadConfig({ ...minimal, BACKOFF_MAX_SECONDS: '42300' }).backoff.maxSeconds).toBe(42_300);
+    expect(() => loadConfig({ ...minimal, BACKOFF_MAX_SECONDS: '43200' })).toThrow(
+      'BACKOFF_MAX_SECONDS: must be from 1 to 42300',
+    );
+  });
+
+  it('reads the key-access roles, and refuses anything but IAM role ARNs', () => {
+    const role = 'arn:aws:iam::123456789012:role/keys';
+    expect([...loadConfig({ ...minimal, KEY_ACCESS_ROLE_ARNS: ` ${role}, ` }).keyAccessRoleArns]).toEqual([
+      role,
+    ]);
+    expect(loadConfig(minimal).keyAccessRoleArns.size).toBe(0);
+    expect(() =>
+      loadConfig({ ...minimal, KEY_ACCESS_ROLE_ARNS: `${role},arn:aws:iam::123456789012:user/me` }),
+    ).toThrow('KEY_ACCESS_ROLE_ARNS: must be IAM role ARNs');
+  });
+
   it('names a malformed setting and its rule', () => {
-    expect(() => loadConfig({ ...minimal, MAX_ATTEMPTS: 'eight' })).toThrow('MAX_ATTEMPTS: must be a number');
-    expect(() => loadConfig({ ...minimal, DLQ_URL: 'not a url' })).toThrow(/DLQ_URL: must be a URL/);
     expect(() => loadConfig({ ...minimal, ALLOWED_DOMAINS: 'a*b' })).toThrow(
       'Invalid configuration: ALLOWED_DOMAINS: "a*b" is neither a domain name',
     );
