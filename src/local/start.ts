@@ -3,13 +3,19 @@ import { parseArgs } from 'node:util';
 import { LOCAL_REGION, startLocalStack } from './stack.ts';
 
 const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--association-delay-ms 3000] [--quiet]
+                 [--window-seconds 86400] [--retry-budget-seconds 3600] [--deadline-seconds 1800]
 
 Runs the whole service on this machine: SQS, DynamoDB, the OpenSearch packages API and EventBridge behind one
 endpoint, and the two Lambda handlers fed by their queues. Ctrl-C stops everything.
   --port                  edge port (default: $LOCAL_STACK_PORT or 4566)
   --data-dir              keep queues and the request ledger in this folder instead of memory
   --association-delay-ms  how long the emulated domain stays ASSOCIATING (default 3000)
-  --quiet                 no line per Lambda invocation`;
+  --window-seconds        how long a decided request stays a duplicate (IDEMPOTENCY_TTL_SECONDS, default 86400)
+  --retry-budget-seconds  how long transient failures are retried (RETRY_BUDGET_SECONDS, default 3600)
+  --deadline-seconds      how long an association may stay ASSOCIATING (TRACKING_DEADLINE_SECONDS, default 1800)
+  --quiet                 no line per Lambda invocation
+
+Short settings let a run cross a window, a budget or a deadline in seconds.`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -21,6 +27,9 @@ const optionSpec = {
   port: { type: 'string' },
   'data-dir': { type: 'string' },
   'association-delay-ms': { type: 'string' },
+  'window-seconds': { type: 'string' },
+  'retry-budget-seconds': { type: 'string' },
+  'deadline-seconds': { type: 'string' },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -41,12 +50,28 @@ const wholeNumber = (flag: string, value: string | undefined, fallback: number):
   return parsed;
 };
 
+/** The functions' settings a flag names, as the environment variables the handlers read. */
+const FUNCTION_SETTINGS = {
+  'window-seconds': 'IDEMPOTENCY_TTL_SECONDS',
+  'retry-budget-seconds': 'RETRY_BUDGET_SECONDS',
+  'deadline-seconds': 'TRACKING_DEADLINE_SECONDS',
+} as const;
+const handlerEnvironment: Record<string, string> = {};
+for (const [flag, variable] of Object.entries(FUNCTION_SETTINGS)) {
+  const value = values[flag as keyof typeof FUNCTION_SETTINGS];
+  if (value === undefined) continue;
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1)
+    fail(`--${flag} must be a whole number of seconds, got "${value}"`);
+  handlerEnvironment[variable] = value;
+}
+
 const started = performance.now();
 const stack = await startLocalStack({
   port: wholeNumber('port', values.port ?? process.env.LOCAL_STACK_PORT, 4566),
   associationDelayMs: wholeNumber('association-delay-ms', values['association-delay-ms'], 3000),
   // The handlers' DynamoDB calls take the fault route, so rules set at /_emulator/dynamodb/faults reach them.
   dynamoDbFaults: [],
+  handlerEnvironment,
   ...(values['data-dir'] !== undefined && { dataDir: values['data-dir'] }),
   ...(!values.quiet && {
     onInvoke: (report) => {
