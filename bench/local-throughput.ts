@@ -301,20 +301,20 @@ ${stats.invocations} invocations took ${ms(perInvocation)} each on average.
 all threads, which allows ${int((cores * 1000) / warmCpu.all)} requests/s at best; the run reached ${int(run.requestsPerSecond)}. More concurrency cannot
 help (\`maximumConcurrency\` 3 and 10 measured the same or worse while this was written); less CPU per request
 does. The handlers take the largest share (${warmCpu.handlers.toFixed(1)} ms): the SDK calls of section 4, each built, signed, sent over
-HTTP and parsed; then dynalite (${warmCpu.dynamoDb.toFixed(1)} ms for the idempotency writes, parsing each condition and update
-expression with its PEG parser).
+HTTP and parsed; then dynalite (${warmCpu.dynamoDb.toFixed(1)} ms for the ledger's read and three conditional writes per request,
+parsing each condition expression with its PEG parser).
 
 **What moved it,** measured with this section while it was written: dynalite on a worker thread of its own
 (\`src/local/dynamo.ts\`) took the main thread from 97% busy to about 50% and the first-run figure from 95 to
 132 requests/s; sending a batch's tracking messages in one SendMessageBatch (section 4) took the handlers from
 8.3 to 5.9 ms per request in the first run (132 → 152 requests/s); giving each execution environment the heap
 Lambda's bootstrap gives its memory size, young generation included (\`src/local/lambda-heap.ts\`; it had V8's
-smaller default), cut the collections that V8's helper threads run for it; one idempotency record per request
-instead of two (section 4) took the CPU per request from about 10 to about 6 ms, the handlers' share halving
-with the two DynamoDB calls they no longer make and dynalite's with the writes it no longer parses. The machine's
-own speed varies: before that last change the same code measured from about 155 to 211 requests/s warm over
-one afternoon, the CPU per request moving together with every other section's timings, so read any one run's
-figures as ±20%. In AWS none of the local limits apply: Lambda
+smaller default), cut the collections that V8's helper threads run for it; under the Powertools idempotency store
+the ledger has replaced, one idempotency record per request instead of two took the CPU per request from about 10
+to about 6 ms, the handlers' share halving with the two DynamoDB calls they no longer made and dynalite's with the
+writes it no longer parsed. The ledger's four calls per request (section 4) move the other way. The machine's
+own speed varies: the same code once measured from about 155 to 211 requests/s warm over one afternoon, the CPU
+per request moving together with every other section's timings, so read any one run's figures as ±20%. In AWS none of the local limits apply: Lambda
 runs each of the \`maximumConcurrency\` environments on its own CPU share, waiting on AWS.
 `;
   return { title: '5. End-to-end local throughput', rows, details };

@@ -7,14 +7,14 @@ import { once } from 'node:events';
 import { totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { lambdaHeap } from '../src/local/lambda-heap.ts';
-import { startAwsStub } from './lib/aws-stub.ts';
+import { type DynamoDbCapacity, startAwsStub } from './lib/aws-stub.ts';
 import { ASSUMED_LATENCY_MS, type CostBreakdown, costPerMillion, MB_PER_VCPU, PRICES } from './lib/cost.ts';
 import { type Bundle, bundle, readServerlessBuild } from './lib/esbuild-settings.ts';
 import { benchEnvironment } from './lib/fakes.ts';
 import type { HandlerChildResult } from './lib/handler-child.ts';
 import type { FakesChildResult } from './lib/memory-child.ts';
 import { row, type SectionResult, verdictOf } from './lib/report.ts';
-import { int, mib, ms, percent, usd } from './lib/stats.ts';
+import { int, kib, mib, ms, percent, usd } from './lib/stats.ts';
 
 /** Lambda memory sizes considered, smallest first. */
 const MEMORY_SIZES = [128, 256, 512, 1024];
@@ -76,6 +76,7 @@ interface SizedRun {
   run: ChildRun<HandlerChildResult>;
   requests: number;
   calls: Map<string, number>;
+  capacity: DynamoDbCapacity;
 }
 
 export async function memory(outdir: string, handlerBundle: Bundle, batches: number): Promise<SectionResult> {
@@ -103,7 +104,7 @@ export async function memory(outdir: string, handlerBundle: Bundle, batches: num
         },
         lambdaNodeFlags(memoryMb),
       );
-      return { memoryMb, run, requests: (batches + 1) * 10, calls: stub.calls };
+      return { memoryMb, run, requests: (batches + 1) * 10, calls: stub.calls, capacity: stub.capacity };
     } catch {
       // Out of heap at this size: it does not fit.
       return undefined;
@@ -123,8 +124,10 @@ export async function memory(outdir: string, handlerBundle: Bundle, batches: num
     }
   }
   if (chosen === undefined) throw new Error(`the handler fits none of ${MEMORY_SIZES.join(', ')} MB`);
-  const { run: real, requests, calls, memoryMb: recommended } = chosen;
+  const { run: real, requests, calls, capacity, memoryMb: recommended } = chosen;
   const perRequest = (operation: string) => (calls.get(operation) ?? 0) / requests;
+  const writeUnits = capacity.writeUnits / requests;
+  const readUnits = capacity.readUnits / requests;
   const logBytesPerRequest = (real.stdoutBytes + real.stderrBytes) / requests;
 
   const configured = Object.entries(deployed.memorySizes);
@@ -141,8 +144,8 @@ export async function memory(outdir: string, handlerBundle: Bundle, batches: num
       sqsRequestsPerRequest:
         perRequest('AmazonSQS.SendMessage') + perRequest('AmazonSQS.SendMessageBatch') + 0.2,
       eventsPerRequest: perRequest('AWSEvents.PutEvents') * 10,
-      writeUnitsPerRequest:
-        perRequest('DynamoDB_20120810.PutItem') + perRequest('DynamoDB_20120810.UpdateItem'),
+      writeUnitsPerRequest: writeUnits,
+      readUnitsPerRequest: readUnits,
     }),
   }));
   const atRecommended = costs.find((entry) => entry.memoryMb === recommended)?.cost as CostBreakdown;
@@ -171,6 +174,11 @@ export async function memory(outdir: string, handlerBundle: Bundle, batches: num
       verdictOf(allMatch),
     ),
     row(
+      'DynamoDB capacity per request (ledger, by item size)',
+      `${writeUnits.toFixed(2)} WRU, ${readUnits.toFixed(2)} RRU; largest item ${kib(capacity.largestItemBytes)}`,
+      'Powertools store: 2 WRU',
+    ),
+    row(
       `Cost per million requests at ${recommended} MB`,
       usd(atRecommended.total),
       `list prices ${PRICES.region}, ${PRICES.asOf.slice(0, 7)}`,
@@ -189,7 +197,6 @@ export async function memory(outdir: string, handlerBundle: Bundle, batches: num
     .map(([operation, count]) => `${operation} ${(count / requests).toFixed(2)}`)
     .join(', ');
   const ioWaitMs = Object.values(ASSUMED_LATENCY_MS).reduce((total, value) => total + value, 0);
-  const writeUnits = perRequest('DynamoDB_20120810.PutItem') + perRequest('DynamoDB_20120810.UpdateItem');
   const triedText = tried
     .map(({ memoryMb, peakBytes }) =>
       peakBytes === undefined
@@ -205,8 +212,8 @@ memory), report \`process.resourceUsage().maxRSS\` after ${batches} batches of t
 - **Section 2 setup**: \`createAssociateHandler\` with the in-memory fakes, on Node's default heap limits:
   ${mib(fakes.result.maxRssBytes)} peak, ${mib(fakes.result.heapUsedBytes)} heap in use at the end.
 - **Handler bundle + SDK**: the deployable bundle of section 1 with its real SDK clients, pointed by
-  \`AWS_ENDPOINT_URL\` at a local stub that answers DynamoDB, AssociatePackage, SendMessageBatch and PutEvents at once
-  (\`bench/lib/aws-stub.ts\`), with serverless.yml's environment (\`POWERTOOLS_LOG_LEVEL=INFO\`, EMF metrics on,
+  \`AWS_ENDPOINT_URL\` at a local stub that answers the ledger's GetItem and PutItem (keeping the items and checking
+  the writes' conditions), AssociatePackage, SendMessageBatch and PutEvents at once (\`bench/lib/aws-stub.ts\`), with serverless.yml's environment (\`POWERTOOLS_LOG_LEVEL=INFO\`, EMF metrics on,
   \`NODE_OPTIONS=${nodeOptions}\`; tracing off, there being no X-Ray daemon) and the heap limits Lambda's Node.js
   bootstrap derives from the memory size (\`${lambdaNodeFlags(recommended).join(' ')}\` at ${recommended} MB).
   Node sizes its heap from the machine otherwise (${(totalmem() / 1024 ** 3).toFixed(0)} GiB here) and then collects lazily, so an
@@ -235,15 +242,17 @@ initialisation run on the same CPU share unless Lambda boosts the init phase, wh
 **Cost per million successful requests** (batches of ten). Prices: Lambda Arm $${PRICES.lambdaArmPerGbSecond} per
 GB-s and $${PRICES.lambdaPerMillionInvocations.toFixed(2)} per million invocations, SQS $${PRICES.sqsPerMillionRequests.toFixed(2)} per
 million requests, EventBridge $${PRICES.eventBridgePerMillionEvents.toFixed(2)} per million events, DynamoDB on-demand
-$${PRICES.dynamoDbPerMillionWriteUnits.toFixed(3)} per million write request units, CloudWatch Logs $${PRICES.cloudWatchLogsPerGb.toFixed(2)}
+$${PRICES.dynamoDbPerMillionWriteUnits.toFixed(3)} per million write and $${PRICES.dynamoDbPerMillionReadUnits.toFixed(3)} per million read request units, CloudWatch Logs $${PRICES.cloudWatchLogsPerGb.toFixed(2)}
 per GB ingested; ${PRICES.region} list prices as of ${PRICES.asOf}, not looked up live. A batch is assumed to wait
 ${Object.entries(ASSUMED_LATENCY_MS)
   .map(([call, latency]) => `${call} ${latency} ms`)
   .join(', ')} one after another, plus its CPU at the size's share as if it never overlapped the waits.
 SQS counts the tracking messages' SendMessageBatch and the event source mapping's receive and delete per batch (its idle long
 polls, about 1.3 million requests a month for five pollers, are a fixed cost); EventBridge the \`Started\` event;
-DynamoDB ${writeUnits.toFixed(0)} write request units (the items are under 1 KB). Not included: the producer's
-SendMessage, the tracker's invocations and its \`Succeeded\` event, X-Ray ($5 per million traces recorded, for
+DynamoDB the ${writeUnits.toFixed(2)} write and ${readUnits.toFixed(2)} read request units the stub counted per request (a write costs a unit
+per KB of the larger of the old and the new item, a consistent read a unit per 4 KB; the largest item came to
+${kib(capacity.largestItemBytes)}, the \`TRACKING\` record with its outbox). Not included: the producer's SendMessage, the tracker's
+invocations, its ledger reads and writes (section 4) and its \`Succeeded\` event, X-Ray ($5 per million traces recorded, for
 the share of invocations the default sampling rule keeps) and storage. The ceiling column is what
 \`maximumConcurrency: ${maximumConcurrency}\` lets the associate function process at that batch duration: the
 real limit on throughput in AWS, which \`maximumConcurrency\` raises more cheaply than memory does.

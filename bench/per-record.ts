@@ -36,7 +36,7 @@ async function runBatches(subject: Subject, events: SQSEvent[]): Promise<void> {
     }
     subject.afterInvocation();
     // The real table lives elsewhere; keys never repeat, so forgetting them changes nothing but memory.
-    if (subject.fake.store.size > 10_000) subject.fake.store.clear();
+    if (subject.fake.ledger.size > 10_000) subject.fake.ledger.clear();
   }
 }
 
@@ -94,9 +94,12 @@ export async function perRecord(options: {
   resetCounts(ours.fake.counts);
   const allShares = await profileShares(() => runBatches(ours, profiledEvents), Number.POSITIVE_INFINITY);
   const shares = allShares.slice(0, 12);
-  const { putItem, updateItem } = ours.fake.counts.dynamoDB;
-  const storeWritesPerRecord = (putItem + updateItem) / (options.batchesPerRound * 10);
-  const jmespath = allShares.find((share) => share.name === '@aws-lambda-powertools/jmespath')?.share ?? 0;
+  const { getItem, putItem } = ours.fake.counts.dynamoDB;
+  const ledgerReadsPerRecord = getItem / (options.batchesPerRound * 10);
+  const ledgerWritesPerRecord = putItem / (options.batchesPerRound * 10);
+  const shareOf = (name: string) => allShares.find((share) => share.name === name)?.share ?? 0;
+  // The package or file after the collector: what to look at first.
+  const largest = allShares.find((share) => !share.name.startsWith('('));
 
   const rows = [
     row('Records/s, one thread, no latency', int(oursSummary.rate), `floor ${int(floorSummary.rate)}`),
@@ -111,12 +114,12 @@ export async function perRecord(options: {
   const details = `### 2. Per-record cost
 
 Clean batches of ten requests for ten domains, through \`createAssociateHandler\` with in-memory fakes that answer
-at once (AssociatePackage returns \`ASSOCIATING\`; PutEvents accepts every entry; the idempotency store is a
-\`BasePersistenceLayer\` over a Map with DynamoDB's conditional-put rules), a Powertools Logger at \`SILENT\` and
-Powertools Metrics with output disabled but flushed after every batch, as \`logMetrics\` does. The floor
-(\`bench/baseline/floor-handler.ts\`) parses each body and makes the same calls on the same fakes (claim the key,
-AssociatePackage, one SendMessageBatch of tracking messages and one PutEvents for the batch, record the outcome)
-and nothing else. After
+at once (AssociatePackage returns \`ASSOCIATING\`; PutEvents accepts every entry; the ledger is a Map behind the
+\`Ledger\` interface of \`src/adapters/ledger.ts\`, each write conditional on the version read as the DynamoDB adapter's
+is), a Powertools Logger at \`SILENT\` and Powertools Metrics with output disabled but flushed after every batch, as
+\`logMetrics\` does. The floor (\`bench/baseline/floor-handler.ts\`) parses each body and makes the same calls on the
+same fakes (read the request's record, claim it, AssociatePackage, write it followed, one PutEvents and one
+SendMessageBatch of tracking messages for the batch, clear the outbox) and nothing else. After
 500 warm-up batches each, ${options.rounds} alternating rounds of ${options.batchesPerRound} batches; medians of
 \`process.cpuUsage()\` per record and of records per wall-clock second.
 
@@ -126,23 +129,28 @@ Where the handler's CPU goes (self time, sampled over one more round):
 |---|---|
 ${shares.map((share) => `| ${share.name} | ${percent(share.share)} |`).join('\n')}
 
-**What was changed.** Powertools' JMESPath builds a tree interpreter for every \`search()\`, and each one asked its
-function table to list its methods again (\`Functions#introspectMethods\`, which walks the class chain): with a key
-and a payload search per idempotency record write, about 8 times per record then, 28% of the handler's CPU in
-the first profile (76 µs per record). The idempotency configs now get a function table that introspects once
-(\`src/adapters/jmespath-functions.ts\`): about 50 µs. Then one idempotency record per request instead of two
-(section 4) halved the store work: about 30 µs on a quiet machine. JMESPath is ${percent(jmespath)} of the samples now.
+**What changed with the ledger.** The Powertools idempotent step is gone from the record's path, and with it the
+work it did per store write: the JMESPath searches for the key and the payload, the deep sort, the JSON and the MD5
+hashes of both, the \`IdempotencyRecord\` objects (in the last profile before the ledger, the idempotency package,
+\`@aws-lambda-powertools/commons\` and the native hashing took about a third of the samples, at 53 µs per record).
+In its place a request makes ${ledgerReadsPerRecord.toFixed(0)} ledger read and ${ledgerWritesPerRecord.toFixed(0)} conditional writes, each write a transition that builds the next
+record as a new object (\`src/domain/transitions.ts\`, ${percent(shareOf('src/domain/transitions.ts'))} here), with an outbox whose entries are
+keyed by event id (\`withEntries\` and \`withoutEntries\` in \`src/domain/ledger.ts\`, ${percent(shareOf('src/domain/ledger.ts'))}: objects keyed by
+fresh UUIDs, which V8 cannot give a shared shape), and one SHA-256 fingerprint of what the request asks
+(\`src/domain/fingerprint.ts\`, ${percent(shareOf('src/domain/fingerprint.ts'))}). The floor makes the ledger's four calls too, where it made the
+store's two.
 
 **What bounds it.** The floor does almost nothing (${us(floorSummary.cpu)} per record), so every safeguard the
-design asks for shows up as a multiple of it: the strict request schema; the Powertools idempotent step per
-request (${storeWritesPerRecord.toFixed(0)} store writes), which deep-sorts, serialises and MD5-hashes the key and the payload, builds a
-record and checks its expiry; the terminal announcements' own step where there is one; the
-batch processor's bookkeeping; the event detail built and sized for PutEvents; an audit log call and a metric per
-record, each of which reads \`process.env\` (the trace id, the log level) again. No single item is large any more
-(table above); garbage collection is the biggest, from the objects all of these allocate. Reaching
-${PER_RECORD_TARGET}× the floor would take replacing Powertools idempotency, batch, Logger and Metrics with
-hand-written code that does less, which is the trade this project does not make: they are what keeps a request from
-being associated or announced twice. And it would not show in Lambda: ${us(oursSummary.cpu)} of CPU per record is
+design asks for shows up as a multiple of it: the strict request schema; the ledger's read, its transitions
+and their outbox bookkeeping (${ledgerWritesPerRecord.toFixed(0)} writes, each a new record, the outbox's entries
+sorted and sent in order); the event detail built, escaped for SQS (\`src/domain/sqs-text.ts\`, ${percent(shareOf('src/domain/sqs-text.ts'))}) and sized
+for PutEvents; fresh ids for the lease, the incarnation, the event and every write (\`randomUUID\`); the batch
+processor's bookkeeping; an audit log call and a metric per record, each of which reads \`process.env\` (the trace
+id, the log level) again. Garbage collection takes ${percent(shareOf('(garbage collector)'))}, from the objects all of these allocate; the largest
+single item after it is ${largest === undefined ? 'none' : `\`${largest.name}\` (${percent(largest.share)})`}. Reaching ${PER_RECORD_TARGET}× the floor would take
+replacing Powertools batch, Logger and Metrics and the ledger's record-per-transition style with hand-written code
+that does less, which is the trade this project does not make: they are what keeps a request from being associated
+or announced twice. And it would not show in Lambda: ${us(oursSummary.cpu)} of CPU per record is
 ${((oursSummary.cpu * 10) / 1000).toFixed(1)} ms per batch of ten at a full vCPU, a few per cent of the CPU a batch spends
 in the SDK and Node's HTTP client (section 6) and nothing beside the hundreds of milliseconds it waits on AWS
 (section 3).

@@ -117,8 +117,8 @@ ${sections.map((section) => section.details).join('\n')}
   \`bench/concurrency.ts\` (sections 3 and 4), \`bench/local-throughput.ts\`, \`bench/memory.ts\`.
 - \`bench/baseline/docs-handler.ts\` (the Powertools docs handler), \`bench/baseline/floor-handler.ts\` (the
   per-record floor), \`bench/baseline/sdk-floor.ts\` (one SDK client).
-- \`bench/lib/fakes.ts\` (counting fakes and the in-memory idempotency store), \`bench/lib/aws-stub.ts\` (HTTP stub
-  for the real SDK clients), \`bench/lib/cost.ts\` (prices and assumptions).
+- \`bench/lib/fakes.ts\` (counting fakes and the in-memory ledger), \`bench/lib/aws-stub.ts\` (HTTP stub for the real
+  SDK clients, with the ledger table), \`bench/lib/cost.ts\` (prices and assumptions).
 `;
   mkdirSync('docs', { recursive: true });
   writeFileSync(DOCUMENT, document);

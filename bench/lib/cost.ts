@@ -15,6 +15,8 @@ export const PRICES = {
   eventBridgePerMillionEvents: 1.0,
   /** https://aws.amazon.com/dynamodb/pricing/on-demand/ — per million write request units (1 KB). */
   dynamoDbPerMillionWriteUnits: 0.625,
+  /** The same page — per million read request units (4 KB strongly consistent). */
+  dynamoDbPerMillionReadUnits: 0.125,
   /** https://aws.amazon.com/cloudwatch/pricing/ — Logs, standard class, ingestion per GB. */
   cloudWatchLogsPerGb: 0.5,
 } as const;
@@ -24,14 +26,17 @@ export const MB_PER_VCPU = 1769;
 
 /**
  * Assumed in-region latencies of the calls a request waits on, one after another (the handler runs the records
- * of a batch concurrently, so a batch waits about one request's chain). AssociatePackage is a control-plane call.
+ * of a batch concurrently, so a batch waits about one request's chain): the ledger's read and claim, the call,
+ * the follow write, the Started event, the tracking message, the clear. AssociatePackage is a control-plane call.
  */
 export const ASSUMED_LATENCY_MS = {
-  putItem: 5,
-  associatePackage: 300,
-  sendMessage: 15,
-  putEvents: 20,
-  updateItem: 5,
+  GetItem: 5,
+  'PutItem (claim)': 5,
+  AssociatePackage: 300,
+  'PutItem (follow)': 5,
+  PutEvents: 20,
+  SendMessageBatch: 15,
+  'PutItem (clear)': 5,
 } as const;
 
 export interface CostInputs {
@@ -44,6 +49,7 @@ export interface CostInputs {
   sqsRequestsPerRequest: number;
   eventsPerRequest: number;
   writeUnitsPerRequest: number;
+  readUnitsPerRequest: number;
 }
 
 export interface CostBreakdown {
@@ -73,7 +79,9 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
   const lambdaRequests = (invocations / million) * PRICES.lambdaPerMillionInvocations;
   const sqs = inputs.sqsRequestsPerRequest * PRICES.sqsPerMillionRequests;
   const eventBridge = inputs.eventsPerRequest * PRICES.eventBridgePerMillionEvents;
-  const dynamoDb = inputs.writeUnitsPerRequest * PRICES.dynamoDbPerMillionWriteUnits;
+  const dynamoDb =
+    inputs.writeUnitsPerRequest * PRICES.dynamoDbPerMillionWriteUnits +
+    inputs.readUnitsPerRequest * PRICES.dynamoDbPerMillionReadUnits;
   const logBytes = million * inputs.logBytesPerRequest + invocations * PLATFORM_LOG_BYTES_PER_INVOCATION;
   const logs = (logBytes / 1024 ** 3) * PRICES.cloudWatchLogsPerGb;
   return {

@@ -2,19 +2,17 @@
  * In-memory stand-ins for everything the associate handler calls outside itself, each counting its calls and
  * optionally waiting a fixed latency, so the benchmarks measure the handler's own cost and its call pattern.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  IdempotencyItemAlreadyExistsError,
-  IdempotencyItemNotFoundError,
-  IdempotencyRecordStatus,
-} from '@aws-lambda-powertools/idempotency';
-import { BasePersistenceLayer, IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Ledger, WriteResult } from '../../src/adapters/ledger.ts';
+import type { OutgoingMessage } from '../../src/adapters/queues.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { PackageDetails } from '../../src/domain/events.ts';
-import type { AssociateDependencies } from '../../src/service/associate.ts';
+import type { LedgerRecord } from '../../src/domain/ledger.ts';
+import type { Runtime } from '../../src/service/runtime.ts';
 
 import { ACCOUNT, REGION } from './records.ts';
 
@@ -26,7 +24,8 @@ export interface AwsCallCounts {
   listPackagesForDomain: number;
   putEvents: number;
   putEventsEntries: number;
-  dynamoDB: { getItem: number; putItem: number; updateItem: number; deleteItem: number };
+  /** The ledger's calls as `dynamoDbLedger` makes them: a consistent GetItem, a conditional PutItem. */
+  dynamoDB: { getItem: number; putItem: number; conditionalCheckFailed: number };
   sqsSendMessage: number;
   sqsSendMessageBatch: number;
   sqsSendMessageBatchEntries: number;
@@ -41,7 +40,7 @@ export function emptyCounts(): AwsCallCounts {
     listPackagesForDomain: 0,
     putEvents: 0,
     putEventsEntries: 0,
-    dynamoDB: { getItem: 0, putItem: 0, updateItem: 0, deleteItem: 0 },
+    dynamoDB: { getItem: 0, putItem: 0, conditionalCheckFailed: 0 },
     sqsSendMessage: 0,
     sqsSendMessageBatch: 0,
     sqsSendMessageBatchEntries: 0,
@@ -60,128 +59,67 @@ async function latency(ms: number): Promise<void> {
   if (ms > 0) await sleep(ms);
 }
 
-interface StoredItem {
-  status: ReturnType<IdempotencyRecord['getStatus']>;
-  expiryTimestamp: number | undefined;
-  inProgressExpiryTimestamp: number | undefined;
-  responseData: IdempotencyRecord['responseData'];
-  payloadHash: string | undefined;
-}
-
 /**
- * The idempotency table in a Map, with DynamoDBPersistenceLayer's conditions: a put succeeds only when the key
- * is absent, expired, or in progress past its in-progress expiry; otherwise it fails with the existing record.
+ * The ledger table in a Map, with `dynamoDbLedger`'s rules: a write lands only if the record is still at the
+ * version read (with nothing read: only if there is no record), gets the next version and the writer's
+ * `lastWrite`; a refused write costs a second read, as the adapter's does. Records are kept as written and
+ * handed out as they are (the service treats them as values), so the fake costs a Map lookup and one spread.
  */
-export class InMemoryPersistenceLayer extends BasePersistenceLayer {
-  readonly #items: Map<string, StoredItem>;
+export class InMemoryLedger implements Ledger {
+  readonly #records = new Map<string, LedgerRecord>();
   readonly #counts: AwsCallCounts;
   readonly #latencyMs: number;
 
-  /** `items` is the table: stores made for different idempotent steps share it, as they share one in DynamoDB. */
-  constructor(counts: AwsCallCounts, latencyMs = 0, items = new Map<string, StoredItem>()) {
-    super();
+  constructor(counts: AwsCallCounts, latencyMs = 0) {
     this.#counts = counts;
     this.#latencyMs = latencyMs;
-    this.#items = items;
   }
 
   get size(): number {
-    return this.#items.size;
+    return this.#records.size;
   }
 
-  /** Forgets every item: the real table lives elsewhere, so a long run must not grow this process. */
+  /** Forgets every record: the real table lives elsewhere, so a long run must not grow this process. */
   clear(): void {
-    this.#items.clear();
+    this.#records.clear();
   }
 
-  /** A conditional put of a bare claim, as the hand-written floor handler does it. */
-  async claim(key: string, expiryTimestamp: number): Promise<void> {
-    this.#counts.dynamoDB.putItem += 1;
-    await latency(this.#latencyMs);
-    if (this.#items.has(key)) throw new IdempotencyItemAlreadyExistsError(`${key} exists`);
-    this.#items.set(key, {
-      status: IdempotencyRecordStatus.INPROGRESS,
-      expiryTimestamp,
-      inProgressExpiryTimestamp: undefined,
-      responseData: undefined,
-      payloadHash: undefined,
-    });
-  }
-
-  /** An unconditional update of a claim to its outcome, as the floor handler does it. */
-  async complete(key: string, responseData: IdempotencyRecord['responseData']): Promise<void> {
-    this.#counts.dynamoDB.updateItem += 1;
-    await latency(this.#latencyMs);
-    const item = this.#items.get(key);
-    if (item !== undefined) {
-      item.status = IdempotencyRecordStatus.COMPLETED;
-      item.responseData = responseData;
-    }
-  }
-
-  protected async _getRecord(idempotencyKey: string): Promise<IdempotencyRecord> {
+  // Not async: without latency each call is one settled promise, no extra turn of the microtask queue.
+  get(id: string): Promise<LedgerRecord | undefined> {
     this.#counts.dynamoDB.getItem += 1;
-    await latency(this.#latencyMs);
-    const item = this.#items.get(idempotencyKey);
-    if (item === undefined) throw new IdempotencyItemNotFoundError();
-    return toRecord(idempotencyKey, item);
+    if (this.#latencyMs === 0) return Promise.resolve(this.#records.get(id));
+    return sleep(this.#latencyMs).then(() => this.#records.get(id));
   }
 
-  protected async _putRecord(record: IdempotencyRecord): Promise<void> {
+  write<R extends LedgerRecord>(
+    next: R,
+    read: LedgerRecord | undefined,
+    writeId: string,
+  ): Promise<WriteResult<R>> {
     this.#counts.dynamoDB.putItem += 1;
-    await latency(this.#latencyMs);
-    const existing = this.#items.get(record.idempotencyKey);
-    const nowMs = Date.now();
-    const replaceable =
-      existing === undefined ||
-      (existing.expiryTimestamp !== undefined && existing.expiryTimestamp < nowMs / 1000) ||
-      (existing.status === IdempotencyRecordStatus.INPROGRESS &&
-        existing.inProgressExpiryTimestamp !== undefined &&
-        existing.inProgressExpiryTimestamp < nowMs);
-    if (!replaceable) {
-      throw new IdempotencyItemAlreadyExistsError(
-        `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
-        toRecord(record.idempotencyKey, existing),
+    if (this.#latencyMs === 0) return this.#conditionalPut(next, read, writeId);
+    return sleep(this.#latencyMs).then(() => this.#conditionalPut(next, read, writeId));
+  }
+
+  #conditionalPut<R extends LedgerRecord>(
+    next: R,
+    read: LedgerRecord | undefined,
+    writeId: string,
+  ): Promise<WriteResult<R>> {
+    const existing = this.#records.get(next.id);
+    if (read === undefined ? existing !== undefined : existing?.version !== read.version) {
+      this.#counts.dynamoDB.conditionalCheckFailed += 1;
+      // The adapter reads the record after a ConditionalCheckFailed to tell a landed retry from a race.
+      return this.get(next.id).then((current) =>
+        current?.lastWrite === writeId
+          ? { written: true, record: current as R }
+          : { written: false, current },
       );
     }
-    this.#items.set(record.idempotencyKey, {
-      status: record.getStatus(),
-      expiryTimestamp: record.expiryTimestamp,
-      inProgressExpiryTimestamp: record.inProgressExpiryTimestamp,
-      responseData: undefined,
-      payloadHash: this.isPayloadValidationEnabled() ? record.payloadHash : undefined,
-    });
+    const record = { ...next, version: (read?.version ?? 0) + 1, lastWrite: writeId };
+    this.#records.set(next.id, record);
+    return Promise.resolve({ written: true, record });
   }
-
-  protected async _updateRecord(record: IdempotencyRecord): Promise<void> {
-    this.#counts.dynamoDB.updateItem += 1;
-    await latency(this.#latencyMs);
-    const existing = this.#items.get(record.idempotencyKey);
-    this.#items.set(record.idempotencyKey, {
-      status: record.getStatus(),
-      expiryTimestamp: record.expiryTimestamp,
-      inProgressExpiryTimestamp: existing?.inProgressExpiryTimestamp,
-      responseData: record.responseData,
-      payloadHash: this.isPayloadValidationEnabled() ? record.payloadHash : existing?.payloadHash,
-    });
-  }
-
-  protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    this.#counts.dynamoDB.deleteItem += 1;
-    await latency(this.#latencyMs);
-    this.#items.delete(record.idempotencyKey);
-  }
-}
-
-function toRecord(idempotencyKey: string, item: StoredItem): IdempotencyRecord {
-  return new IdempotencyRecord({
-    idempotencyKey,
-    status: item.status,
-    expiryTimestamp: item.expiryTimestamp,
-    inProgressExpiryTimestamp: item.inProgressExpiryTimestamp,
-    responseData: item.responseData,
-    payloadHash: item.payloadHash,
-  });
 }
 
 /** The environment serverless.yml gives the function, enough for loadConfig to pass. */
@@ -201,18 +139,33 @@ export function benchEnvironment(): Record<string, string> {
 
 export interface FakeAws {
   counts: AwsCallCounts;
-  store: InMemoryPersistenceLayer;
-  deps: AssociateDependencies;
+  ledger: InMemoryLedger;
+  deps: Runtime;
+  /** Every message sent to the tracking queue, in order (only with `keepTrackingMessages`). */
+  trackingMessages: OutgoingMessage[];
 }
 
-/** Dependencies for createAssociateHandler where every AWS call is a counted fake answering as on success. */
-export function fakeAws(options: { latencyMs?: number } = {}): FakeAws {
+export interface FakeAwsOptions {
+  latencyMs?: number;
+  /** ListPackagesForDomain shows a package ASSOCIATING this many times, then ACTIVE (default: always ASSOCIATING). */
+  looksUntilActive?: number;
+  keepTrackingMessages?: boolean;
+}
+
+/** A Runtime for createAssociateHandler and createTrackHandler where every AWS call is a counted fake. */
+export function fakeAws(options: FakeAwsOptions = {}): FakeAws {
   const latencyMs = options.latencyMs ?? 0;
+  const looksUntilActive = options.looksUntilActive ?? Number.POSITIVE_INFINITY;
   const counts = emptyCounts();
-  const table = new Map<string, StoredItem>();
-  const store = new InMemoryPersistenceLayer(counts, latencyMs, table);
-  const associating = (domainName: string, packageId: string): PackageDetails => ({
-    status: 'ASSOCIATING',
+  const ledger = new InMemoryLedger(counts, latencyMs);
+  const trackingMessages: OutgoingMessage[] = [];
+  const config = loadConfig(benchEnvironment());
+  const details = (
+    domainName: string,
+    packageId: string,
+    status: 'ASSOCIATING' | 'ACTIVE',
+  ): PackageDetails => ({
+    status,
     packageName: `dictionary-${packageId.toLowerCase()}`,
     packageType: 'TXT-DICTIONARY',
     packageVersion: 'v1',
@@ -228,8 +181,9 @@ export function fakeAws(options: { latencyMs?: number } = {}): FakeAws {
     },
   };
   const inFlight = new Map<string, number>();
-  const deps: AssociateDependencies = {
-    config: loadConfig(benchEnvironment()),
+  const looks = new Map<string, number>();
+  const deps: Runtime = {
+    config,
     associations: {
       async associate(request) {
         counts.associatePackage += 1;
@@ -241,12 +195,15 @@ export function fakeAws(options: { latencyMs?: number } = {}): FakeAws {
         } finally {
           inFlight.set(request.domainName, (inFlight.get(request.domainName) ?? 1) - 1);
         }
-        return associating(request.domainName, request.packageId);
+        return details(request.domainName, request.packageId, 'ASSOCIATING');
       },
       async find(domainName, packageId) {
         counts.listPackagesForDomain += 1;
         await latency(latencyMs);
-        return associating(domainName, packageId);
+        const pair = `${domainName}/${packageId}`;
+        const seen = (looks.get(pair) ?? 0) + 1;
+        looks.set(pair, seen);
+        return details(domainName, packageId, seen > looksUntilActive ? 'ACTIVE' : 'ASSOCIATING');
       },
     },
     queues: {
@@ -258,22 +215,26 @@ export function fakeAws(options: { latencyMs?: number } = {}): FakeAws {
         counts.sqsSendMessage += 1;
         await latency(latencyMs);
       },
-      async sendBatch(_queueUrl, messages) {
+      async sendBatch(queueUrl, messages) {
         counts.sqsSendMessageBatch += 1;
         counts.sqsSendMessageBatchEntries += messages.length;
+        if (options.keepTrackingMessages && queueUrl === config.trackingQueueUrl) {
+          trackingMessages.push(...messages);
+        }
         await latency(latencyMs);
         return messages.map(() => undefined);
       },
     },
+    ledger,
     // Only `send(PutEventsCommand)` of the client is used.
     eventBridge: eventBridge as unknown as EventBridgeClient,
-    createPersistenceStore: () => new InMemoryPersistenceLayer(counts, latencyMs, table),
     logger: new Logger({ serviceName: 'package-associator', logLevel: 'SILENT' }),
     metrics: silentMetrics(),
     now: () => new Date(),
     random: () => 0.5,
+    newId: () => randomUUID(),
   };
-  return { counts, store, deps };
+  return { counts, ledger, deps, trackingMessages };
 }
 
 /** Real Powertools metrics that keep and serialise as in Lambda but print nothing. */

@@ -3,9 +3,9 @@
  * so the child processes that import only these and a handler bundle measure the bundle's memory.
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { lambdaContext as contextFor, sqsRecord } from '../../test/helpers/factories.ts';
+import { ACCOUNT, lambdaContext as contextFor, REGION, sqsRecord } from '../../test/helpers/factories.ts';
 
-export { ACCOUNT, REGION } from '../../test/helpers/factories.ts';
+export { ACCOUNT, REGION };
 
 let sequence = 0;
 
@@ -25,3 +25,12 @@ export function cleanBatch(size = 10, sameDomain?: string): SQSEvent {
 }
 
 export const lambdaContext = () => contextFor('package-associator-bench-associatePackage');
+
+export const TRACKING_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-tracking`;
+
+/** A message of the tracking queue as the tracker's event source mapping delivers it, on its `receiveCount`th receipt. */
+export function trackingRecord(body: string, messageId: string, receiveCount: number): SQSRecord {
+  return { ...sqsRecord(body, { messageId, receiveCount }), eventSourceARN: TRACKING_QUEUE_ARN };
+}
+
+export const trackerContext = () => contextFor('package-associator-bench-trackAssociation');

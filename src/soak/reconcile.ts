@@ -38,6 +38,7 @@ export interface ObservedEvent {
   idempotencyKey: string | undefined;
   /** A rejection's: the message it refused. */
   messageId?: string | undefined;
+  requestedBy?: string | undefined;
   errorCode: string | undefined;
   /** The receive count of the message that announced it; tells which handler attempt spoke. */
   attempt?: number | undefined;
@@ -114,6 +115,8 @@ export interface Reconciliation {
   unattributedEvents: number;
   /** A Succeeded event for a pair the emulator does not report ACTIVE. */
   succeededButNotActive: number;
+  /** Request events whose `requestedBy` is not the body's, character for character. */
+  freeTextChanged: number;
   associatePackage: CallCount & {
     /** Unique requests that reach AssociatePackage (valid bodies on allowed domains). */
     requestsReachingAws: number;
@@ -244,6 +247,7 @@ export function reconcile(observation: Observation): Reconciliation {
     failedWithoutDeadLetter: 0,
     invalidNotDeadLetteredVerbatim: 0,
     succeededButNotActive: 0,
+    freeTextChanged: 0,
   };
   const flag = (name: keyof typeof counts, request: PlannedRequest, detail: string) => {
     counts[name] += 1;
@@ -340,6 +344,10 @@ export function reconcile(observation: Observation): Reconciliation {
     if (first.detailType === SUCCEEDED && !active.has(`${request.domainName}/${request.packageId}`)) {
       flag('succeededButNotActive', request, `${request.domainName}/${request.packageId}`);
     }
+    const asked = (JSON.parse(request.body) as { requestedBy?: string }).requestedBy;
+    const changed = own.find((event) => event.requestedBy !== asked);
+    if (changed !== undefined)
+      flag('freeTextChanged', request, `${JSON.stringify(changed.requestedBy)} for ${JSON.stringify(asked)}`);
   }
 
   const reachesAws = new Set<RequestKind>(['valid', 'failing-package', 'unknown-domain', 'unknown-package']);
@@ -386,6 +394,7 @@ function violationsOf(result: Omit<Reconciliation, 'violations'>): string[] {
     ],
     [result.unattributedEvents, 'events for no request that was sent'],
     [result.succeededButNotActive, 'Succeeded events for pairs the emulator does not report ACTIVE'],
+    [result.freeTextChanged, 'requests whose requestedBy reached an event changed'],
   ];
   for (const [count, what] of mustBeZero) if (count > 0) violations.push(`${count} ${what}`);
   const { succeeded, associatedPairs } = result.associatePackage;

@@ -79,6 +79,7 @@ function outcomeRows(result: SoakResult): (string | number)[][] {
     ],
     ['events for no request sent (must be 0)', r.unattributedEvents],
     ['`Succeeded` for a pair the emulator does not report ACTIVE (must be 0)', r.succeededButNotActive],
+    ['`requestedBy` changed on its way to an event (must be 0)', r.freeTextChanged],
     [
       '`AssociatePackage` calls: all / succeeded / failed',
       `${calls.calls} / ${calls.succeeded} / ${calls.failed}`,

@@ -204,6 +204,7 @@ function toEvent(message: Message): ObservedEvent {
     eventId: text(envelope.detail?.eventId) ?? `no-id-${message.MessageId}`,
     idempotencyKey: text(envelope.detail?.idempotencyKey),
     messageId: text(envelope.detail?.messageId),
+    requestedBy: text(envelope.detail?.requestedBy),
     errorCode: text(envelope.detail?.error?.code),
     attempt: Number.isInteger(attempt) ? attempt : undefined,
   };

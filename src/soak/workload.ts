@@ -2,6 +2,8 @@
  * The soak's workload: a seeded, fully planned list of requests in which every request has one outcome it
  * must end in, so reconciliation can tell a lost or twice-announced request from a legitimate failure.
  */
+
+import { sqsSafeJson } from '../domain/sqs-text.ts';
 import type { SeedData } from '../local/opensearch/index.ts';
 import { seededRandom } from '../local/rng.ts';
 
@@ -11,6 +13,11 @@ const PACKAGES_PER_DOMAIN = 3;
 export const FAILING_PACKAGE_ID = 'pkg-5f6e7d8c9b';
 /** Share of the unique requests in each class that must fail in a known way. */
 const SPECIAL_CLASS_SHARE = 0.02;
+/**
+ * Free text at its edges: characters SQS refuses raw (U+FFFE, U+FFFF, a control character), a line separator,
+ * accents. No character beyond the BMP: SQS accepts them, but fauxqs refuses them (its rule stops at #xFFFD).
+ */
+export const UNICODE_REQUESTED_BY = 'soak \uFFFE\uFFFF\u0007 \u2028 Zoë ß';
 /** Big enough to strain the Failed event and the log line that name the field; well inside SQS's limit. */
 const HUGE_FIELD_BYTES = 100_000;
 
@@ -165,7 +172,9 @@ export function planWorkload(options: WorkloadOptions): Workload {
   const add = (request: Omit<PlannedRequest, 'id'>) => requests.push({ id: requests.length, ...request });
   const withKey = (kind: RequestKind, domainName: string, packageId: string, expected: ExpectedOutcome) => {
     const idempotencyKey = `${keyPrefix}-${requests.length}`;
-    const body = JSON.stringify({ domainName, packageId, idempotencyKey, requestedBy: 'soak' });
+    // Every fifth names its sender in free text SQS would refuse raw, so the body carries it escaped.
+    const requestedBy = requests.length % 5 === 0 ? UNICODE_REQUESTED_BY : 'soak';
+    const body = sqsSafeJson({ domainName, packageId, idempotencyKey, requestedBy });
     add({ kind, body, idempotencyKey, domainName, packageId, expected });
   };
 

@@ -119,6 +119,18 @@ function validateFaults(faults: EventBridgeFaults): Required<EventBridgeFaults> 
   return resolved;
 }
 
+/**
+ * The envelope as the JSON text an SQS target receives, every character past ASCII escaped: the same strings to
+ * any JSON parser, and text that fauxqs accepts too (it refuses U+FFFE and U+FFFF as SQS does, and also every
+ * character beyond U+FFFF, which SQS accepts), so free text in a detail reaches the subscriber's queue.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function matchesPattern(pattern: EventPattern | undefined, envelope: EventEnvelope): boolean {
   if (pattern === undefined) return true;
   const { source, 'detail-type': detailType } = pattern;
@@ -225,7 +237,7 @@ export function createEventBridgeEmulator(options: EventBridgeEmulatorOptions): 
 
   async function deliverToRule(rule: EventRule, envelope: EventEnvelope): Promise<void> {
     try {
-      await rule.deliver(JSON.stringify(envelope));
+      await rule.deliver(asciiJson(envelope));
       stats.deliveries += 1;
     } catch (error) {
       // On AWS a failed target never fails the PutEvents call that published the event: it is
