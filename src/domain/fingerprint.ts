@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AssociationRequest } from './request.ts';
 
 /** JSON with every object's keys in order, so that two bodies asking the same thing give the same text. */
@@ -25,5 +25,5 @@ export function fingerprintOf(request: AssociationRequest): string {
     prerequisitePackageIds: request.prerequisitePackageIds,
     associationConfiguration: request.associationConfiguration,
   };
-  return createHash('sha256').update(canonicalJson(asked)).digest('hex');
+  return hash('sha256', canonicalJson(asked), 'hex');
 }

@@ -12,7 +12,6 @@ export const TERMINAL_STATES: ReadonlySet<RequestState> = new Set(['SUCCEEDED', 
 /** An event to publish; `detail` is the JSON text, so it is published byte for byte the same every time. */
 export interface OutboxEvent {
   kind: 'event';
-  seq: number;
   eventId: string;
   detailType: string;
   domainName: string | null;
@@ -22,7 +21,6 @@ export interface OutboxEvent {
 
 export interface OutboxDeadLetter {
   kind: 'dead-letter';
-  seq: number;
   deadLetterId: string;
   /** Absent: the body of the message being handled (a rejection, or a request body too large to keep). */
   body?: string;
@@ -35,20 +33,25 @@ export interface OutboxDeadLetter {
 
 export interface OutboxTrackingMessage {
   kind: 'tracking';
-  seq: number;
   body: string;
   delaySeconds: number;
 }
 
 export type OutboxEntry = OutboxEvent | OutboxDeadLetter | OutboxTrackingMessage;
-/** An entry before it has its place in an outbox. */
-export type NewOutboxEntry = OutboxEntry extends infer E
-  ? E extends OutboxEntry
-    ? Omit<E, 'seq'>
-    : never
-  : never;
-/** Entries by id (an event's `eventId`, a dead letter's `deadLetterId`): a flush removes what it sent. */
-export type Outbox = Record<string, OutboxEntry>;
+
+/**
+ * What a record still has to send, one slot per thing a request sends at most once in its life; the slots'
+ * order is the order they are sent in (a Started event before the decision, both before the message that
+ * follows the request, so a redelivery cannot announce Started after the outcome).
+ */
+export interface Outbox {
+  deadLetter?: OutboxDeadLetter;
+  started?: OutboxEvent;
+  decision?: OutboxEvent;
+  tracking?: OutboxTrackingMessage;
+}
+export type OutboxSlot = keyof Outbox;
+export const OUTBOX_SLOTS: readonly OutboxSlot[] = ['deadLetter', 'started', 'decision', 'tracking'];
 
 /** What a request asks for, as kept in its record: enough to call AWS and to describe it in events. */
 export interface StoredRequest {
@@ -122,28 +125,22 @@ export function isLeasedByAnother(record: RequestRecord, owner: string, now: Dat
   );
 }
 
-export function hasPending(record: LedgerRecord, kinds?: ReadonlySet<OutboxEntry['kind']>): boolean {
-  return Object.values(record.outbox).some((entry) => kinds === undefined || kinds.has(entry.kind));
+export function hasPending(record: LedgerRecord): boolean {
+  return OUTBOX_SLOTS.some((slot) => record.outbox[slot] !== undefined);
 }
 
-/** The outbox's entries in the order they were added. */
-export function pendingEntries(outbox: Outbox): [string, OutboxEntry][] {
-  return Object.entries(outbox).sort(([, a], [, b]) => a.seq - b.seq);
+/** The outbox's entries in the order they are sent. */
+export function pendingEntries(outbox: Outbox): [OutboxSlot, OutboxEntry][] {
+  return OUTBOX_SLOTS.flatMap((slot) => {
+    const entry = outbox[slot];
+    return entry === undefined ? [] : [[slot, entry] as [OutboxSlot, OutboxEntry]];
+  });
 }
 
-/** Adds entries after those already pending, in the order given. */
-export function withEntries(outbox: Outbox, entries: [string, NewOutboxEntry][]): Outbox {
-  let seq = Math.max(0, ...Object.values(outbox).map((entry) => entry.seq));
-  const next: Outbox = { ...outbox };
-  for (const [id, entry] of entries) {
-    seq += 1;
-    next[id] = { ...entry, seq } as OutboxEntry;
-  }
-  return next;
-}
-
-export function withoutEntries(outbox: Outbox, ids: readonly string[]): Outbox {
-  const next: Outbox = { ...outbox };
-  for (const id of ids) delete next[id];
-  return next;
+/** The same entry: a slot keeps one entry per incarnation, and a new incarnation has new ids. */
+export function isSameEntry(a: OutboxEntry | undefined, b: OutboxEntry): boolean {
+  if (a === undefined || a.kind !== b.kind) return false;
+  if (a.kind === 'event' && b.kind === 'event') return a.eventId === b.eventId;
+  if (a.kind === 'dead-letter' && b.kind === 'dead-letter') return a.deadLetterId === b.deadLetterId;
+  return a.kind === 'tracking' && b.kind === 'tracking' && a.body === b.body;
 }

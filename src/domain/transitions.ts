@@ -17,15 +17,16 @@ import {
   succeededEvent,
 } from './events.ts';
 import {
-  type NewOutboxEntry,
+  isSameEntry,
+  type OutboxDeadLetter,
   type OutboxEntry,
+  type OutboxEvent,
+  type OutboxSlot,
   type RejectionRecord,
   type RequestRecord,
   rejectionRecordId,
   requestRecordId,
   type StoredRequest,
-  withEntries,
-  withoutEntries,
 } from './ledger.ts';
 import { sqsSafeJson } from './sqs-text.ts';
 
@@ -69,7 +70,7 @@ export function identityOf(request: StoredRequest): RequestIdentity {
   };
 }
 
-function eventEntry(event: AssociationEvent): NewOutboxEntry {
+function eventEntry(event: AssociationEvent): OutboxEvent {
   return {
     kind: 'event',
     eventId: event.detail.eventId,
@@ -84,7 +85,7 @@ function eventEntry(event: AssociationEvent): NewOutboxEntry {
 function deadLetterEntry(
   input: Omit<DeadLetterInput, 'body'> & { body: string | undefined },
   deadLetterId: string,
-): NewOutboxEntry {
+): OutboxDeadLetter {
   return {
     kind: 'dead-letter',
     deadLetterId,
@@ -178,24 +179,17 @@ export function follow(
   details: PackageDetails,
   tracking: { deadlineSeconds: number; firstDelaySeconds: number; announce: boolean },
 ): RequestRecord {
-  const entries: [string, NewOutboxEntry][] = [];
-  if (tracking.announce) {
-    const started = startedEvent(identityOf(record.request), details, {
-      eventId: ctx.newId(),
-      attempt: record.attempts,
-      occurredAt: ctx.now,
-    });
-    entries.push([started.detail.eventId, eventEntry(started)]);
-  }
-  entries.push([
-    `tracking-${ctx.newId()}`,
-    {
-      kind: 'tracking',
-      body: sqsSafeJson({ idempotencyKey: record.request.idempotencyKey, incarnation: record.incarnation }),
-      delaySeconds: tracking.firstDelaySeconds,
-    },
-  ]);
-  const { leaseOwner: _owner, leaseUntil: _until, reason: _reason, ...rest } = record;
+  const started = tracking.announce
+    ? eventEntry(
+        startedEvent(identityOf(record.request), details, {
+          eventId: ctx.newId(),
+          attempt: record.attempts,
+          occurredAt: ctx.now,
+        }),
+      )
+    : undefined;
+  // Nothing decided from here on is dead-lettered: the body is no longer needed, and the record stays small.
+  const { leaseOwner: _owner, leaseUntil: _until, reason: _reason, body: _body, ...rest } = record;
   const deadline = ctx.now.getTime() + tracking.deadlineSeconds * 1000;
   return {
     ...rest,
@@ -204,7 +198,15 @@ export function follow(
     deadline,
     // Followed past its first lifetime (a follow at the end of the retry budget): it must outlive the deadline.
     expiresAt: Math.max(record.expiresAt, seconds(deadline) + ctx.windowSeconds),
-    outbox: withEntries(record.outbox, entries),
+    outbox: {
+      ...record.outbox,
+      ...(started !== undefined && { started }),
+      tracking: {
+        kind: 'tracking',
+        body: sqsSafeJson({ idempotencyKey: record.request.idempotencyKey, incarnation: record.incarnation }),
+        delaySeconds: tracking.firstDelaySeconds,
+      },
+    },
   };
 }
 
@@ -212,16 +214,13 @@ export function follow(
 export function decide(ctx: TransitionContext, record: RequestRecord, decision: Decision): RequestRecord {
   const stamp = { eventId: ctx.newId(), attempt: record.attempts, occurredAt: ctx.now };
   const identity = identityOf(record.request);
-  const entries: [string, NewOutboxEntry][] = [];
-  let reason: string;
+  const outbox = { ...record.outbox };
   if (decision.outcome === 'succeeded') {
-    const event = succeededEvent(identity, decision.details, stamp);
-    entries.push([event.detail.eventId, eventEntry(event)]);
-    reason = 'Succeeded';
+    outbox.decision = eventEntry(succeededEvent(identity, decision.details, stamp));
   } else {
-    // Dead letter first: the DLQ copy is what an operator acts on, the event what a subscriber reacts to.
+    outbox.decision = eventEntry(failedEvent(identity, decision.reason, stamp, decision.details));
+    // Sent before the event: the DLQ copy is what an operator acts on, the event what a subscriber reacts to.
     if (decision.deadLetter) {
-      const id = ctx.newId();
       const input = {
         body: record.body,
         reasonCode: decision.reason.code,
@@ -230,21 +229,18 @@ export function decide(ctx: TransitionContext, record: RequestRecord, decision: 
         sourceMessageId: record.sourceMessageId,
         failedAt: ctx.now,
       };
-      entries.push([id, deadLetterEntry(input, id)]);
+      outbox.deadLetter = deadLetterEntry(input, ctx.newId());
     }
-    const event = failedEvent(identity, decision.reason, stamp, decision.details);
-    entries.push([event.detail.eventId, eventEntry(event)]);
-    reason = decision.reason.code;
   }
-  const { leaseOwner: _owner, leaseUntil: _until, ...rest } = record;
+  const { leaseOwner: _owner, leaseUntil: _until, body: _body, ...rest } = record;
   return {
     ...rest,
     state: decision.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED',
     details: { ...record.details, ...decision.details },
-    reason,
+    reason: decision.outcome === 'succeeded' ? 'Succeeded' : decision.reason.code,
     decidedAt: ctx.now.getTime(),
     expiresAt: seconds(ctx.now.getTime()) + ctx.windowSeconds,
-    outbox: withEntries(record.outbox, entries),
+    outbox,
   };
 }
 
@@ -266,7 +262,6 @@ export function rejectMessage(
     { code: input.code, message: input.message },
     { eventId: ctx.newId(), attempt: input.attempt, occurredAt: ctx.now },
   );
-  const deadLetterId = ctx.newId();
   // The body is not kept: only a copy of this very message (same id, same body) reads this record again.
   const letter = deadLetterEntry(
     {
@@ -277,24 +272,26 @@ export function rejectMessage(
       sourceMessageId: input.messageId,
       failedAt: ctx.now,
     },
-    deadLetterId,
+    ctx.newId(),
   );
   return {
     id: rejectionRecordId(input.messageId),
     kind: 'rejection',
     state: 'REJECTED',
     reason: input.code,
-    outbox: withEntries({}, [
-      [deadLetterId, letter],
-      [event.detail.eventId, eventEntry(event)],
-    ]),
+    outbox: { deadLetter: letter, decision: eventEntry(event) },
     version: 0,
     lastWrite: '',
     expiresAt: seconds(ctx.now.getTime()) + ctx.windowSeconds,
   };
 }
 
-/** `clear`: the entries a flush sent leave the outbox. */
-export function cleared<R extends RequestRecord | RejectionRecord>(record: R, sent: readonly string[]): R {
-  return { ...record, outbox: withoutEntries(record.outbox, sent) };
+/** `clear`: the entries a flush sent leave the outbox (each only if it is still the same entry). */
+export function cleared<R extends RequestRecord | RejectionRecord>(
+  record: R,
+  sent: readonly [OutboxSlot, OutboxEntry][],
+): R {
+  const outbox = { ...record.outbox };
+  for (const [slot, entry] of sent) if (isSameEntry(outbox[slot], entry)) delete outbox[slot];
+  return { ...record, outbox };
 }

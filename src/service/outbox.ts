@@ -3,14 +3,16 @@ import type { Ledger } from '../adapters/ledger.ts';
 import type { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import type { Queues } from '../adapters/queues.ts';
 import {
+  isSameEntry,
   type LedgerRecord,
   type OutboxEntry,
   type OutboxEvent,
+  type OutboxSlot,
   type OutboxTrackingMessage,
   pendingEntries,
 } from '../domain/ledger.ts';
 import { cleared, deadLetterOf } from '../domain/transitions.ts';
-import { runStep, type StepHook } from './ledger-steps.ts';
+import { type LedgerStep, runStep, type StepHook } from './ledger-steps.ts';
 
 /** Where one invocation's outbox entries go. */
 export interface OutboxTargets {
@@ -31,20 +33,19 @@ export const ALL_ENTRIES: EntryKinds = new Set(['dead-letter', 'event', 'trackin
 export const EVENTS_ONLY: EntryKinds = new Set(['event']);
 const NONE: EntryKinds = new Set();
 
-type Entry = [string, OutboxEntry];
+type Entry = [OutboxSlot, OutboxEntry];
 
-/** Runs every send, then reports the ids sent and the first failure (the others are sent again later). */
+/** Runs every send, then reports the entries sent and the first failure (the others are sent again later). */
 async function sendAll(entries: Entry[], send: (entry: Entry) => Promise<void>) {
   const results = await Promise.allSettled(entries.map(send));
-  const sent = entries.filter((_, index) => results[index]?.status === 'fulfilled').map(([id]) => id);
+  const sent = entries.filter((_, index) => results[index]?.status === 'fulfilled');
   const failure = results.find((result) => result.status === 'rejected');
   return { sent, failure: failure?.status === 'rejected' ? (failure.reason as unknown) : undefined };
 }
 
 /**
- * `send-dead-letter`, `publish`, `send-tracking`, then `clear`: sends what the record's outbox holds, in that
- * order (a Started event before the message that follows it, so a redelivery cannot announce it after the
- * outcome), and removes what was sent. A failed send throws after the others' removal: each entry is sent
+ * `send-dead-letter`, `publish`, `send-tracking`, then `clear`: sends what the record's outbox holds, in the
+ * slots' order, and removes what was sent. A failed send throws after the others' removal: each entry is sent
  * again later under its own id, so a subscriber or operator sees it at least once and can de-duplicate it.
  * Only the kinds in `send` are sent; those in `drop` are removed unsent (the tracker holds the message that
  * proves its tracking message was sent); any other entry stays for another reader.
@@ -55,29 +56,26 @@ export async function flushOutbox<R extends LedgerRecord>(
   send: EntryKinds = ALL_ENTRIES,
   drop: EntryKinds = NONE,
 ): Promise<R> {
-  const entries = pendingEntries(record.outbox).filter(
-    ([, entry]) => send.has(entry.kind) || drop.has(entry.kind),
-  );
-  if (entries.length === 0) return record;
-  const ofKind = <K extends OutboxEntry['kind']>(kind: K) =>
-    entries.filter((entry): entry is [string, Extract<OutboxEntry, { kind: K }>] => entry[1].kind === kind);
-  const dropped = entries.filter(([, entry]) => drop.has(entry.kind)).map(([id]) => id);
-  const sent: string[] = [];
+  const entries = pendingEntries(record.outbox);
+  const dropped = entries.filter(([, entry]) => drop.has(entry.kind));
+  const toSend = entries.filter(([, entry]) => send.has(entry.kind) && !drop.has(entry.kind));
+  if (dropped.length === 0 && toSend.length === 0) return record;
+  const sent: Entry[] = [];
   let failure: unknown;
   const stage = async (
-    step: Parameters<typeof runStep>[1],
-    stageEntries: Entry[],
-    send: (e: Entry) => Promise<void>,
+    step: LedgerStep,
+    kind: OutboxEntry['kind'],
+    deliver: (entry: Entry) => Promise<void>,
   ) => {
-    const pending = stageEntries.filter(([id]) => !dropped.includes(id));
+    const pending = toSend.filter(([, entry]) => entry.kind === kind);
     if (failure !== undefined || pending.length === 0) return;
     await runStep(targets.hook, step, async () => {
-      const result = await sendAll(pending, send);
+      const result = await sendAll(pending, deliver);
       sent.push(...result.sent);
       failure = result.failure;
     });
   };
-  await stage('send-dead-letter', ofKind('dead-letter'), async ([, entry]) => {
+  await stage('send-dead-letter', 'dead-letter', async ([, entry]) => {
     if (entry.kind !== 'dead-letter') return;
     if (targets.deadLetters === undefined) throw new Error('this function sends no dead letters');
     await targets.deadLetters.queues.sendDeadLetter(
@@ -85,8 +83,8 @@ export async function flushOutbox<R extends LedgerRecord>(
       deadLetterOf(entry, targets.messageBody),
     );
   });
-  await stage('publish', ofKind('event'), ([, entry]) => targets.publisher.publish(entry as OutboxEvent));
-  await stage('send-tracking', ofKind('tracking'), async ([, entry]) => {
+  await stage('publish', 'event', ([, entry]) => targets.publisher.publish(entry as OutboxEvent));
+  await stage('send-tracking', 'tracking', async ([, entry]) => {
     const message = entry as OutboxTrackingMessage;
     if (targets.tracking === undefined) throw new Error('this function does not send tracking messages');
     await targets.tracking.send(message.body, message.delaySeconds);
@@ -97,14 +95,19 @@ export async function flushOutbox<R extends LedgerRecord>(
 }
 
 /** `clear`: removes the sent entries, re-reading when someone else wrote in between (they may have added some). */
-async function clear<R extends LedgerRecord>(targets: OutboxTargets, record: R, ids: string[]): Promise<R> {
-  if (ids.length === 0) return record;
+async function clear<R extends LedgerRecord>(
+  targets: OutboxTargets,
+  record: R,
+  entries: Entry[],
+): Promise<R> {
+  if (entries.length === 0) return record;
   let current: LedgerRecord = record;
   for (let round = 0; round < 3; round += 1) {
-    const remaining = ids.filter((id) => Object.hasOwn(current.outbox, id));
+    const remaining = entries.filter(([slot, entry]) => isSameEntry(current.outbox[slot], entry));
     if (remaining.length === 0) return current as R;
+    const read = current;
     const result = await runStep(targets.hook, 'clear', () =>
-      targets.ledger.write(cleared(current, remaining), current, targets.newId()),
+      targets.ledger.write(cleared(read, remaining), read, targets.newId()),
     );
     if (result.written) return result.record as R;
     if (result.current === undefined) return record;

@@ -74,38 +74,50 @@ function storedRequest(request: AssociationRequest): RequestRecord['request'] {
   };
 }
 
+/**
+ * A valid request: a new one is claimed straight away (one write; a read only when the key turns out to be
+ * known), a known one continues from where the ledger says it is.
+ */
 export async function handleRequest(delivery: Delivery, request: AssociationRequest): Promise<void> {
   const { deps } = delivery;
   const fingerprint = fingerprintOf(request);
-  const now = deps.now();
-  let current = await deps.ledger.get(requestRecordId(request.idempotencyKey));
-  if (current === undefined || isReusable(current, now)) {
-    // Only a request the ledger does not know yet is checked against the settings: one accepted before they
-    // changed is finished, not abandoned.
-    const refusal = refusalOf(delivery, request);
+  const id = requestRecordId(request.idempotencyKey);
+  // Settings are checked only for a request the ledger does not know yet: one accepted before they changed is
+  // finished, not abandoned. A refused one is rare enough to pay a read to find out.
+  const refusal = refusalOf(delivery, request);
+  let current = refusal === undefined ? undefined : await deps.ledger.get(id);
+  for (let round = 0; round < 2; round += 1) {
+    if (current !== undefined && !isReusable(current, deps.now())) {
+      await continueRequest(delivery, request, fingerprint, current);
+      return;
+    }
     if (refusal !== undefined) {
       await reject(delivery, request, refusal.code, refusal.message);
       return;
     }
-    const lifetimeSeconds =
-      deps.config.retryBudgetSeconds +
-      deps.config.tracking.deadlineSeconds +
-      deps.config.idempotencyTtlSeconds;
     const next = acceptRequest(transitionContext(delivery), {
       request: storedRequest(request),
       fingerprint,
       body: delivery.record.body,
       messageId: delivery.originalMessageId,
       lease: leaseFor(delivery),
-      lifetimeSeconds,
+      lifetimeSeconds: lifetimeOf(delivery),
     });
     const read = current;
     const result = await runStep(deps.stepHook, 'claim', () => deps.ledger.write(next, read, deps.newId()));
-    if (result.written) return hold(delivery, result.record, false);
+    if (result.written) {
+      await hold(delivery, result.record, false);
+      return;
+    }
+    // The key is known (a copy, a conflict, or a decided request whose window has passed): look again.
     current = result.current;
-    if (current === undefined) throw new TransientFailure('LedgerRace', 'the request record vanished');
   }
-  await continueRequest(delivery, request, fingerprint, current);
+  throw new TransientFailure('LedgerRace', `${id} kept changing while it was claimed`);
+}
+
+/** A new record outlives the retry budget, the tracking deadline and the window, whatever happens to it. */
+function lifetimeOf({ deps: { config } }: Delivery): number {
+  return config.retryBudgetSeconds + config.tracking.deadlineSeconds + config.idempotencyTtlSeconds;
 }
 
 /** What this service may not do for anyone: touch a domain off its allow-list, pass a role not configured. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readRecordView, recordIdOf, viewRejection, viewRequest } from '../../src/cli/ledger.ts';
 import type { LedgerRecord, RequestRecord, StoredRequest } from '../../src/domain/ledger.ts';
+import { pendingEntries } from '../../src/domain/ledger.ts';
 import {
   acceptRequest,
   cleared,
@@ -101,9 +102,7 @@ describe('viewRequest', () => {
         announce: true,
       },
     );
-    const [startedId, trackingId] = Object.entries(record.outbox)
-      .sort(([, a], [, b]) => a.seq - b.seq)
-      .map(([id]) => id);
+    const startedId = record.outbox.started?.eventId;
 
     const view = viewRequest(record, at(3));
 
@@ -111,13 +110,8 @@ describe('viewRequest', () => {
     expect(view.deadline).toEqual(at(1802));
     expect(view.lease).toEqual({ status: 'free' });
     expect(view.pending).toEqual([
-      {
-        id: startedId,
-        kind: 'event',
-        eventId: startedId,
-        detailType: 'PackageAssociationStarted',
-      },
-      { id: trackingId, kind: 'tracking', delaySeconds: 15 },
+      { id: 'started', kind: 'event', eventId: startedId, detailType: 'PackageAssociationStarted' },
+      { id: 'tracking', kind: 'tracking', delaySeconds: 15 },
     ]);
   });
 
@@ -128,9 +122,8 @@ describe('viewRequest', () => {
       details: {},
       deadLetter: true,
     });
-    const [deadLetterId, eventId] = Object.entries(failed.outbox)
-      .sort(([, a], [, b]) => a.seq - b.seq)
-      .map(([id]) => id);
+    const deadLetterId = failed.outbox.deadLetter?.deadLetterId;
+    const eventId = failed.outbox.decision?.eventId;
 
     const view = viewRequest(failed, at(41));
 
@@ -142,10 +135,10 @@ describe('viewRequest', () => {
       expired: false,
     });
     expect(view.pending).toEqual([
-      { id: deadLetterId, kind: 'dead-letter', deadLetterId, reasonCode: 'RetriesExhausted' },
-      { id: eventId, kind: 'event', eventId, detailType: 'PackageAssociationFailed' },
+      { id: 'deadLetter', kind: 'dead-letter', deadLetterId, reasonCode: 'RetriesExhausted' },
+      { id: 'decision', kind: 'event', eventId, detailType: 'PackageAssociationFailed' },
     ]);
-    expect(viewRequest(cleared(failed, [deadLetterId ?? '', eventId ?? '']), at(41)).pending).toEqual([]);
+    expect(viewRequest(cleared(failed, pendingEntries(failed.outbox)), at(41)).pending).toEqual([]);
     expect(viewRequest(failed, at(40 + 86_400)).expired).toBe(true);
   });
 });
