@@ -282,6 +282,21 @@ describe('track-association handler', () => {
     expect(sentTo(sqs, ENV.TRACKING_DLQ_URL)).toEqual([]);
   });
 
+  it('dead-letters a forged message naming a domain off the allow-list, even with a real key: nothing else changes', async () => {
+    const { body } = await followed();
+    domainReports({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' });
+    const forged = trackingRecord({ ...body, domainName: 'hr-private', packageId: 'F1' });
+
+    expect(await invokeTracker(forged)).toEqual({ batchItemFailures: [] });
+
+    expect(openSearch.commandCalls(ListPackagesForDomainCommand)).toHaveLength(0);
+    expect(publishedEvents(eventBridge)).toEqual([]);
+    expect(sentTo(sqs, ENV.TRACKING_DLQ_URL).map((input) => input.MessageBody)).toEqual([forged.body]);
+    // The request it named is still followed, by its own message.
+    expect(await invokeTracker(trackingRecord(body))).toEqual({ batchItemFailures: [] });
+    expect(terminal()).toEqual([['PackageAssociationSucceeded', undefined]]);
+  });
+
   it('keeps a malformed tracking message in the tracking DLQ without an event', async () => {
     const old = trackingRecord({
       idempotencyKey: 'k',
