@@ -52,7 +52,8 @@ function parseProducerPrincipals(raw) {
 module.exports = {
   /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
   opensearchDomainArns: async ({ resolveVariable }) =>
-    parseAllowedDomains(await resolveVariable('param:allowedDomains')).map(opensearchDomainArn),
+    // Not set at all reads as empty, so the message names the param (see params.cjs).
+    parseAllowedDomains(await resolveVariable("param:allowedDomains, ''")).map(opensearchDomainArn),
   /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
   producerPrincipals: async ({ resolveVariable }) =>
     parseProducerPrincipals(await resolveVariable('param:producerPrincipals')),

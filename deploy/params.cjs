@@ -43,7 +43,11 @@ function splitList(raw) {
 function parseAllowedDomains(raw) {
   const entries = splitList(raw);
   if (entries.length === 0) {
-    throw new InvalidParameterError('allowedDomains', 'must name at least one domain or pattern');
+    // No default on purpose: a stage must say which domains it may change.
+    throw new InvalidParameterError(
+      'allowedDomains',
+      'is required and has no default: pass --param="allowedDomains=<domain>,<prefix>*" (exact domain names, prefix* patterns, or * for every domain)',
+    );
   }
   for (const entry of entries) {
     if (entry !== '*' && !DOMAIN_NAME.test(entry) && !DOMAIN_PREFIX_PATTERN.test(entry)) {
@@ -101,11 +105,21 @@ function parseAttempts(rawAttempts, rawReceiveCount) {
 }
 
 /**
+ * A param that is not set at all reads as "", so the message names it (osls's own "Value not found at param
+ * source" names only the place that used it).
  * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
  */
-async function resolveSettings({ resolveVariable }) {
+const paramsOf =
+  ({ resolveVariable }) =>
   /** @param {string} name */
-  const param = (name) => resolveVariable(`param:${name}`);
+  (name) =>
+    resolveVariable(`param:${name}, ''`);
+
+/**
+ * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
+ */
+async function resolveSettings(context) {
+  const param = paramsOf(context);
   return {
     allowedDomains: parseAllowedDomains(await param('allowedDomains')),
     ...parseAttempts(await param('maxAttempts'), await param('maxReceiveCount')),

@@ -8,10 +8,21 @@ import {
   settings,
 } from '../../deploy/params.cjs';
 
+/**
+ * osls's resolveVariable for `param:<name>` and `param:<name>, '<fallback>'` (what the helpers ask for so a
+ * param that is not set reads as empty).
+ */
 const resolverOf =
   (params: Record<string, string>) =>
-  async (variable: string): Promise<unknown> =>
-    params[variable.replace(/^param:/, '')];
+  async (variable: string): Promise<unknown> => {
+    const match = /^param:(\w+)(?:, '([^']*)')?$/.exec(variable);
+    if (!match) throw new Error(`unexpected variable ${variable}`);
+    const [, name = '', fallback] = match;
+    if (name in params) return params[name];
+    // osls: a param that is not set fails resolution unless the variable has a fallback.
+    if (fallback === undefined) throw new Error(`Value not found at "param" source for ${name}`);
+    return fallback;
+  };
 
 describe('parseAllowedDomains', () => {
   it('keeps exact names, prefix patterns and `*`, trimmed and without duplicates', () => {
@@ -23,7 +34,7 @@ describe('parseAllowedDomains', () => {
   });
 
   it.each([
-    ['', 'must name at least one'],
+    ['', 'is required and has no default: pass --param="allowedDomains='],
     ['Orders', 'neither a domain name'],
     ['ab', 'neither a domain name'],
     ['a'.repeat(29), 'neither a domain name'],
@@ -82,6 +93,20 @@ describe('settings', () => {
       logRetentionInDays: '30',
     });
     await expect(settings({ resolveVariable })).rejects.toThrow('Invalid param "maxAttempts"');
+  });
+
+  it('names allowedDomains when it is not set at all (it has no default)', async () => {
+    const resolveVariable = resolverOf({
+      maxAttempts: '8',
+      maxReceiveCount: '10',
+      retryBudgetSeconds: '3600',
+      idempotencyTtlSeconds: '86400',
+      trackingDeadlineSeconds: '1800',
+      logRetentionInDays: '30',
+    });
+    await expect(settings({ resolveVariable })).rejects.toThrow(
+      'Invalid param "allowedDomains": is required and has no default',
+    );
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,14 @@ export interface PackageRun {
   /** The temporary project folder holding `outputDir`; the caller removes it (its links, not their targets). */
   workDir: string;
 }
+
+/** A parameter set of deploy/, as `--param` values: `deploy/<name>.params.json`. */
+export function paramsFile(name: string): Record<string, string> {
+  return JSON.parse(readFileSync(join(PROJECT_ROOT, 'deploy', `${name}.params.json`), 'utf8'));
+}
+
+/** The defaults plus the one param without a default (allowedDomains). */
+export const MINIMAL_PARAMS = paramsFile('minimal');
 
 /** What packaging reads: the service definition, its deploy helpers, the code and the toolchain. */
 const LINKED_ENTRIES = ['deploy', 'src', 'package.json', 'tsconfig.json', 'node_modules'];

@@ -4,6 +4,7 @@ import {
   type CfnResource,
   type CloudFormationTemplate,
   loadTemplate,
+  MINIMAL_PARAMS,
   type PackageRun,
   resource,
   resourcesOfType,
@@ -205,7 +206,7 @@ describe('packaged CloudFormation template', () => {
 
   beforeAll(async () => {
     [template, overridden, rejected] = await Promise.all([
-      loadTemplate(),
+      loadTemplate({ params: MINIMAL_PARAMS }),
       loadTemplate({ params: OVERRIDES }),
       runPackage({ params: { allowedDomains: 'catalog-search,Orders_*' } }),
     ]);
