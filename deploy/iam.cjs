@@ -9,6 +9,8 @@ const { InvalidParameterError, parseAllowedDomains, splitList } = require('./par
 // the deploying account without an STS call at package time.
 const PRINCIPAL_ARN =
   /^arn:(aws[a-z-]*|\$\{AWS::Partition\}):iam::(\d{12}|\$\{AWS::AccountId\}):(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+// Key-access roles reach the functions' environment as the param's own text, so they are literal ARNs.
+const LITERAL_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 /**
  * Leaves plain strings alone so the template stays readable, and lets CloudFormation fill in pseudo parameters.
@@ -49,6 +51,45 @@ function parseProducerPrincipals(raw) {
   return principals.map(withPseudoParameters);
 }
 
+/**
+ * A comma-separated list of ARNs, unique, in their given order; empty is allowed (it means "none").
+ * @param {string} parameter
+ * @param {unknown} raw
+ * @param {RegExp} pattern
+ * @param {string} what
+ * @returns {string[]}
+ */
+function parseArnList(parameter, raw, pattern, what) {
+  const arns = [...new Set(splitList(raw))];
+  for (const arn of arns) {
+    if (!pattern.test(arn)) throw new InvalidParameterError(parameter, `"${arn}" is not ${what}`);
+  }
+  return arns;
+}
+
+/**
+ * The roles a request's `keyAccessRoleArn` may name; the associate function may pass exactly these to OpenSearch.
+ * @param {unknown} raw
+ * @returns {string[]}
+ */
+function parseKeyAccessRoleArns(raw) {
+  return parseArnList(
+    'keyAccessRoleArns',
+    raw,
+    LITERAL_ROLE_ARN,
+    `an IAM role ARN (partition and account written out, no \${AWS::...})`,
+  );
+}
+
+/** @typedef {{ resolveVariable: (variable: string) => Promise<unknown> }} Context */
+
+/**
+ * A param that is not set at all reads as empty, like an empty one (see params.cjs).
+ * @param {Context} context
+ * @param {string} name
+ */
+const param = ({ resolveVariable }, name) => resolveVariable(`param:${name}, ''`);
+
 module.exports = {
   /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
   opensearchDomainArns: async ({ resolveVariable }) =>
@@ -57,6 +98,13 @@ module.exports = {
   /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
   producerPrincipals: async ({ resolveVariable }) =>
     parseProducerPrincipals(await resolveVariable('param:producerPrincipals')),
+  /** `"true"` when key-access roles are configured: only then may the associate function pass a role. */
+  hasKeyAccessRoles: async (/** @type {Context} */ context) =>
+    String(parseKeyAccessRoleArns(await param(context, 'keyAccessRoleArns')).length > 0),
+  /** The iam:PassRole resources (KEY_ACCESS_ROLE_ARNS is the param itself, see serverless.yml). */
+  keyAccessRoleArns: async (/** @type {Context} */ context) =>
+    parseKeyAccessRoleArns(await param(context, 'keyAccessRoleArns')),
   opensearchDomainArn,
   parseProducerPrincipals,
+  parseKeyAccessRoleArns,
 };

@@ -9,5 +9,8 @@ export declare function opensearchDomainArns(context: VariableResolutionContext)
 export declare function producerPrincipals(
   context: VariableResolutionContext,
 ): Promise<Array<string | FnSub>>;
+export declare function hasKeyAccessRoles(context: VariableResolutionContext): Promise<'true' | 'false'>;
+export declare function keyAccessRoleArns(context: VariableResolutionContext): Promise<string[]>;
 export declare function opensearchDomainArn(domainNameOrPattern: string): FnSub;
 export declare function parseProducerPrincipals(raw: unknown): Array<string | FnSub>;
+export declare function parseKeyAccessRoleArns(raw: unknown): string[];

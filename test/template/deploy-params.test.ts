@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { opensearchDomainArn, parseProducerPrincipals } from '../../deploy/iam.cjs';
+import {
+  hasKeyAccessRoles,
+  keyAccessRoleArns,
+  opensearchDomainArn,
+  parseKeyAccessRoleArns,
+  parseProducerPrincipals,
+} from '../../deploy/iam.cjs';
 import {
   InvalidParameterError,
   parseAllowedDomains,
@@ -148,4 +154,42 @@ describe('parseProducerPrincipals', () => {
       expect(() => parseProducerPrincipals(raw)).toThrow('Invalid param "producerPrincipals"');
     },
   );
+});
+
+describe('parseKeyAccessRoleArns', () => {
+  it('keeps role ARNs, with paths', () => {
+    expect(
+      parseKeyAccessRoleArns('arn:aws:iam::123456789012:role/key-access, arn:aws:iam::123456789012:role/a/b'),
+    ).toEqual(['arn:aws:iam::123456789012:role/key-access', 'arn:aws:iam::123456789012:role/a/b']);
+    expect(parseKeyAccessRoleArns('')).toEqual([]);
+  });
+
+  it.each([
+    '*',
+    'arn:aws:iam::123456789012:role/*',
+    'arn:aws:iam::123456789012:user/someone',
+    'arn:aws:iam::123456789012:root',
+    'arn:aws:iam::12345:role/short-account',
+    'arn:aws:sts::123456789012:assumed-role/key-access/session',
+    // Written out: the param's own text is what the functions get in KEY_ACCESS_ROLE_ARNS.
+    `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/key-access`,
+  ])('rejects %j, which is not an IAM role ARN', (raw) => {
+    expect(() => parseKeyAccessRoleArns(raw)).toThrow('Invalid param "keyAccessRoleArns"');
+  });
+});
+
+describe('the key-access exports osls resolves', () => {
+  it('name no role when the param is not set at all', async () => {
+    const context = { resolveVariable: resolverOf({}) };
+    expect(await hasKeyAccessRoles(context)).toBe('false');
+    expect(await keyAccessRoleArns(context)).toEqual([]);
+  });
+
+  it('name exactly the configured roles', async () => {
+    const context = {
+      resolveVariable: resolverOf({ keyAccessRoleArns: 'arn:aws:iam::123456789012:role/key-access' }),
+    };
+    expect(await hasKeyAccessRoles(context)).toBe('true');
+    expect(await keyAccessRoleArns(context)).toEqual(['arn:aws:iam::123456789012:role/key-access']);
+  });
 });

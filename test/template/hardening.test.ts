@@ -1,28 +1,78 @@
 /**
- * What the packaged template guards, for the defaults (plus the required allow-list), and that the params are
- * decided before CloudFormation sees them.
+ * What the packaged template guards, for the defaults (plus the required allow-list) and for the production
+ * parameter set in deploy/production.params.json: who may pass roles, and that the params are decided before
+ * CloudFormation sees them.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadParamDefaults } from '../../src/local/serverless-config.ts';
 import {
+  type CfnResource,
   type CloudFormationTemplate,
   loadTemplate,
   MINIMAL_PARAMS,
   type PackageRun,
+  PRODUCTION_PARAMS,
   PROJECT_ROOT,
   resource,
+  resourcesOfType,
   runPackage,
 } from './load-template.ts';
 
 const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
 
+interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
 const FUNCTIONS = {
   associatePackage: 'AssociatePackageLambdaFunction',
   trackAssociation: 'TrackAssociationLambdaFunction',
 } as const;
+const list = (text: string | undefined) => (text ?? '').split(',').filter((entry) => entry !== '');
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+function propertiesOf(definition: CfnResource): Record<string, unknown> {
+  return definition.Properties ?? {};
+}
+
+function roleOf(template: CloudFormationTemplate, functionLogicalId: string): string {
+  const role = propertiesOf(resource(template, functionLogicalId)).Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+function roleStatements(template: CloudFormationTemplate, roleLogicalId: string): PolicyStatement[] {
+  const policies = propertiesOf(resource(template, roleLogicalId)).Policies as Array<{
+    PolicyDocument: { Statement: PolicyStatement[] };
+  }>;
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+function environmentOf(template: CloudFormationTemplate, functionLogicalId: string): Record<string, unknown> {
+  return (
+    propertiesOf(resource(template, functionLogicalId)).Environment as { Variables: Record<string, unknown> }
+  ).Variables;
+}
+
+/** Every statement of every role, queue policy and bus policy: where an iam:PassRole could hide. */
+function everyStatement(template: CloudFormationTemplate): PolicyStatement[] {
+  const roles = Object.keys(resourcesOfType(template, 'AWS::IAM::Role')).flatMap((id) =>
+    roleStatements(template, id),
+  );
+  const queues = Object.values(resourcesOfType(template, 'AWS::SQS::QueuePolicy')).flatMap(
+    (policy) => (propertiesOf(policy).PolicyDocument as { Statement: PolicyStatement[] }).Statement,
+  );
+  const buses = Object.values(resourcesOfType(template, 'AWS::Events::EventBusPolicy')).map(
+    (policy) => propertiesOf(policy).Statement as PolicyStatement,
+  );
+  return [...roles, ...queues, ...buses];
+}
 
 /** The ids a piece of template refers to (Ref, Fn::GetAtt, Fn::Sub). */
 function references(node: unknown, found = new Set<string>()): Set<string> {
@@ -40,18 +90,24 @@ function references(node: unknown, found = new Set<string>()): Set<string> {
 }
 
 describe('packaged template: hardening', () => {
-  const templates: Record<'minimal', CloudFormationTemplate> = {} as never;
+  const templates: Record<'minimal' | 'production', CloudFormationTemplate> = {} as never;
   let withoutAllowList: PackageRun;
+  let badKeyRole: PackageRun;
 
   beforeAll(async () => {
-    [templates.minimal, withoutAllowList] = await Promise.all([
+    [templates.minimal, templates.production, withoutAllowList, badKeyRole] = await Promise.all([
       loadTemplate({ params: MINIMAL_PARAMS }),
+      loadTemplate({ params: PRODUCTION_PARAMS }),
       runPackage(),
+      runPackage({
+        params: { ...MINIMAL_PARAMS, keyAccessRoleArns: 'arn:aws:iam::123456789012:user/someone' },
+      }),
     ]);
   }, PACKAGING_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
-    if (withoutAllowList) await rm(withoutAllowList.workDir, { recursive: true, force: true });
+    for (const run of [withoutAllowList, badKeyRole])
+      if (run) await rm(run.workDir, { recursive: true, force: true });
   });
 
   describe('the required allow-list', () => {
@@ -72,7 +128,7 @@ describe('packaged template: hardening', () => {
     });
   });
 
-  describe.each(['minimal'] as const)('decided at package time (%s params)', (set) => {
+  describe.each(['minimal', 'production'] as const)('decided at package time (%s params)', (set) => {
     it('holds no condition and no Fn::If: only what applies', () => {
       const template = templates[set];
       expect(template.Conditions).toBeUndefined();
@@ -96,6 +152,58 @@ describe('packaged template: hardening', () => {
       expect(resource(templates[set], FUNCTIONS.associatePackage).DependsOn).toEqual([
         'AssociatePackageLogGroup',
       ]);
+    });
+  });
+
+  describe('iam:PassRole for key-access roles', () => {
+    it('is granted nowhere when no key-access roles are configured', () => {
+      const passRole = everyStatement(templates.minimal).filter((statement) =>
+        asArray(statement.Action).some((action) => action === 'iam:PassRole' || action === 'iam:*'),
+      );
+      expect(passRole).toEqual([]);
+      for (const fn of Object.values(FUNCTIONS))
+        expect(environmentOf(templates.minimal, fn).KEY_ACCESS_ROLE_ARNS).toBe('');
+    });
+
+    it('lets associate-package pass exactly the configured roles, only to OpenSearch', () => {
+      const roles = list(PRODUCTION_PARAMS.keyAccessRoleArns);
+      expect(roles.length).toBeGreaterThan(1);
+      const statements = roleStatements(
+        templates.production,
+        roleOf(templates.production, FUNCTIONS.associatePackage),
+      );
+      expect(statements.filter((statement) => asArray(statement.Action).includes('iam:PassRole'))).toEqual([
+        {
+          Sid: 'PassKeyAccessRolesToOpenSearch',
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: roles,
+          Condition: { StringEquals: { 'iam:PassedToService': 'es.amazonaws.com' } },
+        },
+      ]);
+    });
+
+    it('grants track-association, which never associates, no iam:PassRole', () => {
+      const statements = roleStatements(
+        templates.production,
+        roleOf(templates.production, FUNCTIONS.trackAssociation),
+      );
+      expect(JSON.stringify(statements)).not.toContain('iam:');
+    });
+
+    it('gives both functions the same list as KEY_ACCESS_ROLE_ARNS', () => {
+      for (const fn of Object.values(FUNCTIONS)) {
+        expect(list(String(environmentOf(templates.production, fn).KEY_ACCESS_ROLE_ARNS))).toEqual(
+          list(PRODUCTION_PARAMS.keyAccessRoleArns),
+        );
+      }
+    });
+
+    it('refuses to package a key-access entry that is not an IAM role ARN', () => {
+      expect(badKeyRole.exitCode).not.toBe(0);
+      expect(badKeyRole.output).toContain(
+        'Invalid param "keyAccessRoleArns": "arn:aws:iam::123456789012:user/someone" is not an IAM role ARN',
+      );
     });
   });
 });

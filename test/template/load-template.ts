@@ -53,6 +53,8 @@ export function paramsFile(name: string): Record<string, string> {
 
 /** The defaults plus the one param without a default (allowedDomains). */
 export const MINIMAL_PARAMS = paramsFile('minimal');
+/** The production parameter set, the README's example (deploy/production.params.json). */
+export const PRODUCTION_PARAMS = paramsFile('production');
 
 /** What packaging reads: the service definition, its deploy helpers, the code and the toolchain. */
 const LINKED_ENTRIES = ['deploy', 'src', 'package.json', 'tsconfig.json', 'node_modules'];
