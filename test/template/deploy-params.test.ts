@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  denyAllButCondition,
   hasKeyAccessRoles,
+  hasNamedProducers,
   keyAccessRoleArns,
   opensearchDomainArn,
   parseKeyAccessRoleArns,
+  parseOperatorRoleArns,
   parseProducerPrincipals,
+  requestSenders,
+  requestSendersDenyCondition,
+  trackingQueueSenders,
 } from '../../deploy/iam.cjs';
 import {
   InvalidParameterError,
@@ -137,18 +143,23 @@ describe('opensearchDomainArn', () => {
 });
 
 describe('parseProducerPrincipals', () => {
-  it('keeps literal ARNs and lets CloudFormation fill in pseudo parameters', () => {
+  it('keeps account roots, roles and users, trimmed and without duplicates, pseudo parameters included', () => {
     expect(
       parseProducerPrincipals(
-        `arn:aws:iam::123456789012:role/team/producer, arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root`,
+        `arn:aws:iam::123456789012:role/team/producer, arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root,arn:aws:iam::123456789012:role/team/producer`,
       ),
     ).toEqual([
       'arn:aws:iam::123456789012:role/team/producer',
-      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root` },
+      `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root`,
     ]);
   });
 
-  it.each(['', '*', '123456789012', 'arn:aws:iam::123456789012:group/producers', 'arn:aws:sqs:::queue'])(
+  it('allows naming nobody (then this account IAM is the only gate)', () => {
+    expect(parseProducerPrincipals('')).toEqual([]);
+    expect(parseProducerPrincipals(' , ')).toEqual([]);
+  });
+
+  it.each(['*', '123456789012', 'arn:aws:iam::123456789012:group/producers', 'arn:aws:sqs:::queue'])(
     'rejects %j',
     (raw) => {
       expect(() => parseProducerPrincipals(raw)).toThrow('Invalid param "producerPrincipals"');
@@ -178,18 +189,78 @@ describe('parseKeyAccessRoleArns', () => {
   });
 });
 
-describe('the key-access exports osls resolves', () => {
-  it('name no role when the param is not set at all', async () => {
-    const context = { resolveVariable: resolverOf({}) };
-    expect(await hasKeyAccessRoles(context)).toBe('false');
-    expect(await keyAccessRoleArns(context)).toEqual([]);
+describe('parseOperatorRoleArns', () => {
+  it('keeps role ARNs, pseudo parameters included, and nothing else', () => {
+    expect(parseOperatorRoleArns(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/ops`)).toEqual([
+      `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/ops`,
+    ]);
+    expect(() => parseOperatorRoleArns('arn:aws:iam::123456789012:root')).toThrow(
+      'Invalid param "operatorRoleArns"',
+    );
+  });
+});
+
+describe('denyAllButCondition', () => {
+  it('spares roles and users by aws:PrincipalArn and an account root by aws:PrincipalAccount', () => {
+    expect(
+      denyAllButCondition([
+        'arn:aws:iam::123456789012:role/producer',
+        'arn:aws:iam::210987654321:root',
+        `arn:aws:iam::\${AWS::AccountId}:user/ci`,
+        `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:root`,
+      ]),
+    ).toEqual({
+      ArnNotEquals: {
+        'aws:PrincipalArn': [
+          'arn:aws:iam::123456789012:role/producer',
+          { 'Fn::Sub': `arn:aws:iam::\${AWS::AccountId}:user/ci` },
+        ],
+      },
+      StringNotEquals: { 'aws:PrincipalAccount': ['210987654321', { Ref: 'AWS::AccountId' }] },
+    });
   });
 
-  it('name exactly the configured roles', async () => {
+  it('uses only the key it needs', () => {
+    expect(denyAllButCondition(['arn:aws:iam::123456789012:role/producer'])).toEqual({
+      ArnNotEquals: { 'aws:PrincipalArn': ['arn:aws:iam::123456789012:role/producer'] },
+    });
+    expect(denyAllButCondition(['arn:aws:iam::210987654321:root'])).toEqual({
+      StringNotEquals: { 'aws:PrincipalAccount': ['210987654321'] },
+    });
+  });
+});
+
+describe('the IAM exports osls resolves', () => {
+  const PRODUCER = 'arn:aws:iam::123456789012:role/producer';
+  const OPERATOR = 'arn:aws:iam::123456789012:role/operator';
+  const KEY_ROLE = 'arn:aws:iam::123456789012:role/key-access';
+
+  it('name nobody when the params are not set at all', async () => {
+    const context = { resolveVariable: resolverOf({}) };
+    expect(await hasNamedProducers(context)).toBe('false');
+    expect(await hasKeyAccessRoles(context)).toBe('false');
+    expect(await keyAccessRoleArns(context)).toEqual([]);
+    expect(await trackingQueueSenders(context)).toEqual([
+      { 'Fn::GetAtt': ['AssociatePackageRole', 'Arn'] },
+      { 'Fn::GetAtt': ['TrackAssociationRole', 'Arn'] },
+    ]);
+  });
+
+  it('let the operators send where the producers may, and to the tracking queue', async () => {
     const context = {
-      resolveVariable: resolverOf({ keyAccessRoleArns: 'arn:aws:iam::123456789012:role/key-access' }),
+      resolveVariable: resolverOf({
+        producerPrincipals: PRODUCER,
+        operatorRoleArns: OPERATOR,
+        keyAccessRoleArns: KEY_ROLE,
+      }),
     };
+    expect(await hasNamedProducers(context)).toBe('true');
     expect(await hasKeyAccessRoles(context)).toBe('true');
-    expect(await keyAccessRoleArns(context)).toEqual(['arn:aws:iam::123456789012:role/key-access']);
+    expect(await keyAccessRoleArns(context)).toEqual([KEY_ROLE]);
+    expect(await requestSenders(context)).toEqual([PRODUCER, OPERATOR]);
+    expect(await requestSendersDenyCondition(context)).toEqual({
+      ArnNotEquals: { 'aws:PrincipalArn': [PRODUCER, OPERATOR] },
+    });
+    expect((await trackingQueueSenders(context)).at(-1)).toBe(OPERATOR);
   });
 });

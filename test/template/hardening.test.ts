@@ -1,7 +1,7 @@
 /**
  * What the packaged template guards, for the defaults (plus the required allow-list) and for the production
- * parameter set in deploy/production.params.json: who may pass roles, and that the params are decided before
- * CloudFormation sees them.
+ * parameter set in deploy/production.params.json: who may pass roles and send to the queues, and that the
+ * params are decided before CloudFormation sees them.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +34,8 @@ const FUNCTIONS = {
   associatePackage: 'AssociatePackageLambdaFunction',
   trackAssociation: 'TrackAssociationLambdaFunction',
 } as const;
+const TLS_ONLY = { Bool: { 'aws:SecureTransport': 'false' } };
+const getAttArn = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const list = (text: string | undefined) => (text ?? '').split(',').filter((entry) => entry !== '');
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -52,6 +54,15 @@ function roleStatements(template: CloudFormationTemplate, roleLogicalId: string)
     PolicyDocument: { Statement: PolicyStatement[] };
   }>;
   return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+function queueStatements(template: CloudFormationTemplate, queueLogicalId: string): PolicyStatement[] {
+  const policies = Object.values(resourcesOfType(template, 'AWS::SQS::QueuePolicy')).filter(
+    (policy) => JSON.stringify(propertiesOf(policy).Queues) === JSON.stringify([{ Ref: queueLogicalId }]),
+  );
+  expect(policies).toHaveLength(1);
+  return (propertiesOf(policies[0] as CfnResource).PolicyDocument as { Statement: PolicyStatement[] })
+    .Statement;
 }
 
 function environmentOf(template: CloudFormationTemplate, functionLogicalId: string): Record<string, unknown> {
@@ -205,5 +216,83 @@ describe('packaged template: hardening', () => {
         'Invalid param "keyAccessRoleArns": "arn:aws:iam::123456789012:user/someone" is not an IAM role ARN',
       );
     });
+  });
+
+  describe('who may send requests', () => {
+    it('names nobody by default: no Allow and no deny besides TLS, this account IAM is the only gate', () => {
+      expect(queueStatements(templates.minimal, 'RequestsQueue')).toEqual([
+        expect.objectContaining({ Sid: 'DenyInsecureTransport', Condition: TLS_ONLY }),
+      ]);
+    });
+
+    it('with named producers, denies sqs:SendMessage to every principal but them and the operators', () => {
+      const producers = list(PRODUCTION_PARAMS.producerPrincipals);
+      const operators = list(PRODUCTION_PARAMS.operatorRoleArns);
+      const roots = producers.filter((arn) => arn.endsWith(':root'));
+      expect(roots.length).toBeGreaterThan(0);
+      const denies = queueStatements(templates.production, 'RequestsQueue').filter(
+        (statement) =>
+          statement.Effect === 'Deny' &&
+          statement.Condition !== undefined &&
+          !('Bool' in statement.Condition),
+      );
+      expect(denies).toEqual([
+        {
+          Sid: 'DenyRequestsFromAnyoneElse',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'sqs:SendMessage',
+          Resource: getAttArn('RequestsQueue'),
+          Condition: {
+            ArnNotEquals: {
+              'aws:PrincipalArn': [...producers.filter((arn) => !roots.includes(arn)), ...operators],
+            },
+            // No request is made as an account root: naming one spares every principal of that account.
+            StringNotEquals: { 'aws:PrincipalAccount': roots.map((root) => root.split(':')[4]) },
+          },
+        },
+      ]);
+    });
+
+    it('allows the same principals it spares, so cross-account producers can send', () => {
+      const allows = queueStatements(templates.production, 'RequestsQueue').filter(
+        (statement) => statement.Effect === 'Allow',
+      );
+      expect(allows).toEqual([
+        expect.objectContaining({
+          Action: 'sqs:SendMessage',
+          Principal: {
+            AWS: [...list(PRODUCTION_PARAMS.producerPrincipals), ...list(PRODUCTION_PARAMS.operatorRoleArns)],
+          },
+        }),
+      ]);
+    });
+  });
+
+  describe('who may send status checks', () => {
+    it.each(['minimal', 'production'] as const)(
+      'the tracking queue denies sqs:SendMessage to everyone but the two function roles (%s params)',
+      (set) => {
+        const template = templates[set];
+        const functionRoles = Object.values(FUNCTIONS).map((fn) => getAttArn(roleOf(template, fn)));
+        const spared = [
+          ...functionRoles,
+          ...list(set === 'production' ? PRODUCTION_PARAMS.operatorRoleArns : ''),
+        ];
+        const denies = queueStatements(template, 'TrackingQueue').filter(
+          (statement) => statement.Effect === 'Deny' && statement.Action === 'sqs:SendMessage',
+        );
+        expect(denies).toEqual([
+          {
+            Sid: 'DenySendingByAnyoneButTheService',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sqs:SendMessage',
+            Resource: getAttArn('TrackingQueue'),
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': spared } },
+          },
+        ]);
+      },
+    );
   });
 });
