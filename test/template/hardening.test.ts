@@ -1,7 +1,7 @@
 /**
  * What the packaged template guards, for the defaults (plus the required allow-list) and for the production
- * parameter set in deploy/production.params.json: who may pass roles and send to the queues, and that the
- * params are decided before CloudFormation sees them.
+ * parameter set in deploy/production.params.json: who may pass roles, send to the queues and publish the
+ * service's source, and that the params are decided before CloudFormation sees them.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -294,5 +294,34 @@ describe('packaged template: hardening', () => {
         ]);
       },
     );
+  });
+
+  describe('who may publish the service source', () => {
+    it('on the bus it creates, denies PutEvents of the source to all but the two function roles', () => {
+      const template = templates.minimal;
+      const policies = resourcesOfType(template, 'AWS::Events::EventBusPolicy');
+      expect(Object.keys(policies)).toEqual(['EventBusPolicy']);
+      const props = propertiesOf(resource(template, 'EventBusPolicy'));
+      expect(props.EventBusName).toEqual({ Ref: 'EventBus' });
+      expect(props.Statement).toEqual({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: getAttArn('EventBus'),
+        Condition: {
+          'ForAnyValue:StringEquals': {
+            'events:source': [environmentOf(template, FUNCTIONS.associatePackage).EVENT_SOURCE],
+          },
+          ArnNotEquals: {
+            'aws:PrincipalArn': Object.values(FUNCTIONS).map((fn) => getAttArn(roleOf(template, fn))),
+          },
+        },
+      });
+    });
+
+    it('leaves an existing bus policy to the bus owner: no bus and no bus policy of its own', () => {
+      expect(Object.keys(resourcesOfType(templates.production, 'AWS::Events::EventBus'))).toEqual([]);
+      expect(Object.keys(resourcesOfType(templates.production, 'AWS::Events::EventBusPolicy'))).toEqual([]);
+    });
   });
 });

@@ -491,6 +491,7 @@ describe('packaged CloudFormation template', () => {
 
     it('publishes to the existing bus instead of creating one', () => {
       expect(overridden.Resources.EventBus).toBeUndefined();
+      expect(overridden.Resources.EventBusPolicy).toBeUndefined();
       expect(overridden.Conditions).toBeUndefined();
       const environment = environmentOf(overridden, FUNCTIONS.trackAssociation.logicalId);
       expect(environment.EVENT_BUS_NAME).toBe(OVERRIDES.existingEventBusArn);
