@@ -1,7 +1,7 @@
 /**
  * What the packaged template guards, for the defaults (plus the required allow-list) and for the production
  * parameter set in deploy/production.params.json: who may pass roles, send to the queues and publish the
- * service's source, and that the params are decided before CloudFormation sees them.
+ * service's source; what outlives the stack; and that the params are decided before CloudFormation sees them.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -322,6 +322,35 @@ describe('packaged template: hardening', () => {
     it('leaves an existing bus policy to the bus owner: no bus and no bus policy of its own', () => {
       expect(Object.keys(resourcesOfType(templates.production, 'AWS::Events::EventBus'))).toEqual([]);
       expect(Object.keys(resourcesOfType(templates.production, 'AWS::Events::EventBusPolicy'))).toEqual([]);
+    });
+  });
+
+  describe('what outlives the stack', () => {
+    it.each([
+      'LedgerTable',
+      'RequestsDlq',
+      'TrackingDlq',
+      'AssociatePackageLogGroup',
+      'TrackAssociationLogGroup',
+    ])('%s is retained on removal and on replacement', (logicalId) => {
+      for (const template of Object.values(templates)) {
+        expect(resource(template, logicalId)).toMatchObject({
+          DeletionPolicy: 'Retain',
+          UpdateReplacePolicy: 'Retain',
+        });
+      }
+    });
+
+    it('says what happens to every other stateful resource (cfn-lint I3011): the working queues go with the stack', () => {
+      const stateful = ['AWS::SQS::Queue', 'AWS::DynamoDB::Table', 'AWS::Logs::LogGroup'];
+      for (const [id, definition] of Object.entries(templates.minimal.Resources)) {
+        if (!stateful.includes(definition.Type)) continue;
+        expect(definition.DeletionPolicy, id).toBeDefined();
+        expect(definition.UpdateReplacePolicy, id).toBe(definition.DeletionPolicy);
+      }
+      for (const queue of ['RequestsQueue', 'TrackingQueue']) {
+        expect(resource(templates.minimal, queue).DeletionPolicy).toBe('Delete');
+      }
     });
   });
 });

@@ -23,6 +23,8 @@ export interface CfnResource {
   Properties?: Record<string, unknown>;
   Condition?: string;
   DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
 }
 
 export interface CloudFormationTemplate {
