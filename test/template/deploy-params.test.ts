@@ -12,7 +12,9 @@ import {
   requestSendersDenyCondition,
   trackingQueueSenders,
 } from '../../deploy/iam.cjs';
+import { durationThresholdMs } from '../../deploy/observability.cjs';
 import {
+  alarmThresholds,
   InvalidParameterError,
   parseAllowedDomains,
   parseAttempts,
@@ -22,11 +24,17 @@ import {
 
 /**
  * osls's resolveVariable for `param:<name>` and `param:<name>, '<fallback>'` (what the helpers ask for so a
- * param that is not set reads as empty).
+ * param that is not set reads as empty), and `self:<path>` from a small configuration.
  */
 const resolverOf =
-  (params: Record<string, string>) =>
+  (params: Record<string, string>, self: Record<string, unknown> = {}) =>
   async (variable: string): Promise<unknown> => {
+    const self_ = /^self:(.+)$/.exec(variable);
+    if (self_) {
+      return (self_[1] ?? '').split('.').reduce<unknown>((node, key) => {
+        return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+      }, self);
+    }
     const match = /^param:(\w+)(?:, '([^']*)')?$/.exec(variable);
     if (!match) throw new Error(`unexpected variable ${variable}`);
     const [, name = '', fallback] = match;
@@ -35,6 +43,30 @@ const resolverOf =
     if (fallback === undefined) throw new Error(`Value not found at "param" source for ${name}`);
     return fallback;
   };
+
+const ALARM_DEFAULTS = {
+  lambdaErrorsAlarmThreshold: '0',
+  lambdaThrottlesAlarmThreshold: '0',
+  lambdaDurationAlarmPercent: '80',
+  requestsQueueMaxAgeSeconds: '900',
+  trackingQueueMaxAgeSeconds: '900',
+  deadLettersAlarmThreshold: '0',
+  failedDecisionsAlarmThreshold: '0',
+  anyFailedDecisionsAlarmThreshold: '10',
+};
+
+const SETTINGS_PARAMS = {
+  allowedDomains: 'catalog-search,orders-*',
+  maxAttempts: '8',
+  maxReceiveCount: '10',
+  retryBudgetSeconds: '3600',
+  idempotencyTtlSeconds: '86400',
+  trackingDeadlineSeconds: '1800',
+  logRetentionInDays: '30',
+  existingEventBusArn: '',
+  alarmTopicArn: '',
+  ...ALARM_DEFAULTS,
+};
 
 describe('parseAllowedDomains', () => {
   it('keeps exact names, prefix patterns and `*`, trimmed and without duplicates', () => {
@@ -74,13 +106,10 @@ describe('settings', () => {
   it('resolves every param through osls and validates it', async () => {
     const resolved = await settings({
       resolveVariable: resolverOf({
-        allowedDomains: 'catalog-search,orders-*',
-        maxAttempts: '8',
-        maxReceiveCount: '10',
-        retryBudgetSeconds: '3600',
-        idempotencyTtlSeconds: '86400',
-        trackingDeadlineSeconds: '1800',
-        logRetentionInDays: '30',
+        ...SETTINGS_PARAMS,
+        alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alarms',
+        existingEventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shared',
+        lambdaDurationAlarmPercent: '75',
       }),
     });
     expect(resolved).toEqual({
@@ -91,33 +120,92 @@ describe('settings', () => {
       idempotencyTtlSeconds: 86400,
       trackingDeadlineSeconds: 1800,
       logRetentionInDays: 30,
+      existingEventBusArn: 'arn:aws:events:eu-west-1:123456789012:event-bus/shared',
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:alarms',
+      lambdaErrorsAlarmThreshold: 0,
+      lambdaThrottlesAlarmThreshold: 0,
+      lambdaDurationAlarmPercent: 75,
+      requestsQueueMaxAgeSeconds: 900,
+      trackingQueueMaxAgeSeconds: 900,
+      deadLettersAlarmThreshold: 0,
+      failedDecisionsAlarmThreshold: 0,
+      anyFailedDecisionsAlarmThreshold: 10,
     });
   });
 
   it('names the param that breaks the contract (fewer than 5 attempts)', async () => {
-    const resolveVariable = resolverOf({
-      allowedDomains: 'catalog-search',
-      maxAttempts: '3',
-      maxReceiveCount: '10',
-      retryBudgetSeconds: '3600',
-      idempotencyTtlSeconds: '86400',
-      trackingDeadlineSeconds: '1800',
-      logRetentionInDays: '30',
-    });
+    const resolveVariable = resolverOf({ ...SETTINGS_PARAMS, maxAttempts: '3' });
     await expect(settings({ resolveVariable })).rejects.toThrow('Invalid param "maxAttempts"');
   });
 
   it('names allowedDomains when it is not set at all (it has no default)', async () => {
-    const resolveVariable = resolverOf({
-      maxAttempts: '8',
-      maxReceiveCount: '10',
-      retryBudgetSeconds: '3600',
-      idempotencyTtlSeconds: '86400',
-      trackingDeadlineSeconds: '1800',
-      logRetentionInDays: '30',
-    });
-    await expect(settings({ resolveVariable })).rejects.toThrow(
+    const { allowedDomains: _, ...withoutAllowList } = SETTINGS_PARAMS;
+    await expect(settings({ resolveVariable: resolverOf(withoutAllowList) })).rejects.toThrow(
       'Invalid param "allowedDomains": is required and has no default',
+    );
+  });
+
+  it.each([
+    ['alarmTopicArn', 'arn:aws:sqs:eu-west-1:123456789012:alarms'],
+    ['alarmTopicArn', ' '],
+    ['existingEventBusArn', 'shared'],
+    ['existingEventBusArn', 'arn:aws:events:eu-west-1:123456789012:rule/shared'],
+  ])('rejects %s %j', async (name, value) => {
+    const resolveVariable = resolverOf({ ...SETTINGS_PARAMS, [name]: value });
+    await expect(settings({ resolveVariable })).rejects.toThrow(`Invalid param "${name}"`);
+  });
+});
+
+describe('alarmThresholds', () => {
+  it('reads every threshold as an integer', async () => {
+    const thresholds = await alarmThresholds({
+      resolveVariable: resolverOf({ ...ALARM_DEFAULTS, trackingQueueMaxAgeSeconds: '1200' }),
+    });
+    expect(thresholds.trackingQueueMaxAgeSeconds).toBe(1200);
+    expect(thresholds.anyFailedDecisionsAlarmThreshold).toBe(10);
+  });
+
+  it('does not depend on the other params, so an alarm reports only its own mistakes', async () => {
+    await expect(alarmThresholds({ resolveVariable: resolverOf(ALARM_DEFAULTS) })).resolves.toMatchObject({
+      lambdaDurationAlarmPercent: 80,
+    });
+  });
+
+  it.each([
+    ['lambdaDurationAlarmPercent', '0'],
+    ['lambdaDurationAlarmPercent', '101'],
+    ['lambdaErrorsAlarmThreshold', '-1'],
+    ['requestsQueueMaxAgeSeconds', '30'],
+    ['deadLettersAlarmThreshold', 'zero'],
+  ])('rejects %s %j', async (name, value) => {
+    const resolveVariable = resolverOf({ ...ALARM_DEFAULTS, [name]: value });
+    await expect(alarmThresholds({ resolveVariable })).rejects.toThrow(`Invalid param "${name}"`);
+  });
+
+  it('names a threshold that is not set at all', async () => {
+    const { failedDecisionsAlarmThreshold: _, ...rest } = ALARM_DEFAULTS;
+    await expect(alarmThresholds({ resolveVariable: resolverOf(rest) })).rejects.toThrow(
+      'Invalid param "failedDecisionsAlarmThreshold"',
+    );
+  });
+});
+
+describe('durationThresholdMs', () => {
+  it("is lambdaDurationAlarmPercent of each function's timeout, in milliseconds", async () => {
+    const resolveVariable = resolverOf(
+      { ...ALARM_DEFAULTS, lambdaDurationAlarmPercent: '75' },
+      { functions: { associatePackage: { timeout: 30 }, trackAssociation: { timeout: 12 } } },
+    );
+    expect(await durationThresholdMs({ resolveVariable })).toEqual({
+      associatePackage: 22_500,
+      trackAssociation: 9_000,
+    });
+  });
+
+  it('refuses a function without a numeric timeout', async () => {
+    const resolveVariable = resolverOf(ALARM_DEFAULTS, { functions: { associatePackage: {} } });
+    await expect(durationThresholdMs({ resolveVariable })).rejects.toThrow(
+      'functions.associatePackage.timeout must be a positive integer',
     );
   });
 });

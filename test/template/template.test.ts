@@ -371,9 +371,12 @@ describe('packaged CloudFormation template', () => {
 
   describe('alarms', () => {
     it.each([
+      ['RequestsDlq', 'NumberOfMessagesSent', 0],
+      ['TrackingDlq', 'NumberOfMessagesSent', 0],
       ['RequestsDlq', 'ApproximateNumberOfMessagesVisible', 0],
       ['TrackingDlq', 'ApproximateNumberOfMessagesVisible', 0],
       ['RequestsQueue', 'ApproximateAgeOfOldestMessage', 900],
+      ['TrackingQueue', 'ApproximateAgeOfOldestMessage', 900],
     ])('%s alarms when %s exceeds %d', (queue, metricName, threshold) => {
       const alarm = alarmOn(template, metricName, queue);
       expect(alarm.Threshold).toBe(threshold);
@@ -382,7 +385,7 @@ describe('packaged CloudFormation template', () => {
 
     it('notifies nobody when no alarm topic is given: the alarms still change state', () => {
       const alarms = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).map(properties);
-      expect(alarms.length).toBeGreaterThan(2);
+      expect(alarms.length).toBeGreaterThan(10);
       for (const alarm of alarms) {
         expect(alarm).not.toHaveProperty('AlarmActions');
         expect(alarm).not.toHaveProperty('OKActions');
@@ -507,7 +510,7 @@ describe('packaged CloudFormation template', () => {
 
     it('notifies the alarm topic when an alarm fires and when it clears', () => {
       const alarms = Object.values(resourcesOfType(overridden, 'AWS::CloudWatch::Alarm'));
-      expect(alarms.length).toBeGreaterThan(2);
+      expect(alarms.length).toBeGreaterThan(10);
       for (const alarm of alarms) {
         expect(properties(alarm).AlarmActions).toEqual([OVERRIDES.alarmTopicArn]);
         expect(properties(alarm).OKActions).toEqual([OVERRIDES.alarmTopicArn]);
