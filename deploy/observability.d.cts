@@ -4,5 +4,7 @@ import type { VariableResolutionContext } from './params.cjs';
 export declare function durationThresholdMs(
   context: VariableResolutionContext,
 ): Promise<Record<string, number>>;
+export declare function dashboardBody(context: VariableResolutionContext): Promise<{ 'Fn::Sub': string }>;
 export declare const FUNCTIONS: Record<string, { logicalId: string; title: string }>;
+export declare const QUEUES: Record<string, string>;
 export declare const ALARMS: string[];

@@ -1,6 +1,7 @@
 /**
- * Alarms of the packaged template: one alarm per thing an operator must act on, each on the metric the code
- * or AWS publishes, with its threshold from the params.
+ * Alarms and the dashboard of the packaged template: one alarm per thing an operator must act on, each on
+ * the metric the code or AWS publishes, with its threshold from the params, and a dashboard that shows the
+ * resources this stack created.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,7 +87,22 @@ const queueDimension = (queue: string) => [
 ];
 const functionDimension = (fn: string) => [{ Name: 'FunctionName', Value: { Ref: fn } }];
 
-describe('packaged template: alarms', () => {
+/** The dashboard body as JSON, with each `${...}` CloudFormation substitutes kept as the text `<...>`. */
+interface Widget {
+  type: string;
+  properties: { title: string; metrics?: unknown; annotations?: { horizontal?: unknown } };
+}
+
+function dashboardOf(template: CloudFormationTemplate): { body: { widgets: Widget[] }; refs: string[] } {
+  const dashboards = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const sub = (propertiesOf(dashboards[0] as CfnResource).DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+  expect(typeof sub).toBe('string');
+  const refs = [...sub.matchAll(/\$\{([^}]+)\}/g)].map((match) => match[1] ?? '');
+  return { body: JSON.parse(sub.replace(/\$\{([^}]+)\}/g, '<$1>')), refs };
+}
+
+describe('packaged template: alarms and dashboard', () => {
   let template: CloudFormationTemplate;
   let production: CloudFormationTemplate;
   let tuned: CloudFormationTemplate;
@@ -105,7 +121,7 @@ describe('packaged template: alarms', () => {
     if (badThreshold) await rm(badThreshold.workDir, { recursive: true, force: true });
   });
 
-  it('declares exactly the alarms deploy/observability.cjs lists', () => {
+  it('declares exactly the alarms the dashboard and the README list', () => {
     expect(Object.keys(alarmsOf(template)).sort()).toEqual([...ALARMS].sort());
   });
 
@@ -227,5 +243,78 @@ describe('packaged template: alarms', () => {
     expect(badThreshold.output).toContain(
       'Invalid param "lambdaDurationAlarmPercent": "120" is not an integer',
     );
+  });
+
+  describe('the dashboard', () => {
+    it('refers only to what the stack creates, and to every queue, function and alarm', () => {
+      const { refs } = dashboardOf(template);
+      for (const ref of refs) {
+        const [id = '', attribute] = ref.split('.');
+        if (id.startsWith('AWS::')) continue;
+        expect(template.Resources[id], ref).toBeDefined();
+        expect([undefined, 'QueueName', 'Arn'], ref).toContain(attribute);
+      }
+      expect(refs).toEqual(
+        expect.arrayContaining([
+          ...['RequestsQueue', 'TrackingQueue', 'RequestsDlq', 'TrackingDlq'].map(
+            (queue) => `${queue}.QueueName`,
+          ),
+          ...Object.values(FUNCTIONS),
+          ...ALARMS.map((alarm) => `${alarm}.Arn`),
+          'AWS::Region',
+        ]),
+      );
+    });
+
+    it('shows requests, decisions by outcome and by reason, queue depths and ages, Lambda errors and durations', () => {
+      const { body } = dashboardOf(template);
+      const titles = body.widgets.map((widget) => widget.properties.title);
+      expect(titles).toEqual([
+        'Requests',
+        'Decisions by outcome',
+        'Failed decisions by reason',
+        'Queue depth (visible / in flight)',
+        'Oldest message age (s)',
+        'Dead letters sent',
+        'Lambda errors and throttles',
+        'Lambda duration (ms)',
+        'Lambda invocations and concurrency',
+        'Alarms',
+      ]);
+      const metricsOf = (title: string) =>
+        JSON.stringify(body.widgets.find((widget) => widget.properties.title === title)?.properties.metrics);
+      expect(metricsOf('Requests')).toContain(
+        '"NumberOfMessagesSent","QueueName","<RequestsQueue.QueueName>"',
+      );
+      expect(metricsOf('Decisions by outcome')).toContain(
+        '"PackageAssociator","AssociationSucceeded","service","package-associator"',
+      );
+      expect(metricsOf('Failed decisions by reason')).toContain(
+        'SEARCH(\'{PackageAssociator,reason,service} MetricName=\\"AssociationFailed\\" service=\\"package-associator\\"\'',
+      );
+      expect(metricsOf('Oldest message age (s)')).toContain(
+        '"ApproximateAgeOfOldestMessage","QueueName","<TrackingQueue.QueueName>"',
+      );
+      expect(metricsOf('Lambda errors and throttles')).toContain(
+        '"Errors","FunctionName","<TrackAssociationLambdaFunction>"',
+      );
+      expect(metricsOf('Lambda duration (ms)')).toContain(
+        '"Duration","FunctionName","<AssociatePackageLambdaFunction>"',
+      );
+    });
+
+    it('marks the alarm thresholds on the age and duration graphs', () => {
+      const { body } = dashboardOf(tuned);
+      const annotations = (title: string) =>
+        body.widgets.find((widget) => widget.properties.title === title)?.properties.annotations?.horizontal;
+      expect(annotations('Oldest message age (s)')).toEqual([
+        { label: 'requests alarm', value: 300 },
+        { label: 'tracking alarm', value: 1200 },
+      ]);
+      expect(annotations('Lambda duration (ms)')).toEqual([
+        { label: 'associate-package alarm', value: 0.5 * timeoutMsOf(tuned, FUNCTIONS.AssociatePackage) },
+        { label: 'track-association alarm', value: 0.5 * timeoutMsOf(tuned, FUNCTIONS.TrackAssociation) },
+      ]);
+    });
   });
 });
