@@ -5,10 +5,20 @@
 
 const { InvalidParameterError, parseAllowedDomains, splitList } = require('./params.cjs');
 
-// The account root, a role or a user; `${AWS::...}` pseudo parameters are allowed so the default can name
-// the deploying account without an STS call at package time.
-const PRINCIPAL_ARN =
-  /^arn:(aws[a-z-]*|\$\{AWS::Partition\}):iam::(\d{12}|\$\{AWS::AccountId\}):(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+const PARTITION = String.raw`(aws[a-z-]*|\$\{AWS::Partition\})`;
+const ACCOUNT = String.raw`(\d{12}|\$\{AWS::AccountId\})`;
+// IAM names and paths: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html
+const NAME_WITH_PATH = String.raw`[\w+=,.@/-]+`;
+
+// The account root, a role or a user; `${AWS::...}` pseudo parameters are allowed so a value can name the
+// deploying account without an STS call at package time.
+const PRINCIPAL_ARN = new RegExp(
+  `^arn:${PARTITION}:iam::${ACCOUNT}:(root|role/${NAME_WITH_PATH}|user/${NAME_WITH_PATH})$`,
+);
+const ROLE_ARN = new RegExp(`^arn:${PARTITION}:iam::${ACCOUNT}:role/${NAME_WITH_PATH}$`);
+// Key-access roles reach the functions' environment as the param's own text, so they are literal ARNs.
+const LITERAL_ROLE_ARN = new RegExp(`^arn:aws[a-z-]*:iam::\\d{12}:role/${NAME_WITH_PATH}$`);
+const ROOT_ARN = new RegExp(`^arn:${PARTITION}:iam::${ACCOUNT}:root$`);
 
 /**
  * Leaves plain strings alone so the template stays readable, and lets CloudFormation fill in pseudo parameters.
@@ -31,31 +41,119 @@ function opensearchDomainArn(domainNameOrPattern) {
 }
 
 /**
+ * A comma-separated list of ARNs, unique, in their given order; empty is allowed (it means "none").
+ * @param {string} parameter
  * @param {unknown} raw
+ * @param {RegExp} pattern
+ * @param {string} what
+ * @returns {string[]}
+ */
+function parseArnList(parameter, raw, pattern, what) {
+  const arns = [...new Set(splitList(raw))];
+  for (const arn of arns) {
+    if (!pattern.test(arn)) throw new InvalidParameterError(parameter, `"${arn}" is not ${what}`);
+  }
+  return arns;
+}
+
+/**
+ * Who may send requests. Empty: nobody is named, and this account's own IAM policies are the only gate.
+ * @param {unknown} raw
+ * @returns {string[]}
  */
 function parseProducerPrincipals(raw) {
-  const principals = [...new Set(splitList(raw))];
-  if (principals.length === 0) {
-    throw new InvalidParameterError('producerPrincipals', 'must name at least one IAM principal ARN');
-  }
-  for (const principal of principals) {
-    if (!PRINCIPAL_ARN.test(principal)) {
-      throw new InvalidParameterError(
-        'producerPrincipals',
-        `"${principal}" is not an IAM account root, role or user ARN`,
-      );
-    }
-  }
-  return principals.map(withPseudoParameters);
+  return parseArnList('producerPrincipals', raw, PRINCIPAL_ARN, 'an IAM account root, role or user ARN');
+}
+
+/**
+ * The roles a request's `keyAccessRoleArn` may name; the associate function may pass exactly these to OpenSearch.
+ * @param {unknown} raw
+ * @returns {string[]}
+ */
+function parseKeyAccessRoleArns(raw) {
+  return parseArnList(
+    'keyAccessRoleArns',
+    raw,
+    LITERAL_ROLE_ARN,
+    `an IAM role ARN (partition and account written out, no \${AWS::...})`,
+  );
+}
+
+/**
+ * The roles operators redrive dead letters with (`associator dlq redrive`): the queue policies' denies spare them.
+ * @param {unknown} raw
+ * @returns {string[]}
+ */
+function parseOperatorRoleArns(raw) {
+  return parseArnList('operatorRoleArns', raw, ROLE_ARN, 'an IAM role ARN');
+}
+
+/**
+ * The condition of a deny that spares exactly these principals: roles and users by `aws:PrincipalArn`, and
+ * for an account root every principal of that account (`aws:PrincipalAccount`), since no request is made
+ * as the root ARN itself. Both keys in one statement are ANDed: denied only if neither spares the caller.
+ * @param {string[]} principals ARNs as parsed (pseudo parameters not yet substituted)
+ */
+function denyAllButCondition(principals) {
+  const arns = principals.filter((principal) => !ROOT_ARN.test(principal)).map(withPseudoParameters);
+  const accounts = principals
+    .filter((principal) => ROOT_ARN.test(principal))
+    .map((root) => {
+      // Not split on ":": the pseudo parameters hold colons of their own.
+      const account = ROOT_ARN.exec(root)?.[2] ?? '';
+      return account === `\${AWS::AccountId}` ? { Ref: 'AWS::AccountId' } : account;
+    });
+  return {
+    ...(arns.length > 0 && { ArnNotEquals: { 'aws:PrincipalArn': arns } }),
+    ...(accounts.length > 0 && { StringNotEquals: { 'aws:PrincipalAccount': accounts } }),
+  };
+}
+
+/** @typedef {{ resolveVariable: (variable: string) => Promise<unknown> }} Context */
+
+/**
+ * A param that is not set at all reads as empty, like an empty one (see params.cjs).
+ * @param {Context} context
+ * @param {string} name
+ */
+const param = ({ resolveVariable }, name) => resolveVariable(`param:${name}, ''`);
+
+/** @param {Context} context */
+async function requestSenders(context) {
+  const producers = parseProducerPrincipals(await param(context, 'producerPrincipals'));
+  const operators = parseOperatorRoleArns(await param(context, 'operatorRoleArns'));
+  return [...new Set([...producers, ...operators])];
 }
 
 module.exports = {
-  /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
-  opensearchDomainArns: async ({ resolveVariable }) =>
-    parseAllowedDomains(await resolveVariable('param:allowedDomains')).map(opensearchDomainArn),
-  /** @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context */
-  producerPrincipals: async ({ resolveVariable }) =>
-    parseProducerPrincipals(await resolveVariable('param:producerPrincipals')),
+  /** @param {Context} context */
+  opensearchDomainArns: async (context) =>
+    parseAllowedDomains(await param(context, 'allowedDomains')).map(opensearchDomainArn),
+  /** `"true"` when producerPrincipals names anyone: then the requests queue denies everyone else. */
+  hasNamedProducers: async (/** @type {Context} */ context) =>
+    String(parseProducerPrincipals(await param(context, 'producerPrincipals')).length > 0),
+  /** The principals the requests queue allows: the producers and the operators. */
+  requestSenders: async (/** @type {Context} */ context) =>
+    (await requestSenders(context)).map(withPseudoParameters),
+  /** The condition of the requests queue's deny: everyone but the producers and the operators. */
+  requestSendersDenyCondition: async (/** @type {Context} */ context) =>
+    denyAllButCondition(await requestSenders(context)),
+  /** Who besides the two function roles may send to the tracking queue: the operators (redrive). */
+  trackingQueueSenders: async (/** @type {Context} */ context) => [
+    { 'Fn::GetAtt': ['AssociatePackageRole', 'Arn'] },
+    { 'Fn::GetAtt': ['TrackAssociationRole', 'Arn'] },
+    ...parseOperatorRoleArns(await param(context, 'operatorRoleArns')).map(withPseudoParameters),
+  ],
+  /** `"true"` when key-access roles are configured: only then may the associate function pass a role. */
+  hasKeyAccessRoles: async (/** @type {Context} */ context) =>
+    String(parseKeyAccessRoleArns(await param(context, 'keyAccessRoleArns')).length > 0),
+  /** The iam:PassRole resources (KEY_ACCESS_ROLE_ARNS is the param itself, see serverless.yml). */
+  keyAccessRoleArns: async (/** @type {Context} */ context) =>
+    parseKeyAccessRoleArns(await param(context, 'keyAccessRoleArns')),
   opensearchDomainArn,
   parseProducerPrincipals,
+  parseKeyAccessRoleArns,
+  parseOperatorRoleArns,
+  denyAllButCondition,
+  withPseudoParameters,
 };

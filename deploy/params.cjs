@@ -43,7 +43,11 @@ function splitList(raw) {
 function parseAllowedDomains(raw) {
   const entries = splitList(raw);
   if (entries.length === 0) {
-    throw new InvalidParameterError('allowedDomains', 'must name at least one domain or pattern');
+    // No default on purpose: a stage must say which domains it may change.
+    throw new InvalidParameterError(
+      'allowedDomains',
+      'is required and has no default: pass --param="allowedDomains=<domain>,<prefix>*" (exact domain names, prefix* patterns, or * for every domain)',
+    );
   }
   for (const entry of entries) {
     if (entry !== '*' && !DOMAIN_NAME.test(entry) && !DOMAIN_PREFIX_PATTERN.test(entry)) {
@@ -100,12 +104,66 @@ function parseAttempts(rawAttempts, rawReceiveCount) {
   return { maxAttempts, maxReceiveCount };
 }
 
+// ARNs of what the template points at but does not create; empty means "none" (see serverless.yml).
+const EVENT_BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[\w./-]{1,256}$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}(\.fifo)?$/;
+
+/**
+ * An optional ARN: empty, or one that matches. Blanks are not trimmed away: " " is a typo, not "none".
+ * @param {string} parameter
+ * @param {unknown} raw
+ * @param {RegExp} pattern
+ * @param {string} what
+ * @returns {string}
+ */
+function parseOptionalArn(parameter, raw, pattern, what) {
+  const text = String(raw ?? '');
+  if (text === '' || pattern.test(text)) return text;
+  throw new InvalidParameterError(parameter, `"${text}" is not ${what} (${pattern})`);
+}
+
+/**
+ * A param that is not set at all reads as "", so the message names it (osls's own "Value not found at param
+ * source" names only the place that used it).
+ * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
+ */
+const paramsOf =
+  ({ resolveVariable }) =>
+  /** @param {string} name */
+  (name) =>
+    resolveVariable(`param:${name}, ''`);
+
+/**
+ * Alarm thresholds: how much of a metric is still normal. Integers, so a typo cannot become NaN. Apart from
+ * the other settings, so that the alarms report only their own params' mistakes.
+ * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
+ */
+async function resolveAlarmThresholds(context) {
+  const param = paramsOf(context);
+  /**
+   * @param {string} name
+   * @param {number} min
+   * @param {number} max
+   */
+  const threshold = async (name, min, max) => parseInteger(name, await param(name), min, max);
+  return {
+    lambdaErrorsAlarmThreshold: await threshold('lambdaErrorsAlarmThreshold', 0, 100_000),
+    lambdaThrottlesAlarmThreshold: await threshold('lambdaThrottlesAlarmThreshold', 0, 100_000),
+    // p99 duration as a share of the function's timeout; 100 would only fire on timeouts themselves.
+    lambdaDurationAlarmPercent: await threshold('lambdaDurationAlarmPercent', 1, 100),
+    requestsQueueMaxAgeSeconds: await threshold('requestsQueueMaxAgeSeconds', 60, 1_209_600),
+    trackingQueueMaxAgeSeconds: await threshold('trackingQueueMaxAgeSeconds', 60, 1_209_600),
+    deadLettersAlarmThreshold: await threshold('deadLettersAlarmThreshold', 0, 100_000),
+    failedDecisionsAlarmThreshold: await threshold('failedDecisionsAlarmThreshold', 0, 100_000),
+    anyFailedDecisionsAlarmThreshold: await threshold('anyFailedDecisionsAlarmThreshold', 0, 100_000),
+  };
+}
+
 /**
  * @param {{ resolveVariable: (variable: string) => Promise<unknown> }} context
  */
-async function resolveSettings({ resolveVariable }) {
-  /** @param {string} name */
-  const param = (name) => resolveVariable(`param:${name}`);
+async function resolveSettings(context) {
+  const param = paramsOf(context);
   return {
     allowedDomains: parseAllowedDomains(await param('allowedDomains')),
     ...parseAttempts(await param('maxAttempts'), await param('maxReceiveCount')),
@@ -129,14 +187,29 @@ async function resolveSettings({ resolveVariable }) {
     ),
     // osls checks this against the retention periods CloudWatch Logs accepts, but only as a number.
     logRetentionInDays: parseInteger('logRetentionInDays', await param('logRetentionInDays'), 1, 3653),
+    existingEventBusArn: parseOptionalArn(
+      'existingEventBusArn',
+      await param('existingEventBusArn'),
+      EVENT_BUS_ARN,
+      'an EventBridge event bus ARN',
+    ),
+    alarmTopicArn: parseOptionalArn(
+      'alarmTopicArn',
+      await param('alarmTopicArn'),
+      SNS_TOPIC_ARN,
+      'an SNS topic ARN',
+    ),
+    ...(await resolveAlarmThresholds(context)),
   };
 }
 
 module.exports = {
   settings: resolveSettings,
+  alarmThresholds: resolveAlarmThresholds,
   parseAllowedDomains,
   parseInteger,
   parseAttempts,
+  parseOptionalArn,
   splitList,
   InvalidParameterError,
 };

@@ -405,12 +405,17 @@ export function loadQueueSettings(
   return queues;
 }
 
-/** `params.default`, with its own variables resolved. */
+/**
+ * `params.default` with the stage's own block over it (as osls resolves `${param:...}`), with their own
+ * variables resolved. The stage is `options.stage`; without it, only the defaults.
+ */
 export function loadParamDefaults(
   path = 'serverless.yml',
   options: LoadOptions = {},
 ): Record<string, unknown> {
   const config = loadServerlessConfig(path, options);
   const params = isRecord(config.params) ? config.params : {};
-  return isRecord(params.default) ? params.default : {};
+  const defaults = isRecord(params.default) ? params.default : {};
+  const stage = options.stage === undefined ? undefined : params[options.stage];
+  return { ...defaults, ...(isRecord(stage) ? stage : {}) };
 }

@@ -292,6 +292,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TRACKING_DLQ_URL: queueUrls.trackingDlq,
       LEDGER_TABLE: LOCAL_NAMES.table,
       ALLOWED_DOMAINS: String(params.allowedDomains ?? ''),
+      KEY_ACCESS_ROLE_ARNS: String(params.keyAccessRoleArns ?? ''),
       MAX_ATTEMPTS: String(maxAttempts),
       RETRY_BUDGET_SECONDS: String(params.retryBudgetSeconds ?? 3600),
       IDEMPOTENCY_TTL_SECONDS: String(params.idempotencyTtlSeconds ?? 86_400),

@@ -652,6 +652,16 @@ describe('serverless-config', () => {
     });
   });
 
+  it('puts the stage block over the defaults when a stage is given, as osls resolves params', () => {
+    expect(loadParamDefaults(FIXTURE_YML, { stage: 'prod' })).toEqual({
+      functionTimeout: 30,
+      requestsVisibilityTimeout: 180,
+      maxReceiveCount: 8,
+      queuePrefix: 'package-associator-fixture-prod',
+      eventBusName: 'default-bus',
+    });
+  });
+
   it('names the file when it cannot be read', () => {
     expect(() => loadFunctionSettings('does-not-exist.yml')).toThrow(ServerlessConfigError);
   });

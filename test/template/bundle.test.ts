@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { type PackageRun, runPackage } from './load-template.ts';
+import { MINIMAL_PARAMS, type PackageRun, runPackage } from './load-template.ts';
 
 const run = promisify(execFile);
 const openZip = promisify<string, yauzl.Options, yauzl.ZipFile>(yauzl.open);
@@ -74,7 +74,7 @@ describe('packaged function code', () => {
   const extracted = new Map<string, { dir: string; names: string[] }>();
 
   beforeAll(async () => {
-    packaged = await runPackage();
+    packaged = await runPackage({ params: MINIMAL_PARAMS });
     if (packaged.exitCode !== 0) throw new Error(`npm run package failed:\n${packaged.output}`);
     for (const name of Object.keys(FUNCTIONS)) {
       const dir = await mkdtemp(join(tmpdir(), `package-associator-${name}-`));

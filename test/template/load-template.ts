@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ export interface CfnResource {
   Properties?: Record<string, unknown>;
   Condition?: string;
   DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
 }
 
 export interface CloudFormationTemplate {
@@ -44,6 +47,16 @@ export interface PackageRun {
   /** The temporary project folder holding `outputDir`; the caller removes it (its links, not their targets). */
   workDir: string;
 }
+
+/** A parameter set of deploy/, as `--param` values: `deploy/<name>.params.json`. */
+export function paramsFile(name: string): Record<string, string> {
+  return JSON.parse(readFileSync(join(PROJECT_ROOT, 'deploy', `${name}.params.json`), 'utf8'));
+}
+
+/** The defaults plus the one param without a default (allowedDomains). */
+export const MINIMAL_PARAMS = paramsFile('minimal');
+/** The production parameter set, the README's example (deploy/production.params.json). */
+export const PRODUCTION_PARAMS = paramsFile('production');
 
 /** What packaging reads: the service definition, its deploy helpers, the code and the toolchain. */
 const LINKED_ENTRIES = ['deploy', 'src', 'package.json', 'tsconfig.json', 'node_modules'];

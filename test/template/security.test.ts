@@ -11,6 +11,7 @@ import {
   type CfnResource,
   type CloudFormationTemplate,
   loadTemplate,
+  MINIMAL_PARAMS,
   PROJECT_ROOT,
   resource,
   resourcesOfType,
@@ -275,7 +276,7 @@ describe('packaged template: security', () => {
   let template: CloudFormationTemplate;
 
   beforeAll(async () => {
-    template = await loadTemplate({ params: { producerPrincipals: PRODUCER } });
+    template = await loadTemplate({ params: { ...MINIMAL_PARAMS, producerPrincipals: PRODUCER } });
   }, PACKAGING_HOOK_TIMEOUT_MS);
 
   describe('what the code calls', () => {
