@@ -89,6 +89,7 @@ async function dashboardBody(context) {
   const fn = (name) => `\${${FUNCTIONS[name].logicalId}}`;
   const decision = (metricName, label) => [namespace, metricName, 'service', service, { label, stat: 'Sum' }];
   const failedByReason = `SEARCH('{${namespace},reason,service} MetricName="AssociationFailed" service="${service}"', 'Sum', ${period})`;
+  const rejectedByReason = `SEARCH('{${namespace},reason,service} MetricName="RequestRejected" service="${service}"', 'Sum', ${period})`;
 
   /**
    * @param {string} title
@@ -126,6 +127,7 @@ async function dashboardBody(context) {
     graph('Decisions by outcome', [
       decision('AssociationSucceeded', 'succeeded'),
       [{ expression: `SUM(${failedByReason})`, label: 'failed', id: 'failed' }],
+      [{ expression: `SUM(${rejectedByReason})`, label: 'rejected messages', id: 'rejected' }],
     ]),
     graph('Failed decisions by reason', [[{ expression: failedByReason, label: '', id: 'reasons' }]]),
     graph('Queue depth (visible / in flight)', [
