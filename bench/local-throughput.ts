@@ -312,7 +312,7 @@ Lambda's bootstrap gives its memory size, young generation included (\`src/local
 smaller default), cut the collections that V8's helper threads run for it; under the Powertools idempotency store
 the ledger has replaced, one idempotency record per request instead of two took the CPU per request from about 10
 to about 6 ms, the handlers' share halving with the two DynamoDB calls they no longer made and dynalite's with the
-writes it no longer parsed. The ledger's four calls per request (section 4) move the other way. The machine's
+writes it no longer parsed. The ledger's three writes per request (section 4) move the other way. The machine's
 own speed varies: the same code once measured from about 155 to 211 requests/s warm over one afternoon, the CPU
 per request moving together with every other section's timings, so read any one run's figures as ±20%. In AWS none of the local limits apply: Lambda
 runs each of the \`maximumConcurrency\` environments on its own CPU share, waiting on AWS.

@@ -118,7 +118,7 @@ at once (AssociatePackage returns \`ASSOCIATING\`; PutEvents accepts every entry
 \`Ledger\` interface of \`src/adapters/ledger.ts\`, each write conditional on the version read as the DynamoDB adapter's
 is), a Powertools Logger at \`SILENT\` and Powertools Metrics with output disabled but flushed after every batch, as
 \`logMetrics\` does. The floor (\`bench/baseline/floor-handler.ts\`) parses each body and makes the same calls on the
-same fakes (read the request's record, claim it, AssociatePackage, write it followed, one PutEvents and one
+same fakes (claim the request's record, AssociatePackage, write it followed, one PutEvents and one
 SendMessageBatch of tracking messages for the batch, clear the outbox) and nothing else. After
 500 warm-up batches each, ${options.rounds} alternating rounds of ${options.batchesPerRound} batches; medians of
 \`process.cpuUsage()\` per record and of records per wall-clock second.
@@ -134,16 +134,13 @@ work it did per store write: the JMESPath searches for the key and the payload, 
 hashes of both, the \`IdempotencyRecord\` objects (in the last profile before the ledger, the idempotency package,
 \`@aws-lambda-powertools/commons\` and the native hashing took about a third of the samples, at 53 µs per record).
 In its place a request makes ${ledgerReadsPerRecord.toFixed(0)} ledger read and ${ledgerWritesPerRecord.toFixed(0)} conditional writes, each write a transition that builds the next
-record as a new object (\`src/domain/transitions.ts\`, ${percent(shareOf('src/domain/transitions.ts'))} here), with an outbox whose entries are
-keyed by event id (\`withEntries\` and \`withoutEntries\` in \`src/domain/ledger.ts\`, ${percent(shareOf('src/domain/ledger.ts'))}: objects keyed by
-fresh UUIDs, which V8 cannot give a shared shape), and one SHA-256 fingerprint of what the request asks
-(\`src/domain/fingerprint.ts\`, ${percent(shareOf('src/domain/fingerprint.ts'))}). The floor makes the ledger's four calls too, where it made the
-store's two.
+record as a new object (\`src/domain/transitions.ts\`, ${percent(shareOf('src/domain/transitions.ts'))} here), with an outbox of fixed slots
+(started, decision, dead letter, tracking message; \`src/domain/ledger.ts\`, ${percent(shareOf('src/domain/ledger.ts'))}), and one SHA-256 fingerprint of
+what the request asks (\`src/domain/fingerprint.ts\`, ${percent(shareOf('src/domain/fingerprint.ts'))}). The floor makes the same ledger calls, where it made the store's two.
 
 **What bounds it.** The floor does almost nothing (${us(floorSummary.cpu)} per record), so every safeguard the
 design asks for shows up as a multiple of it: the strict request schema; the ledger's read, its transitions
-and their outbox bookkeeping (${ledgerWritesPerRecord.toFixed(0)} writes, each a new record, the outbox's entries
-sorted and sent in order); the event detail built, escaped for SQS (\`src/domain/sqs-text.ts\`, ${percent(shareOf('src/domain/sqs-text.ts'))}) and sized
+and their outbox bookkeeping (${ledgerWritesPerRecord.toFixed(0)} writes, each a new record); the event detail built, escaped for SQS (\`src/domain/sqs-text.ts\`, ${percent(shareOf('src/domain/sqs-text.ts'))}) and sized
 for PutEvents; fresh ids for the lease, the incarnation, the event and every write (\`randomUUID\`); the batch
 processor's bookkeeping; an audit log call and a metric per record, each of which reads \`process.env\` (the trace
 id, the log level) again. Garbage collection takes ${percent(shareOf('(garbage collector)'))}, from the objects all of these allocate; the largest
