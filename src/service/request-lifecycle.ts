@@ -3,7 +3,6 @@
  * find or claim the request, and, holding its lease, call AWS or read the listing, then follow, decide or
  * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
  */
-import { classifyError } from '../domain/classify.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import { fingerprintOf } from '../domain/fingerprint.ts';
 import {
@@ -16,7 +15,6 @@ import {
   TERMINAL_STATES,
 } from '../domain/ledger.ts';
 import type { AssociationRequest } from '../domain/request.ts';
-import { associationFailedMessage } from '../domain/tracking.ts';
 import {
   acceptRequest,
   type Decision,
@@ -27,20 +25,14 @@ import {
   type TransitionContext,
   takeOver,
 } from '../domain/transitions.ts';
+import { callAws, type Plan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
-import { audit, countMetric, describeError, retryLater, TransientFailure } from './runtime.ts';
+import { audit, auditDecision, countMetric, describeError, retryLater, TransientFailure } from './runtime.ts';
 
 /** Past its invocation's deadline a lease still covers a call in flight and some clock skew. */
 const LEASE_MARGIN_MS = 10_000;
-
-/** What the holder does next, from an AWS answer or a listing. */
-type Plan =
-  | { kind: 'follow'; details: PackageDetails; announce: boolean }
-  | { kind: 'decide'; decision: Decision }
-  | { kind: 'call' }
-  | { kind: 'retry'; code: string; message: string; uncertain: boolean };
 
 function transitionContext(delivery: Delivery): TransitionContext {
   const { deps } = delivery;
@@ -170,12 +162,7 @@ async function continueRequest(
       message: 'no status check concluded by the deadline',
       retryable: true,
     };
-    await writeDecision(
-      delivery,
-      current,
-      { outcome: 'failed', reason, details: {}, deadLetter: false },
-      'decide',
-    );
+    await writeDecision(delivery, current, { outcome: 'failed', reason, details: {}, deadLetter: false });
     return;
   }
   audit(deps, 'duplicate', request, record, { reason: `already ${current.state}` });
@@ -234,94 +221,6 @@ async function hold(delivery: Delivery, held: RequestRecord, uncertain: boolean)
   }
 }
 
-/** `call`: AssociatePackage, and what its answer (or error) means. */
-async function callAws(delivery: Delivery, held: RequestRecord): Promise<Plan> {
-  const { deps } = delivery;
-  let details: PackageDetails;
-  try {
-    details = await runStep(deps.stepHook, 'call', () => deps.associations.associate(held.request));
-  } catch (error) {
-    const decision = classifyError(error);
-    if (decision.kind === 'conflict') return resolveByListing(delivery, held, 'conflict');
-    if (decision.kind === 'permanent') {
-      const reason = { code: decision.code, message: decision.message, retryable: false };
-      return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
-    }
-    return {
-      kind: 'retry',
-      code: decision.code,
-      message: decision.message,
-      uncertain: isUnseenAnswer(error),
-    };
-  }
-  return planFromStatus(details, 'call');
-}
-
-/** An error without an HTTP answer below 500 may hide a call that took effect (a reset, a timeout, a 5xx). */
-function isUnseenAnswer(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
-  return typeof status !== 'number' || status >= 500;
-}
-
-function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): Plan {
-  if (details.status === 'ACTIVE') return { kind: 'decide', decision: { outcome: 'succeeded', details } };
-  if (details.status === 'ASSOCIATION_FAILED') {
-    const reason = {
-      code: 'AssociationFailed',
-      message: associationFailedMessage(details),
-      retryable: false,
-    };
-    return { kind: 'decide', decision: { outcome: 'failed', reason, details, deadLetter: after === 'call' } };
-  }
-  return { kind: 'follow', details, announce: true };
-}
-
-/**
- * `resolve`: the domain's listing says what a conflict or an unseen answer left. After a conflict, only this
- * package running or done ends the wait; after an unseen answer, a package not listed means the call did not
- * take effect, so it is made (again).
- */
-async function resolveByListing(
-  delivery: Delivery,
-  held: RequestRecord,
-  why: 'conflict' | 'uncertain',
-): Promise<Plan> {
-  const { deps } = delivery;
-  const { domainName, packageId } = held.request;
-  let details: PackageDetails | undefined;
-  try {
-    details = await runStep(deps.stepHook, 'resolve', () => deps.associations.find(domainName, packageId));
-  } catch (error) {
-    const decision = classifyError(error);
-    if (decision.kind === 'permanent') {
-      const reason = { code: decision.code, message: decision.message, retryable: false };
-      return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
-    }
-    const code = decision.kind === 'transient' ? decision.code : 'ConflictException';
-    return { kind: 'retry', code, message: describeError(error).message, uncertain: true };
-  }
-  if (details?.status === 'ASSOCIATING' || details?.status === 'ACTIVE')
-    return planFromStatus(details, 'uncertain');
-  if (why === 'uncertain') {
-    if (details?.status === 'ASSOCIATION_FAILED') return planFromStatus(details, 'uncertain');
-    return details === undefined
-      ? { kind: 'call' }
-      : {
-          kind: 'retry',
-          code: 'PackageBusy',
-          message: `${packageId} is ${details.status}`,
-          uncertain: false,
-        };
-  }
-  const shown = details === undefined ? 'not listed' : `listed ${details.status}`;
-  return {
-    kind: 'retry',
-    code: 'ConflictException',
-    message: `conflict; ${packageId} is ${shown}`,
-    uncertain: false,
-  };
-}
-
 async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promise<void> {
   const { deps } = delivery;
   if (plan.kind === 'follow') {
@@ -329,7 +228,7 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
     return;
   }
   if (plan.kind === 'decide') {
-    await writeDecision(delivery, held, plan.decision, 'decide');
+    await writeDecision(delivery, held, plan.decision);
     return;
   }
   if (plan.kind === 'call') throw new Error('a call plan is carried out before apply');
@@ -352,7 +251,7 @@ async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: Extrac
   const { config } = delivery.deps;
   const message = `${plan.code} after ${held.attempts} attempts (budget ${config.retryBudgetSeconds} s, at most ${config.maxAttempts} deliveries): ${plan.message}`;
   const reason = { code: 'RetriesExhausted', message, retryable: true };
-  await writeDecision(delivery, held, { outcome: 'failed', reason, details: {}, deadLetter: true }, 'decide');
+  await writeDecision(delivery, held, { outcome: 'failed', reason, details: {}, deadLetter: true });
 }
 
 async function writeFollow(
@@ -376,27 +275,12 @@ async function writeFollow(
   await flushOutbox(delivery.outbox, result.record);
 }
 
-async function writeDecision(
-  delivery: Delivery,
-  read: RequestRecord,
-  decision: Decision,
-  step: 'decide',
-): Promise<void> {
+async function writeDecision(delivery: Delivery, read: RequestRecord, decision: Decision): Promise<void> {
   const { deps, record } = delivery;
   const next = decide(transitionContext(delivery), read, decision);
-  const result = await runStep(deps.stepHook, step, () => deps.ledger.write(next, read, deps.newId()));
+  const result = await runStep(deps.stepHook, 'decide', () => deps.ledger.write(next, read, deps.newId()));
   if (!result.written) throw new TransientFailure('LedgerRace', 'the request moved on before its decision');
-  const identity = identityOf(read.request);
-  if (decision.outcome === 'succeeded') {
-    audit(deps, 'succeeded', identity, record, { status: decision.details.status });
-    countMetric(deps, 'AssociationSucceeded');
-  } else {
-    audit(deps, 'failed', identity, record, {
-      reason: decision.reason.code,
-      message: decision.reason.message,
-    });
-    countMetric(deps, 'AssociationFailed', decision.reason.code);
-  }
+  auditDecision(deps, identityOf(read.request), record, decision);
   await flushOutbox(delivery.outbox, result.record);
 }
 

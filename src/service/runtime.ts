@@ -10,6 +10,7 @@ import type { Queues } from '../adapters/queues.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
 import type { Config } from '../config.ts';
 import { backoffSeconds } from '../domain/backoff.ts';
+import type { Decision } from '../domain/transitions.ts';
 import type { StepHook } from './ledger-steps.ts';
 
 /** Everything the services touch outside themselves, so tests and benchmarks can swap any of it. */
@@ -28,7 +29,7 @@ export interface Runtime {
   stepHook?: StepHook | undefined;
 }
 
-export type Decision =
+export type AuditDecision =
   | 'started'
   | 'succeeded'
   | 'failed'
@@ -50,7 +51,7 @@ export interface AuditIdentity {
 /** One structured line per decision: what an auditor queries in CloudWatch Logs Insights. */
 export function audit(
   runtime: Runtime,
-  decision: Decision,
+  decision: AuditDecision,
   identity: AuditIdentity,
   record: SQSRecord,
   fields: { reason?: string; message?: string; status?: string } = {},
@@ -68,6 +69,25 @@ export function audit(
     attempt: attemptOf(record),
     messageId: record.messageId,
   });
+}
+
+/** The decision's audit line and its metric (by reason when it failed), once, by whoever wrote it. */
+export function auditDecision(
+  runtime: Runtime,
+  identity: AuditIdentity,
+  record: SQSRecord,
+  decision: Decision,
+) {
+  if (decision.outcome === 'succeeded') {
+    audit(runtime, 'succeeded', identity, record, { status: decision.details.status ?? 'ACTIVE' });
+    countMetric(runtime, 'AssociationSucceeded');
+    return;
+  }
+  audit(runtime, 'failed', identity, record, {
+    reason: decision.reason.code,
+    message: decision.reason.message,
+  });
+  countMetric(runtime, 'AssociationFailed', decision.reason.code);
 }
 
 export function countMetric(runtime: Runtime, name: string, reason?: string): void {

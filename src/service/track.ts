@@ -20,7 +20,7 @@ import { EVENTS_ONLY, flushOutbox, type OutboxTargets } from './outbox.ts';
 import {
   attemptOf,
   audit,
-  countMetric,
+  auditDecision,
   describeError,
   invocationPublisher,
   RetryScheduled,
@@ -218,16 +218,7 @@ async function conclude(check: Check, read: RequestRecord, decision: Decision): 
       deps.ledger.write(decide(ctx, base, decision), base, deps.newId()),
     );
     if (result.written) {
-      if (decision.outcome === 'succeeded') {
-        audit(deps, 'succeeded', identity, record, { status: 'ACTIVE' });
-        countMetric(deps, 'AssociationSucceeded');
-      } else {
-        audit(deps, 'failed', identity, record, {
-          reason: decision.reason.code,
-          message: decision.reason.message,
-        });
-        countMetric(deps, 'AssociationFailed', decision.reason.code);
-      }
+      auditDecision(deps, identity, record, decision);
       await flushOutbox(check.outbox, result.record, EVENTS_ONLY, TRACKING_ENTRIES);
       return;
     }
