@@ -74,9 +74,7 @@ export interface EventStamp {
   occurredAt: Date;
 }
 
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
-}
+// Fields AWS did not give are left undefined: the detail is published as JSON, which leaves them out.
 
 function requestFields(identity: RequestIdentity, details: PackageDetails, stamp: EventStamp) {
   return {
@@ -100,10 +98,10 @@ export function startedEvent(
   details: PackageDetails,
   stamp: EventStamp,
 ): AssociationEvent {
-  const detail: StartedDetail = withoutUndefined({
+  const detail: StartedDetail = {
     ...requestFields(identity, details, stamp),
     status: 'ASSOCIATING' as const,
-  });
+  };
   return { detailType: DETAIL_TYPES.started, domainName: identity.domainName, detail };
 }
 
@@ -112,10 +110,10 @@ export function succeededEvent(
   details: PackageDetails,
   stamp: EventStamp,
 ): AssociationEvent {
-  const detail: SucceededDetail = withoutUndefined({
+  const detail: SucceededDetail = {
     ...requestFields(identity, details, stamp),
     status: 'ACTIVE' as const,
-  });
+  };
   return { detailType: DETAIL_TYPES.succeeded, domainName: identity.domainName, detail };
 }
 
@@ -125,12 +123,12 @@ export function failedEvent(
   stamp: EventStamp,
   details: PackageDetails = {},
 ): AssociationEvent {
-  const detail: FailedDetail = withoutUndefined({
+  const detail: FailedDetail = {
     ...requestFields(identity, details, stamp),
     status: details.status,
     error: reason,
     errorDetails: details.errorDetails,
-  });
+  };
   return { detailType: DETAIL_TYPES.failed, domainName: identity.domainName, detail };
 }
 
@@ -144,7 +142,7 @@ export function rejectedEvent(
   error: { code: RejectionCode; message: string },
   stamp: EventStamp,
 ): AssociationEvent {
-  const detail: RejectedDetail = withoutUndefined({
+  const detail: RejectedDetail = {
     eventId: stamp.eventId,
     messageId,
     correlationId: hint.correlationId ?? messageId,
@@ -155,6 +153,6 @@ export function rejectedEvent(
     attempt: stamp.attempt,
     occurredAt: stamp.occurredAt.toISOString(),
     error,
-  });
+  };
   return { detailType: DETAIL_TYPES.rejected, domainName: hint.domainName ?? null, detail };
 }

@@ -15,6 +15,7 @@ import {
   type Runtime,
   retryLater,
   TransientFailure,
+  writeIdsFrom,
 } from './runtime.ts';
 
 /**
@@ -38,11 +39,14 @@ export function createAssociateHandler(deps: Runtime) {
     return processPartialResponse(
       event,
       (record: SQSRecord) => {
+        const owner = deps.newId();
+        const writeId = writeIdsFrom(owner);
         const delivery: Delivery = {
           deps,
           record,
           context,
-          owner: deps.newId(),
+          owner,
+          writeId,
           receiveCount: attemptOf(record),
           originalMessageId: record.messageAttributes?.SourceMessageId?.stringValue ?? record.messageId,
           outbox: {
@@ -52,7 +56,7 @@ export function createAssociateHandler(deps: Runtime) {
             deadLetters: { queues: deps.queues, url: config.dlqUrl },
             messageBody: record.body,
             hook: deps.stepHook,
-            newId: deps.newId,
+            writeId,
           },
         };
         return handleMessage(delivery, batcher, serializer);

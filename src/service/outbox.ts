@@ -25,7 +25,8 @@ export interface OutboxTargets {
   /** The body of the message being handled: a dead letter that kept none is this message's. */
   messageBody: string;
   hook?: StepHook | undefined;
-  newId(): string;
+  /** A fresh id for each ledger write (see writeIdsFrom). */
+  writeId(): string;
 }
 
 export type EntryKinds = ReadonlySet<OutboxEntry['kind']>;
@@ -107,7 +108,7 @@ async function clear<R extends LedgerRecord>(
     if (remaining.length === 0) return current as R;
     const read = current;
     const result = await runStep(targets.hook, 'clear', () =>
-      targets.ledger.write(cleared(read, remaining), read, targets.newId()),
+      targets.ledger.write(cleared(read, remaining), read, targets.writeId()),
     );
     if (result.written) return result.record as R;
     if (result.current === undefined) return record;

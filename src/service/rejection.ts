@@ -13,6 +13,7 @@ export interface Delivery {
   context: Context;
   /** The lease owner: a token for this processing of this record, shared with nothing else. */
   owner: string;
+  writeId(): string;
   /** The message's SQS receive count. */
   receiveCount: number;
   /** The message id a redriven dead letter had first: its default key and its rejection's id. */
@@ -41,10 +42,14 @@ export async function reject(
     code,
     message,
   });
-  let result = await runStep(deps.stepHook, 'reject', () => deps.ledger.write(next, undefined, deps.newId()));
+  let result = await runStep(deps.stepHook, 'reject', () =>
+    deps.ledger.write(next, undefined, delivery.writeId()),
+  );
   if (!result.written && result.current !== undefined && isExpired(result.current, ctx.now)) {
     const expired: LedgerRecord = result.current;
-    result = await runStep(deps.stepHook, 'reject', () => deps.ledger.write(next, expired, deps.newId()));
+    result = await runStep(deps.stepHook, 'reject', () =>
+      deps.ledger.write(next, expired, delivery.writeId()),
+    );
   }
   if (!result.written) {
     if (result.current === undefined || result.current.id !== id) throw new Error(`no ledger record ${id}`);

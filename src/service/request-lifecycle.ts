@@ -96,7 +96,9 @@ export async function handleRequest(delivery: Delivery, request: AssociationRequ
       lifetimeSeconds: lifetimeOf(delivery),
     });
     const read = current;
-    const result = await runStep(deps.stepHook, 'claim', () => deps.ledger.write(next, read, deps.newId()));
+    const result = await runStep(deps.stepHook, 'claim', () =>
+      deps.ledger.write(next, read, delivery.writeId()),
+    );
     if (result.written) {
       await hold(delivery, result.record, false);
       return;
@@ -197,7 +199,7 @@ async function claimAccepted(delivery: Delivery, current: RequestRecord): Promis
     await retryLater(deps, record, identity, 'DuplicateInProgress', 'another copy holds the request');
   }
   const result = await runStep(deps.stepHook, 'claim', () =>
-    deps.ledger.write(takeOver(current, leaseFor(delivery)), current, deps.newId()),
+    deps.ledger.write(takeOver(current, leaseFor(delivery)), current, delivery.writeId()),
   );
   if (!result.written) throw new TransientFailure('LedgerRace', 'another copy moved the request on');
   await hold(delivery, result.record, result.record.callUncertain === true);
@@ -268,7 +270,9 @@ async function writeFollow(
     firstDelaySeconds: firstDelay,
     announce,
   });
-  const result = await runStep(deps.stepHook, 'follow', () => deps.ledger.write(next, held, deps.newId()));
+  const result = await runStep(deps.stepHook, 'follow', () =>
+    deps.ledger.write(next, held, delivery.writeId()),
+  );
   if (!result.written) throw new TransientFailure('LedgerRace', 'the request moved on while it was held');
   audit(deps, 'started', identityOf(held.request), record, { status: details.status ?? 'unknown' });
   if (announce) countMetric(deps, 'AssociationStarted');
@@ -278,7 +282,9 @@ async function writeFollow(
 async function writeDecision(delivery: Delivery, read: RequestRecord, decision: Decision): Promise<void> {
   const { deps, record } = delivery;
   const next = decide(transitionContext(delivery), read, decision);
-  const result = await runStep(deps.stepHook, 'decide', () => deps.ledger.write(next, read, deps.newId()));
+  const result = await runStep(deps.stepHook, 'decide', () =>
+    deps.ledger.write(next, read, delivery.writeId()),
+  );
   if (!result.written) throw new TransientFailure('LedgerRace', 'the request moved on before its decision');
   auditDecision(deps, identityOf(read.request), record, decision);
   await flushOutbox(delivery.outbox, result.record);
@@ -289,7 +295,7 @@ async function releaseQuietly(delivery: Delivery, held: RequestRecord, reason: s
   const { deps } = delivery;
   try {
     await runStep(deps.stepHook, 'release', () =>
-      deps.ledger.write(release(held, reason, uncertain), held, deps.newId()),
+      deps.ledger.write(release(held, reason, uncertain), held, delivery.writeId()),
     );
   } catch (error) {
     deps.logger.warn('could not release the request', { messageId: delivery.record.messageId, error });

@@ -147,6 +147,18 @@ export class KeyedSerializer {
   }
 }
 
+/**
+ * Ids for one processing's ledger writes: unique because the token is (a fresh UUID per record processed), so a
+ * write recognises itself after a lost answer without a UUID of its own.
+ */
+export function writeIdsFrom(token: string): () => string {
+  let writes = 0;
+  return () => {
+    writes += 1;
+    return `${token}.${writes}`;
+  };
+}
+
 /** A failure worth another attempt: the record goes back to its queue after a backoff. */
 export class TransientFailure extends Error {
   override name = 'TransientFailure';

@@ -26,6 +26,7 @@ import {
   RetryScheduled,
   type Runtime,
   retryLater,
+  writeIdsFrom,
 } from './runtime.ts';
 
 const TRACKING_ENTRIES = new Set(['tracking'] as const);
@@ -90,7 +91,7 @@ async function handleRecord(
     publisher,
     messageBody: record.body,
     hook: deps.stepHook,
-    newId: deps.newId,
+    writeId: writeIdsFrom(deps.newId()),
   };
   try {
     await batcher.track(() => lookAgain({ deps, record, outbox }, parsed.data));
@@ -215,7 +216,7 @@ async function conclude(check: Check, read: RequestRecord, decision: Decision): 
     const ctx = { now: deps.now(), newId: deps.newId, windowSeconds: deps.config.idempotencyTtlSeconds };
     const base = current;
     const result = await runStep(deps.stepHook, 'conclude', () =>
-      deps.ledger.write(decide(ctx, base, decision), base, deps.newId()),
+      deps.ledger.write(decide(ctx, base, decision), base, check.outbox.writeId()),
     );
     if (result.written) {
       auditDecision(deps, identity, record, decision);
