@@ -90,8 +90,8 @@ export function scaleFaults(faults: SoakFaults, factor: number): SoakFaults {
 
 /**
  * Timing of the handlers during a soak: backoffs short enough to converge in minutes, yet adding up over the
- * attempts to more than the function timeout, which is how long an idempotency record of an invocation killed
- * mid-way stays "in progress" (so its retries outlive it, as they do with the deployed settings).
+ * attempts to more than the function timeout, which with its margin is how long the ledger's lease of an
+ * invocation killed mid-way holds its request (so its retries outlive it, as they do with the deployed settings).
  */
 export const SOAK_TIMING = {
   functionTimeoutSeconds: 10,
