@@ -32,6 +32,8 @@ export interface OutboxTargets {
 export type EntryKinds = ReadonlySet<OutboxEntry['kind']>;
 export const ALL_ENTRIES: EntryKinds = new Set(['dead-letter', 'event', 'tracking']);
 export const EVENTS_ONLY: EntryKinds = new Set(['event']);
+/** What the tracker drops unsent: the message it holds proves its tracking message was sent. */
+export const TRACKING_ONLY: EntryKinds = new Set(['tracking']);
 const NONE: EntryKinds = new Set();
 
 type Entry = [OutboxSlot, OutboxEntry];

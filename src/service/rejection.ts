@@ -4,7 +4,7 @@ import { isExpired, type LedgerRecord, rejectionRecordId } from '../domain/ledge
 import { rejectMessage } from '../domain/transitions.ts';
 import { runStep } from './ledger-steps.ts';
 import { ALL_ENTRIES, flushOutbox, type OutboxTargets } from './outbox.ts';
-import { audit, countMetric, type Runtime } from './runtime.ts';
+import { audit, countMetric, type Runtime, transitionContext } from './runtime.ts';
 
 /** One delivery of one message, and what every step of handling it needs. */
 export interface Delivery {
@@ -32,7 +32,7 @@ export async function reject(
   message: string,
 ): Promise<void> {
   const { deps, record } = delivery;
-  const ctx = { now: deps.now(), newId: deps.newId, windowSeconds: deps.config.idempotencyTtlSeconds };
+  const ctx = transitionContext(deps);
   const id = rejectionRecordId(delivery.originalMessageId);
   const next = rejectMessage(ctx, {
     messageId: delivery.originalMessageId,

@@ -22,22 +22,24 @@ import {
   follow,
   identityOf,
   release,
-  type TransitionContext,
   takeOver,
 } from '../domain/transitions.ts';
 import { callAws, type Plan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
-import { audit, auditDecision, countMetric, describeError, retryLater, TransientFailure } from './runtime.ts';
+import {
+  audit,
+  auditDecision,
+  countMetric,
+  describeError,
+  retryLater,
+  TransientFailure,
+  transitionContext,
+} from './runtime.ts';
 
 /** Past its invocation's deadline a lease still covers a call in flight and some clock skew. */
 const LEASE_MARGIN_MS = 10_000;
-
-function transitionContext(delivery: Delivery): TransitionContext {
-  const { deps } = delivery;
-  return { now: deps.now(), newId: deps.newId, windowSeconds: deps.config.idempotencyTtlSeconds };
-}
 
 /** A decided record whose window has passed and whose outbox is empty: its key may start a new request. */
 function isReusable(record: LedgerRecord, now: Date): boolean {
@@ -87,7 +89,7 @@ export async function handleRequest(delivery: Delivery, request: AssociationRequ
       await reject(delivery, request, refusal.code, refusal.message);
       return;
     }
-    const next = acceptRequest(transitionContext(delivery), {
+    const next = acceptRequest(transitionContext(delivery.deps), {
       request: storedRequest(request),
       fingerprint,
       body: delivery.record.body,
@@ -265,7 +267,7 @@ async function writeFollow(
   const { deps, record } = delivery;
   const { deadlineSeconds, firstDelaySeconds } = deps.config.tracking;
   const firstDelay = Math.max(1, Math.round(firstDelaySeconds * (0.8 + 0.4 * deps.random())));
-  const next = follow(transitionContext(delivery), held, details, {
+  const next = follow(transitionContext(delivery.deps), held, details, {
     deadlineSeconds,
     firstDelaySeconds: firstDelay,
     announce,
@@ -281,7 +283,7 @@ async function writeFollow(
 
 async function writeDecision(delivery: Delivery, read: RequestRecord, decision: Decision): Promise<void> {
   const { deps, record } = delivery;
-  const next = decide(transitionContext(delivery), read, decision);
+  const next = decide(transitionContext(delivery.deps), read, decision);
   const result = await runStep(deps.stepHook, 'decide', () =>
     deps.ledger.write(next, read, delivery.writeId()),
   );

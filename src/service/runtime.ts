@@ -10,7 +10,7 @@ import type { Queues } from '../adapters/queues.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
 import type { Config } from '../config.ts';
 import { backoffSeconds } from '../domain/backoff.ts';
-import type { Decision } from '../domain/transitions.ts';
+import type { Decision, TransitionContext } from '../domain/transitions.ts';
 import type { StepHook } from './ledger-steps.ts';
 
 /** Everything the services touch outside themselves, so tests and benchmarks can swap any of it. */
@@ -38,6 +38,11 @@ export type AuditDecision =
   | 'duplicate'
   | 'tracking'
   | 'ignored';
+
+/** What the ledger's transitions need from the runtime: the time now, fresh ids, the idempotency window. */
+export function transitionContext(runtime: Runtime): TransitionContext {
+  return { now: runtime.now(), newId: runtime.newId, windowSeconds: runtime.config.idempotencyTtlSeconds };
+}
 
 /** Who and what an audit line is about; a rejection may know only some of it. */
 export interface AuditIdentity {

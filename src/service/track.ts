@@ -16,7 +16,7 @@ import {
 } from '../domain/tracking.ts';
 import { type Decision, decide, identityOf } from '../domain/transitions.ts';
 import { runStep } from './ledger-steps.ts';
-import { EVENTS_ONLY, flushOutbox, type OutboxTargets } from './outbox.ts';
+import { EVENTS_ONLY, flushOutbox, type OutboxTargets, TRACKING_ONLY } from './outbox.ts';
 import {
   attemptOf,
   audit,
@@ -26,10 +26,9 @@ import {
   RetryScheduled,
   type Runtime,
   retryLater,
+  transitionContext,
   writeIdsFrom,
 } from './runtime.ts';
-
-const TRACKING_ENTRIES = new Set(['tracking'] as const);
 
 /** One look at one followed request. */
 interface Check {
@@ -121,7 +120,7 @@ async function lookAgain(check: Check, message: TrackingMessage): Promise<void> 
   if (current.state !== 'TRACKING') {
     // Decided already (by a copy of the request, or by an earlier look): publish what may still be pending.
     if (TERMINAL_STATES.has(current.state) && hasPending(current)) {
-      await flushOutbox(check.outbox, current, EVENTS_ONLY, TRACKING_ENTRIES);
+      await flushOutbox(check.outbox, current, EVENTS_ONLY, TRACKING_ONLY);
     }
     audit(deps, 'ignored', identityOf(current.request), record, { reason: `already ${current.state}` });
     return;
@@ -213,14 +212,13 @@ async function conclude(check: Check, read: RequestRecord, decision: Decision): 
   const identity = identityOf(read.request);
   let current = read;
   for (let round = 0; round < 3; round += 1) {
-    const ctx = { now: deps.now(), newId: deps.newId, windowSeconds: deps.config.idempotencyTtlSeconds };
     const base = current;
     const result = await runStep(deps.stepHook, 'conclude', () =>
-      deps.ledger.write(decide(ctx, base, decision), base, check.outbox.writeId()),
+      deps.ledger.write(decide(transitionContext(deps), base, decision), base, check.outbox.writeId()),
     );
     if (result.written) {
       auditDecision(deps, identity, record, decision);
-      await flushOutbox(check.outbox, result.record, EVENTS_ONLY, TRACKING_ENTRIES);
+      await flushOutbox(check.outbox, result.record, EVENTS_ONLY, TRACKING_ONLY);
       return;
     }
     const now = result.current;
