@@ -6,12 +6,10 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { MINIMAL_PARAMS, type PackageRun, runPackage } from './load-template.ts';
+import { MINIMAL_PARAMS, PACKAGING_HOOK_TIMEOUT_MS, type PackageRun, runPackage } from './load-template.ts';
 
 const run = promisify(execFile);
 const openZip = promisify<string, yauzl.Options, yauzl.ZipFile>(yauzl.open);
-
-const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
 
 const FUNCTIONS = {
   associatePackage: 'src/handlers/associate-package.mjs',

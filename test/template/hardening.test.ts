@@ -11,24 +11,15 @@ import {
   type CloudFormationTemplate,
   loadTemplate,
   MINIMAL_PARAMS,
+  PACKAGING_HOOK_TIMEOUT_MS,
   type PackageRun,
+  type PolicyStatement,
   PRODUCTION_PARAMS,
   PROJECT_ROOT,
   resource,
   resourcesOfType,
   runPackage,
 } from './load-template.ts';
-
-const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
-
-interface PolicyStatement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Action?: string | string[];
-  Resource?: unknown;
-  Principal?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
 
 const FUNCTIONS = {
   associatePackage: 'AssociatePackageLambdaFunction',

@@ -18,6 +18,22 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Bundling both handlers with the whole AWS SDK takes a while on a cold machine. */
 export const PACKAGE_TIMEOUT_MS = 110_000;
 
+/** A `beforeAll` that packages the service (in parallel, each run in its own folders): bundling dominates. */
+export const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
+
+/** An IAM, queue or bus policy statement, as the template holds it. */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: unknown;
+  Resource?: unknown;
+  NotResource?: unknown;
+  Principal?: unknown;
+  NotPrincipal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
 export interface CfnResource {
   Type: string;
   Properties?: Record<string, unknown>;

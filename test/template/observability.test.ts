@@ -11,14 +11,13 @@ import {
   type CloudFormationTemplate,
   loadTemplate,
   MINIMAL_PARAMS,
+  PACKAGING_HOOK_TIMEOUT_MS,
   type PackageRun,
   PRODUCTION_PARAMS,
   resource,
   resourcesOfType,
   runPackage,
 } from './load-template.ts';
-
-const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
 
 /** Every threshold param, set to values unlike their defaults and unlike each other. */
 const THRESHOLDS = {

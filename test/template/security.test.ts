@@ -12,25 +12,14 @@ import {
   type CloudFormationTemplate,
   loadTemplate,
   MINIMAL_PARAMS,
+  PACKAGING_HOOK_TIMEOUT_MS,
+  type PolicyStatement,
   PROJECT_ROOT,
   resource,
   resourcesOfType,
 } from './load-template.ts';
 
-const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
 const PRODUCER = 'arn:aws:iam::111122223333:role/producer';
-
-interface PolicyStatement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Action?: string | string[];
-  NotAction?: unknown;
-  Resource?: unknown;
-  NotResource?: unknown;
-  Principal?: unknown;
-  NotPrincipal?: unknown;
-  Condition?: unknown;
-}
 
 const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];

@@ -5,23 +5,13 @@ import {
   type CloudFormationTemplate,
   loadTemplate,
   MINIMAL_PARAMS,
+  PACKAGING_HOOK_TIMEOUT_MS,
   type PackageRun,
+  type PolicyStatement,
   resource,
   resourcesOfType,
   runPackage,
 } from './load-template.ts';
-
-// Three `osls package` runs in parallel (each in its own folders); bundling dominates the time.
-const PACKAGING_HOOK_TIMEOUT_MS = 120_000;
-
-interface PolicyStatement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Action: string | string[];
-  Resource?: unknown;
-  Principal?: unknown;
-  Condition?: unknown;
-}
 
 const OVERRIDES = {
   allowedDomains: 'a-*,bookstore',
