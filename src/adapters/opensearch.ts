@@ -15,6 +15,7 @@ function toPackageDetails(details: DomainPackageDetails | undefined): PackageDet
   if (details.PackageType !== undefined) result.packageType = details.PackageType;
   if (details.PackageVersion !== undefined) result.packageVersion = details.PackageVersion;
   if (details.ReferencePath !== undefined) result.referencePath = details.ReferencePath;
+  if (details.LastUpdated !== undefined) result.lastUpdated = details.LastUpdated.getTime();
   if (details.ErrorDetails !== undefined) {
     result.errorDetails = {
       ...(details.ErrorDetails.ErrorType !== undefined && { errorType: details.ErrorDetails.ErrorType }),

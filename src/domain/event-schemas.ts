@@ -14,6 +14,8 @@ export const packageDetailsSchema = z.object({
 });
 export type PackageDetails = z.infer<typeof packageDetailsSchema> & {
   errorDetails?: { errorType?: string; errorMessage?: string };
+  /** Epoch ms of the listing's `LastUpdated`: which operation a status belongs to. Not published. */
+  lastUpdated?: number;
 };
 
 const eventIdSchema = z.string().meta({

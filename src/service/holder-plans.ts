@@ -62,6 +62,17 @@ function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): P
 }
 
 /**
+ * A listing last updated before the request was accepted (with room for the clocks of AWS and Lambda to differ)
+ * cannot show what this request did. Without a time, it may: the safe reading is that it does.
+ */
+function isOlderThan(details: PackageDetails, held: RequestRecord): boolean {
+  return details.lastUpdated !== undefined && details.lastUpdated < held.acceptedAt - CLOCK_SKEW_MS;
+}
+
+/** How far AWS's timestamps and Lambda's clock may be apart. */
+const CLOCK_SKEW_MS = 5_000;
+
+/**
  * `resolve`: the domain's listing says what a conflict or an unseen answer left. After a conflict, only this
  * package running or done ends the wait; after an unseen answer, a package not listed means the call did not
  * take effect, so it is made (again).
@@ -87,9 +98,14 @@ export async function resolveByListing(
   }
   if (details?.status === 'ASSOCIATING' || details?.status === 'ACTIVE')
     return planFromStatus(details, 'uncertain');
+  // A conflict too may hide a call of ours that took effect: the SDK retries a call whose answer was lost, and
+  // the retry is the one AWS refuses. A failure since the request was accepted is therefore its outcome;
+  // associating again would be a second operation. Only an older one is another request's, to be replaced.
+  if (details?.status === 'ASSOCIATION_FAILED' && !isOlderThan(details, held)) {
+    return planFromStatus(details, 'uncertain');
+  }
   if (why === 'uncertain') {
-    if (details?.status === 'ASSOCIATION_FAILED') return planFromStatus(details, 'uncertain');
-    return details === undefined
+    return details === undefined || details.status === 'ASSOCIATION_FAILED'
       ? { kind: 'call' }
       : {
           kind: 'retry',

@@ -568,6 +568,67 @@ describe('associate-package handler', () => {
       expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toHaveLength(1);
     });
 
+    it('a conflict hiding our own call that failed on the domain decides Failed, and calls AWS only once', async () => {
+      // The SDK retried a call whose answer was lost; the retry got the conflict. The domain failed the first.
+      openSearch
+        .on(AssociatePackageCommand)
+        .rejectsOnce(
+          new ConflictException({ message: 'A package operation is already in progress', $metadata: {} }),
+        )
+        .resolves(associating('orders-plugin', 'pkg-5f6e'));
+      openSearch.on(ListPackagesForDomainCommand).resolves({
+        DomainPackageDetailsList: [
+          {
+            PackageID: 'pkg-5f6e',
+            DomainPackageStatus: 'ASSOCIATION_FAILED',
+            LastUpdated: new Date(NOW.getTime() + 1_000),
+            ErrorDetails: { ErrorType: 'PluginError', ErrorMessage: 'not compatible' },
+          },
+        ],
+      });
+      const record = sqsRecord({ domainName: 'orders-plugin', packageId: 'pkg-5f6e' });
+
+      expect(await invoke(record)).toEqual({ batchItemFailures: [] });
+      expect(await invoke(again(record, 2))).toEqual({ batchItemFailures: [] });
+
+      expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+      expect(publishedEvents(eventBridge).map((event) => [event.DetailType, event.Detail.error])).toEqual([
+        [
+          'PackageAssociationFailed',
+          {
+            code: 'AssociationFailed',
+            message: 'The domain reported ASSOCIATION_FAILED: not compatible',
+            retryable: false,
+          },
+        ],
+      ]);
+    });
+
+    it('a failure older than the request belongs to another one: the request associates again', async () => {
+      openSearch
+        .on(AssociatePackageCommand)
+        .rejectsOnce(
+          new ConflictException({ message: 'Another package operation is in progress', $metadata: {} }),
+        )
+        .resolves(associating('orders-plugin', 'pkg-5f6f'));
+      openSearch.on(ListPackagesForDomainCommand).resolves({
+        DomainPackageDetailsList: [
+          {
+            PackageID: 'pkg-5f6f',
+            DomainPackageStatus: 'ASSOCIATION_FAILED',
+            LastUpdated: new Date(NOW.getTime() - 3_600_000),
+          },
+        ],
+      });
+      const record = sqsRecord({ domainName: 'orders-plugin', packageId: 'pkg-5f6f' });
+
+      expect(await invoke(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+      expect(await invoke(again(record, 2))).toEqual({ batchItemFailures: [] });
+
+      expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(2);
+      expect(detailTypes()).toEqual(['PackageAssociationStarted']);
+    });
+
     it('a resend after the window is a new request with an event of its own; within it, a silent duplicate', async () => {
       openSearch
         .on(AssociatePackageCommand)
