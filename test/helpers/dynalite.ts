@@ -1,4 +1,4 @@
-import { createLedgerTable, startDynalite as startLocalDynamo } from '../../src/local/dynamo.ts';
+import { createLedgerTable, startDynalite as startLocalDynamo } from '../../local/dynamo.ts';
 
 export { createLedgerTable };
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../src/local/stack.ts';
-import { QueueCollector } from '../../src/soak/queue-collector.ts';
-import { syntheticSeed } from '../../src/soak/workload.ts';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack.ts';
+import { QueueCollector } from '../../tools/soak/queue-collector.ts';
+import { syntheticSeed } from '../../tools/soak/workload.ts';
 
 /** Short backoffs and checks so a test sees retries and tracking within seconds, not minutes. */
 export const FAST_HANDLER_ENVIRONMENT = {

@@ -7,6 +7,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type OpenSearchEmulatorServer,
+  startOpenSearchEmulatorServer,
+} from '../../local/opensearch/index.ts';
+import { LOCAL_NAMES } from '../../local/stack.ts';
 import { dynamoDbLedger, type Ledger } from '../../src/adapters/ledger.ts';
 import { deadLetter } from '../../src/domain/dlq.ts';
 import {
@@ -17,11 +22,6 @@ import {
 } from '../../src/domain/events.ts';
 import type { LedgerRecord } from '../../src/domain/ledger.ts';
 import { acceptRequest } from '../../src/domain/transitions.ts';
-import {
-  type OpenSearchEmulatorServer,
-  startOpenSearchEmulatorServer,
-} from '../../src/local/opensearch/index.ts';
-import { LOCAL_NAMES } from '../../src/local/stack.ts';
 import { createLedgerTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { startTestStack, type TestStack, testSeed } from '../helpers/local-stack.ts';
 
@@ -76,7 +76,7 @@ function runIn(env: NodeJS.ProcessEnv, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(repoRoot, 'src/cli/main.ts'), ...args],
+      [join(repoRoot, 'cli/main.ts'), ...args],
       { cwd: repoRoot, env, timeout: 15_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
@@ -338,7 +338,7 @@ describe('associator events', () => {
   });
 
   it('with --follow prints events as they arrive and stops cleanly on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [join(repoRoot, 'src/cli/main.ts'), 'events', '--follow'], {
+    const child = spawn(process.execPath, [join(repoRoot, 'cli/main.ts'), 'events', '--follow'], {
       cwd: repoRoot,
       env: cliEnv(),
     });

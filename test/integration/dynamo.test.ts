@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLedgerTable, startDynalite } from '../../src/local/dynamo.ts';
+import { createLedgerTable, startDynalite } from '../../local/dynamo.ts';
 
 describe('the local DynamoDB (dynalite on a thread of its own)', () => {
   const folders: string[] = [];

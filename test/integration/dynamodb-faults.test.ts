@@ -10,15 +10,15 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLedgerTable, type LocalDynamo, startDynalite } from '../../src/local/dynamo.ts';
+import { createLedgerTable, type LocalDynamo, startDynalite } from '../../local/dynamo.ts';
 import {
   createDynamoDbFaultInjector,
   DYNAMODB_ADMIN_PREFIX,
   type DynamoDbFaultInjector,
   type DynamoDbFaultSetting,
   InvalidDynamoDbFaultsError,
-} from '../../src/local/dynamodb-faults.ts';
-import { seededRandom } from '../../src/local/rng.ts';
+} from '../../local/dynamodb-faults.ts';
+import { seededRandom } from '../../local/rng.ts';
 
 const TABLE = 'fault-test';
 

@@ -29,8 +29,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EdgeServer, serviceFromRequest, startEdge } from '../../src/local/edge.ts';
-import { createEventBridgeEmulator, type EventBridgeEmulator } from '../../src/local/eventbridge/index.ts';
+import { type EdgeServer, serviceFromRequest, startEdge } from '../../local/edge.ts';
+import { createEventBridgeEmulator, type EventBridgeEmulator } from '../../local/eventbridge/index.ts';
 
 const execFileAsync = promisify(execFile);
 // dynalite ships no type declarations; this is the slice of its API the test uses.

@@ -13,7 +13,7 @@ import {
   EventBridgeConfigError,
   type EventBridgeEmulator,
   type EventBridgeEmulatorOptions,
-} from '../../src/local/eventbridge/index.ts';
+} from '../../local/eventbridge/index.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ORDERS_ARN = 'arn:aws:events:us-east-1:000000000000:event-bus/orders';

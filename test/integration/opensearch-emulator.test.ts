@@ -33,7 +33,7 @@ import {
   type OpenSearchEmulatorServerOptions,
   type SeedData,
   startOpenSearchEmulatorServer,
-} from '../../src/local/opensearch/index.ts';
+} from '../../local/opensearch/index.ts';
 
 const START = Date.parse('2025-09-01T12:00:00.000Z');
 const DELAY_MS = 3000;

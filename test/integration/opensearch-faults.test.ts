@@ -21,7 +21,7 @@ import {
   type OpenSearchEmulatorServer,
   type OpenSearchEmulatorServerOptions,
   startOpenSearchEmulatorServer,
-} from '../../src/local/opensearch/index.ts';
+} from '../../local/opensearch/index.ts';
 
 const START = Date.parse('2025-09-01T12:00:00.000Z');
 

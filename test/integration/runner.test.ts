@@ -19,13 +19,13 @@ import {
   type QueueRunner,
   type QueueRunnerOptions,
   startQueueRunner,
-} from '../../src/local/runner.ts';
+} from '../../local/runner.ts';
 import {
   loadFunctionSettings,
   loadParamDefaults,
   loadQueueSettings,
   ServerlessConfigError,
-} from '../../src/local/serverless-config.ts';
+} from '../../local/serverless-config.ts';
 import type { RecordedInvocation } from '../fixtures/handlers/recorder.ts';
 
 const REGION = 'eu-west-1';

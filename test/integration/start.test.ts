@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 const start = (...args: string[]) =>
-  spawnSync(process.execPath, ['src/local/start.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
+  spawnSync(process.execPath, ['local/start.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
 
 describe('npm start', () => {
   it('lists the flags that shorten the window, the retry budget and the deadline', () => {

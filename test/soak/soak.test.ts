@@ -4,10 +4,10 @@ import {
   type Observation,
   type ObservedEvent,
   reconcile,
-} from '../../src/soak/reconcile.ts';
-import { DEFAULT_FAULTS, runSoak, type SoakResult } from '../../src/soak/run.ts';
-import type { PlannedRequest } from '../../src/soak/workload.ts';
-import { planWorkload } from '../../src/soak/workload.ts';
+} from '../../tools/soak/reconcile.ts';
+import { DEFAULT_FAULTS, runSoak, type SoakResult } from '../../tools/soak/run.ts';
+import type { PlannedRequest } from '../../tools/soak/workload.ts';
+import { planWorkload } from '../../tools/soak/workload.ts';
 
 const SUCCEEDED = 'PackageAssociationSucceeded';
 const REJECTED = 'PackageRequestRejected';

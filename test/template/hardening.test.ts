@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadParamDefaults } from '../../src/local/serverless-config.ts';
+import { loadParamDefaults } from '../../local/serverless-config.ts';
 import {
   type CfnResource,
   type CloudFormationTemplate,

@@ -8,8 +8,8 @@ import {
   formatRecordView,
   parseEnvelope,
   summarizeBody,
-} from '../../src/cli/format.ts';
-import type { RecordView } from '../../src/cli/ledger.ts';
+} from '../../cli/format.ts';
+import type { RecordView } from '../../cli/ledger.ts';
 import { deadLetter } from '../../src/domain/dlq.ts';
 import { type AssociationEvent, rejectedEvent, succeededEvent } from '../../src/domain/events.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readRecordView, recordIdOf, viewRejection, viewRequest } from '../../src/cli/ledger.ts';
+import { readRecordView, recordIdOf, viewRejection, viewRequest } from '../../cli/ledger.ts';
 import type { LedgerRecord, RequestRecord, StoredRequest } from '../../src/domain/ledger.ts';
 import { pendingEntries } from '../../src/domain/ledger.ts';
 import {

@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sendBatch } from '../../src/cli/queue-ops.ts';
+import { sendBatch } from '../../cli/queue-ops.ts';
 
 const sqsMock = mockClient(SQSClient);
 const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/requests';

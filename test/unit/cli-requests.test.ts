@@ -7,7 +7,7 @@ import {
   readJsonLines,
   requestFromFlags,
   withFlagNames,
-} from '../../src/cli/requests.ts';
+} from '../../cli/requests.ts';
 
 describe('requestFromFlags', () => {
   it('maps flags to request fields and leaves out what was not given', () => {

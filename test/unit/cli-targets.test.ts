@@ -5,7 +5,7 @@ import {
   resolveQueueUrl,
   resolveTableName,
   resolveTarget,
-} from '../../src/cli/targets.ts';
+} from '../../cli/targets.ts';
 
 const noLookup = async (name: string): Promise<string> => {
   throw new Error(`unexpected lookup of ${name}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lambdaHeap, lambdaWorkerLimits } from '../../src/local/lambda-heap.ts';
+import { lambdaHeap, lambdaWorkerLimits } from '../../local/lambda-heap.ts';
 
 describe('lambdaHeap', () => {
   it("gives the young generation a tenth of the memory and the old one the rest, as Lambda's bootstrap does", () => {

@@ -1,0 +1,217 @@
+/** The command line of `associator`: flags and subcommands only; the work is in ./commands. */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
+import type { CommandContext } from './commands/context.ts';
+import { type CliIo, describeError, EXIT, type ExitCode, OperationError, UsageError } from './io.ts';
+import {
+  LOCAL_DEFAULT_ENDPOINT,
+  LOCAL_QUEUE_NAMES,
+  LOCAL_TABLE_NAME,
+  QUEUE_URL_ENV,
+  resolveTarget,
+  TABLE_ENV,
+} from './targets.ts';
+
+interface GlobalOptions {
+  local?: boolean;
+  region?: string;
+}
+
+const HELP_FOOTER = `
+Targets:
+  AWS by default (the SDK's credential and region chain). --local, or AWS_ENDPOINT_URL set, means the local
+  stack at \${AWS_ENDPOINT_URL:-${LOCAL_DEFAULT_ENDPOINT}} (AWS_ENDPOINT_URL_SQS, _DYNAMODB and _OPENSEARCH
+  override it per service), with the queues ${LOCAL_QUEUE_NAMES.requests}, ... and the table
+  ${LOCAL_TABLE_NAME}. On AWS, queues and the table come from flags or from ${QUEUE_URL_ENV.requests},
+  ${QUEUE_URL_ENV.requestsDlq}, ${QUEUE_URL_ENV.events}, ${QUEUE_URL_ENV.tracking},
+  ${QUEUE_URL_ENV.trackingDlq} and ${TABLE_ENV} (the stack's Outputs).
+
+Exit codes:
+  0 done, 1 the operation failed (a request refused or not sent, an AWS error, nothing found), 2 usage error.
+
+Examples:
+  associator --local send --domain orders-logs --package F222222222 --idempotency-key demo-1
+  associator --local send --jsonl requests.jsonl
+  associator --local events --follow
+  associator --local dlq list
+  associator --local dlq redrive --reason RetriesExhausted
+  associator --local status --key demo-1 --domain orders-logs --package F222222222
+`;
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError('must be a whole number above 0');
+  return parsed;
+}
+
+/** SQS long polls wait 0 to 20 seconds. */
+function waitSeconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 20) {
+    throw new InvalidArgumentError('must be a whole number of seconds from 0 to 20');
+  }
+  return parsed;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The option attribute names of the flags that describe one request. */
+const REQUEST_FIELD_OPTIONS = [
+  'domain',
+  'package',
+  'prerequisite',
+  'idempotencyKey',
+  'correlationId',
+  'requestedBy',
+];
+
+function queueOptions(command: Command, urlFlag: string, nameFlag: string, what: string): Command {
+  const nameAttribute = nameFlag
+    .replace(/^--/, '')
+    .replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+  return command
+    .addOption(new Option(`${urlFlag} <url>`, `URL of the ${what} queue`).conflicts(nameAttribute))
+    .option(`${nameFlag} <name>`, `name of the ${what} queue (looked up with GetQueueUrl)`);
+}
+
+function dlqOptions(command: Command): Command {
+  queueOptions(command, '--dlq-url', '--dlq-name', 'dead-letter');
+  return command
+    .option('--tracking', "the tracking queue's DLQ (status checks) instead of the requests DLQ")
+    .option('--max <n>', 'look at no more than n messages', positiveInteger)
+    .option('--wait <seconds>', 'long-poll seconds per receive', waitSeconds, 1);
+}
+
+/**
+ * Builds the program; `report` receives each command's exit code. Usage errors surface as CommanderError
+ * (exitOverride), so nothing here ever calls process.exit.
+ */
+export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Command {
+  const program = new Command('associator')
+    .description('Send package association requests, watch their events, and look after their dead letters.')
+    .version(packageJson.version)
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+    })
+    .option('--local', 'use the local stack (implied when AWS_ENDPOINT_URL is set)')
+    .option('--region <region>', 'AWS region (default: the SDK chain; us-east-1 locally)')
+    .addHelpText('after', HELP_FOOTER);
+
+  type Run<T> = (options: T, context: CommandContext) => Promise<ExitCode>;
+
+  /** Commands load on use, so `--help` and usage errors answer without loading every AWS client. */
+  function action<T>(load: () => Promise<Run<T>>) {
+    return async (options: T, command: Command) => {
+      const context: CommandContext = {
+        io,
+        target: resolveTarget(command.optsWithGlobals<GlobalOptions>(), io.env),
+      };
+      try {
+        const run = await load();
+        report(await run(options, context));
+      } catch (error) {
+        if (error instanceof UsageError) {
+          command.error(`error: ${error.message}`, { exitCode: EXIT.usage, code: 'associator.usage' });
+        }
+        throw error;
+      }
+    };
+  }
+
+  const send = program
+    .command('send')
+    .description('send one request (from flags or --file) or many (--jsonl), each checked first')
+    .option('--domain <name>', 'the domain to associate the package with')
+    .option('--package <id>', 'the package id (F123…, G123… or pkg-…)')
+    .option('--prerequisite <id>', 'a prerequisite package id (repeat for more)', collect)
+    .option('--idempotency-key <key>', 'the request key (default: the SQS message id)')
+    .option('--correlation-id <id>', 'carried into every log line and event (default: the key)')
+    .option('--requested-by <who>', 'who asked, for the audit trail')
+    .addOption(
+      new Option('--file <path>', 'send the JSON request in this file').conflicts([
+        ...REQUEST_FIELD_OPTIONS,
+        'jsonl',
+      ]),
+    )
+    .addOption(
+      new Option('--jsonl <path>', 'send every line of this JSON-lines file, 10 per batch').conflicts(
+        REQUEST_FIELD_OPTIONS,
+      ),
+    )
+    .option('--no-validate', 'send as is, without checking (to watch the service dead-letter bad requests)')
+    .option('--json', 'print one JSON line per sent message');
+  queueOptions(send, '--queue-url', '--queue-name', 'requests').action(
+    action(async () => (await import('./commands/send.ts')).runSend),
+  );
+
+  const events = program
+    .command('events')
+    .description('print the events on the subscriber queue, then delete them (unless --peek)')
+    .option('--json', 'print each EventBridge envelope as one JSON line')
+    .option('-f, --follow', 'keep waiting for new events until Ctrl-C')
+    .option('--peek', 'leave the events on the queue')
+    .option('--max <n>', 'stop after n events', positiveInteger)
+    .option('--wait <seconds>', 'long-poll seconds per receive while draining', waitSeconds, 1);
+  queueOptions(events, '--events-queue-url', '--events-queue-name', 'events subscriber').action(
+    action(async () => (await import('./commands/events.ts')).runEvents),
+  );
+
+  const dlq = program.command('dlq').description('list or redrive dead letters');
+  const list = dlq
+    .command('list')
+    .description('show the dead letters with their reasons, leaving them on the queue')
+    .option('--json', 'print one JSON object per dead letter');
+  dlqOptions(list).action(action(async () => (await import('./commands/dlq.ts')).runDlqList));
+  const redrive = dlq
+    .command('redrive')
+    .description('send dead letters, body unchanged, back to their source queue and delete them from the DLQ')
+    .option('--reason <code>', 'only dead letters with this ReasonCode (repeat for more)', collect)
+    .addHelpText(
+      'after',
+      '\nA request that was decided (its failure included) stays a silent duplicate until its idempotency window\n' +
+        'ends; `associator status --key <key>` shows when. Resend such a request with a new key instead.',
+    );
+  dlqOptions(redrive);
+  queueOptions(redrive, '--queue-url', '--queue-name', 'source').action(
+    action(async () => (await import('./commands/dlq.ts')).runDlqRedrive),
+  );
+
+  program
+    .command('status')
+    .description('what a domain reports for a package, and how far a request got (its record in the ledger)')
+    .option('--domain <name>', 'list the packages on this domain (ListPackagesForDomain)')
+    .option('--package <id>', 'only this package (needs --domain)')
+    .option(
+      '--key <idempotency-key>',
+      "the request's record in the ledger: state, lease, decision, pending sends",
+    )
+    .option('--message <message-id>', "a rejected message's record in the ledger (by its SQS message id)")
+    .option('--table <name>', 'the ledger table')
+    .option('--json', 'print JSON lines')
+    .action(action(async () => (await import('./commands/status.ts')).runStatus));
+
+  return program;
+}
+
+/** Runs one command line (without the `node main.ts` part) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    // Commander has already printed the problem and the usage; --help and --version exit with 0.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    io.err(`error: ${error instanceof OperationError ? error.message : describeError(error)}`);
+    return EXIT.failed;
+  }
+}
