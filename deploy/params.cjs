@@ -185,6 +185,12 @@ async function resolveSettings(context) {
       1,
       MAX_TRACKING_DEADLINE_SECONDS,
     ),
+    pluginTrackingDeadlineSeconds: parseInteger(
+      'pluginTrackingDeadlineSeconds',
+      await param('pluginTrackingDeadlineSeconds'),
+      1,
+      MAX_TRACKING_DEADLINE_SECONDS,
+    ),
     // osls checks this against the retention periods CloudWatch Logs accepts, but only as a number.
     logRetentionInDays: parseInteger('logRetentionInDays', await param('logRetentionInDays'), 1, 3653),
     existingEventBusArn: parseOptionalArn(

@@ -22,6 +22,7 @@ export interface DeploySettings extends AlarmThresholds {
   retryBudgetSeconds: number;
   idempotencyTtlSeconds: number;
   trackingDeadlineSeconds: number;
+  pluginTrackingDeadlineSeconds: number;
   logRetentionInDays: number;
   existingEventBusArn: string;
   alarmTopicArn: string;

@@ -297,6 +297,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       RETRY_BUDGET_SECONDS: String(params.retryBudgetSeconds ?? 3600),
       IDEMPOTENCY_TTL_SECONDS: String(params.idempotencyTtlSeconds ?? 86_400),
       TRACKING_DEADLINE_SECONDS: String(params.trackingDeadlineSeconds ?? 1800),
+      PLUGIN_TRACKING_DEADLINE_SECONDS: String(params.pluginTrackingDeadlineSeconds ?? 21_600),
       POWERTOOLS_SERVICE_NAME: 'package-associator',
       POWERTOOLS_METRICS_NAMESPACE: 'PackageAssociator',
       // No X-Ray daemon and no CloudWatch here: traces and EMF metrics would only be noise on the console.

@@ -4,6 +4,7 @@ import { LOCAL_REGION, startLocalStack } from './stack.ts';
 
 const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--association-delay-ms 3000] [--quiet]
                  [--window-seconds 86400] [--retry-budget-seconds 3600] [--deadline-seconds 1800]
+                 [--plugin-deadline-seconds 21600]
 
 Runs the whole service on this machine: SQS, DynamoDB, the OpenSearch packages API and EventBridge behind one
 endpoint, and the two Lambda handlers fed by their queues. Ctrl-C stops everything.
@@ -12,7 +13,10 @@ endpoint, and the two Lambda handlers fed by their queues. Ctrl-C stops everythi
   --association-delay-ms  how long the emulated domain stays ASSOCIATING (default 3000)
   --window-seconds        how long a decided request stays a duplicate (IDEMPOTENCY_TTL_SECONDS, default 86400)
   --retry-budget-seconds  how long transient failures are retried (RETRY_BUDGET_SECONDS, default 3600)
-  --deadline-seconds      how long an association may stay ASSOCIATING (TRACKING_DEADLINE_SECONDS, default 1800)
+  --deadline-seconds      how long a dictionary's operation may run (TRACKING_DEADLINE_SECONDS, default 1800)
+  --plugin-deadline-seconds
+                          how long a plugin's, licence's or plugin config's operation may run
+                          (PLUGIN_TRACKING_DEADLINE_SECONDS, default 21600)
   --quiet                 no line per Lambda invocation
 
 Short settings let a run cross a window, a budget or a deadline in seconds.`;
@@ -30,6 +34,7 @@ const optionSpec = {
   'window-seconds': { type: 'string' },
   'retry-budget-seconds': { type: 'string' },
   'deadline-seconds': { type: 'string' },
+  'plugin-deadline-seconds': { type: 'string' },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -55,6 +60,7 @@ const FUNCTION_SETTINGS = {
   'window-seconds': 'IDEMPOTENCY_TTL_SECONDS',
   'retry-budget-seconds': 'RETRY_BUDGET_SECONDS',
   'deadline-seconds': 'TRACKING_DEADLINE_SECONDS',
+  'plugin-deadline-seconds': 'PLUGIN_TRACKING_DEADLINE_SECONDS',
 } as const;
 const handlerEnvironment: Record<string, string> = {};
 for (const [flag, variable] of Object.entries(FUNCTION_SETTINGS)) {

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { type DomainAllowList, parseAllowList } from './domain/allow-list.ts';
 import type { BackoffPolicy } from './domain/backoff.ts';
+import { isPluginType } from './domain/readiness.ts';
 
 /** Decimal digits only: `Number()` would also read `0x8`, `1e3` or ` 8 ` as numbers nobody meant to write. */
 const wholeNumber = (max: number) =>
@@ -106,6 +107,9 @@ const environmentSchema = (localOrigins: string[]) =>
     // SQS DelaySeconds stops at 15 minutes.
     TRACKING_MAX_DELAY_SECONDS: seconds(300, 900),
     TRACKING_DEADLINE_SECONDS: seconds(1800, 7 * 86_400),
+    // Plugins install by a blue/green deployment; their checks are made visible again (up to 12 h), not delayed.
+    PLUGIN_TRACKING_MAX_DELAY_SECONDS: seconds(900, 43_200),
+    PLUGIN_TRACKING_DEADLINE_SECONDS: seconds(21_600, 7 * 86_400),
   });
 
 export interface Config {
@@ -123,8 +127,32 @@ export interface Config {
   /** The idempotency window: how long a decided request stays a duplicate, counted from its decision. */
   idempotencyTtlSeconds: number;
   backoff: BackoffPolicy;
-  tracking: { firstDelaySeconds: number; maxDelaySeconds: number; deadlineSeconds: number };
+  /** For dictionaries; `plugin` for the package types installed by a blue/green deployment. */
+  tracking: TrackingSettings & { plugin: Omit<TrackingSettings, 'firstDelaySeconds'> };
 }
+
+export interface TrackingSettings {
+  firstDelaySeconds: number;
+  maxDelaySeconds: number;
+  deadlineSeconds: number;
+}
+
+/**
+ * How long, and how often, a request on a package of this type is followed. A type not known (AWS did not say,
+ * or a type newer than this code) gets the longer wait: ending a running blue/green early would free its domain.
+ */
+export function trackingFor(tracking: Config['tracking'], packageType: string | undefined): TrackingSettings {
+  const dictionary = packageType !== undefined && !isPluginType(packageType) && KNOWN_TYPES.has(packageType);
+  return dictionary ? tracking : { ...tracking, ...tracking.plugin };
+}
+
+/** AWS's PackageType values; the dictionaries among them are followed with the shorter deadline. */
+const KNOWN_TYPES: ReadonlySet<string> = new Set([
+  'TXT-DICTIONARY',
+  'ZIP-PLUGIN',
+  'PACKAGE-LICENSE',
+  'PACKAGE-CONFIG',
+]);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -164,6 +192,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       firstDelaySeconds: env.TRACKING_FIRST_DELAY_SECONDS,
       maxDelaySeconds: env.TRACKING_MAX_DELAY_SECONDS,
       deadlineSeconds: env.TRACKING_DEADLINE_SECONDS,
+      plugin: {
+        maxDelaySeconds: env.PLUGIN_TRACKING_MAX_DELAY_SECONDS,
+        deadlineSeconds: env.PLUGIN_TRACKING_DEADLINE_SECONDS,
+      },
     },
   };
 }

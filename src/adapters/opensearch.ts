@@ -1,11 +1,16 @@
 import {
   AssociatePackageCommand,
+  DescribeDomainCommand,
+  DescribePackagesCommand,
+  DissociatePackageCommand,
   type DomainPackageDetails,
+  GetPackageVersionHistoryCommand,
   ListPackagesForDomainCommand,
   type OpenSearchClient,
 } from '@aws-sdk/client-opensearch';
 import type { PackageDetails } from '../domain/events.ts';
-import type { AssociationRequest } from '../domain/request.ts';
+import type { StoredRequest } from '../domain/ledger.ts';
+import type { PackageState } from '../domain/readiness.ts';
 
 function toPackageDetails(details: DomainPackageDetails | undefined): PackageDetails {
   if (details === undefined) return {};
@@ -28,9 +33,18 @@ function toPackageDetails(details: DomainPackageDetails | undefined): PackageDet
 }
 
 export interface PackageAssociations {
-  associate(request: AssociationRequest): Promise<PackageDetails>;
+  associate(request: StoredRequest): Promise<PackageDetails>;
+  dissociate(domainName: string, packageId: string): Promise<PackageDetails>;
+  /** Every package the domain lists, with its id. */
+  list(domainName: string): Promise<(PackageDetails & { packageId: string })[]>;
   /** The package as the domain reports it, or undefined when the domain does not list it. */
   find(domainName: string, packageId: string): Promise<PackageDetails | undefined>;
+  /** The package itself (`DescribePackages`), or undefined when the account has no such package. */
+  describePackage(packageId: string): Promise<PackageState | undefined>;
+  /** Every version the package has had (`GetPackageVersionHistory`). */
+  versionHistory(packageId: string): Promise<string[]>;
+  /** Whether the domain is processing a change (a blue/green deployment): package operations must wait. */
+  isProcessing(domainName: string): Promise<boolean>;
 }
 
 export function openSearchPackageAssociations(client: OpenSearchClient): PackageAssociations {
@@ -52,8 +66,68 @@ export function openSearchPackageAssociations(client: OpenSearchClient): Package
       );
       return toPackageDetails(response.DomainPackageDetails);
     },
+    async dissociate(domainName, packageId) {
+      const response = await client.send(
+        new DissociatePackageCommand({ DomainName: domainName, PackageID: packageId }),
+      );
+      return toPackageDetails(response.DomainPackageDetails);
+    },
+    async describePackage(packageId) {
+      const response = await client.send(
+        new DescribePackagesCommand({ Filters: [{ Name: 'PackageID', Value: [packageId] }], MaxResults: 1 }),
+      );
+      const found = response.PackageDetailsList?.find((details) => details.PackageID === packageId);
+      if (found === undefined) return undefined;
+      return {
+        ...(found.PackageStatus !== undefined && { status: found.PackageStatus }),
+        ...(found.AvailablePackageVersion !== undefined && {
+          availableVersion: found.AvailablePackageVersion,
+        }),
+        ...(found.PackageType !== undefined && { packageType: found.PackageType }),
+        ...(found.PackageName !== undefined && { packageName: found.PackageName }),
+      };
+    },
+    async versionHistory(packageId) {
+      const versions: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await client.send(
+          new GetPackageVersionHistoryCommand({
+            PackageID: packageId,
+            MaxResults: 100,
+            NextToken: nextToken,
+          }),
+        );
+        for (const entry of page.PackageVersionHistoryList ?? []) {
+          if (entry.PackageVersion !== undefined) versions.push(entry.PackageVersion);
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+      return versions;
+    },
+    async isProcessing(domainName) {
+      const response = await client.send(new DescribeDomainCommand({ DomainName: domainName }));
+      const status = response.DomainStatus;
+      return status?.Processing === true || status?.UpgradeProcessing === true;
+    },
+    async list(domainName) {
+      // At most a few dozen entries per domain.
+      const listed: (PackageDetails & { packageId: string })[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await client.send(
+          new ListPackagesForDomainCommand({ DomainName: domainName, MaxResults: 100, NextToken: nextToken }),
+        );
+        for (const details of page.DomainPackageDetailsList ?? []) {
+          if (details.PackageID !== undefined)
+            listed.push({ ...toPackageDetails(details), packageId: details.PackageID });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+      return listed;
+    },
     async find(domainName, packageId) {
-      // The API has no filter by package: page through the domain's list (at most a few dozen entries).
+      // The API has no filter by package: page through the domain's list, stopping at the package.
       let nextToken: string | undefined;
       do {
         const page = await client.send(

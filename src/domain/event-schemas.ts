@@ -25,6 +25,15 @@ const eventIdSchema = z.string().meta({
 
 const requestDetailSchema = packageDetailsSchema.extend({
   eventId: eventIdSchema,
+  action: z.enum(['associate', 'dissociate']),
+  packageVersion: z
+    .string()
+    .optional()
+    .meta({ description: 'the version the domain reports the package at, where AWS gave it' }),
+  targetVersion: z.string().optional().meta({
+    description:
+      "the version an association must end at: the request's packageVersion, or the package's available version once seen usable",
+  }),
   idempotencyKey: z.string(),
   correlationId: z.string(),
   domainName: z.string(),
@@ -35,26 +44,45 @@ const requestDetailSchema = packageDetailsSchema.extend({
 });
 
 export const startedDetailSchema = requestDetailSchema
-  .extend({ status: z.literal('ASSOCIATING') })
+  .extend({ action: z.literal('associate'), status: z.literal('ASSOCIATING') })
   .meta({ title: DETAIL_TYPES.started });
 
 export const succeededDetailSchema = requestDetailSchema
-  .extend({ status: z.literal('ACTIVE') })
+  .extend({ action: z.literal('associate'), status: z.literal('ACTIVE') })
   .meta({ title: DETAIL_TYPES.succeeded });
 
-export const failedDetailSchema = requestDetailSchema
+export const dissociationStartedDetailSchema = requestDetailSchema
+  .extend({ action: z.literal('dissociate'), status: z.literal('DISSOCIATING') })
+  .meta({ title: DETAIL_TYPES.dissociationStarted });
+
+export const dissociationSucceededDetailSchema = requestDetailSchema
   .extend({
-    error: z.object({
-      code: z.string().meta({ description: 'a reason code of docs/DESIGN.md, or the AWS error name' }),
-      message: z.string(),
-      retryable: z.boolean().meta({ description: 'whether resending the same request could succeed' }),
-    }),
-    errorDetails: z
-      .object({ errorType: z.string().optional(), errorMessage: z.string().optional() })
-      .optional()
-      .meta({ description: "AWS's ErrorDetails when the domain reported ASSOCIATION_FAILED" }),
+    action: z.literal('dissociate'),
+    status: z.undefined().meta({ description: 'absent: the domain no longer lists the package' }),
   })
+  .meta({ title: DETAIL_TYPES.dissociationSucceeded });
+
+const failureDetailSchema = requestDetailSchema.extend({
+  error: z.object({
+    code: z.string().meta({ description: 'a reason code of docs/DESIGN.md, or the AWS error name' }),
+    message: z.string(),
+    retryable: z.boolean().meta({ description: 'whether resending the same request could succeed' }),
+  }),
+  errorDetails: z
+    .object({ errorType: z.string().optional(), errorMessage: z.string().optional() })
+    .optional()
+    .meta({
+      description: "AWS's ErrorDetails when the domain reported ASSOCIATION_FAILED or DISSOCIATION_FAILED",
+    }),
+});
+
+export const failedDetailSchema = failureDetailSchema
+  .extend({ action: z.literal('associate') })
   .meta({ title: DETAIL_TYPES.failed });
+
+export const dissociationFailedDetailSchema = failureDetailSchema
+  .extend({ action: z.literal('dissociate') })
+  .meta({ title: DETAIL_TYPES.dissociationFailed });
 
 export const rejectedDetailSchema = z
   .object({
@@ -78,9 +106,15 @@ export const rejectedDetailSchema = z
   })
   .meta({ title: DETAIL_TYPES.rejected });
 
-export type StartedDetail = z.infer<typeof startedDetailSchema>;
-export type SucceededDetail = z.infer<typeof succeededDetailSchema>;
-export type FailedDetail = z.infer<typeof failedDetailSchema>;
+export type StartedDetail =
+  | z.infer<typeof startedDetailSchema>
+  | z.infer<typeof dissociationStartedDetailSchema>;
+export type SucceededDetail =
+  | z.infer<typeof succeededDetailSchema>
+  | z.infer<typeof dissociationSucceededDetailSchema>;
+export type FailedDetail =
+  | z.infer<typeof failedDetailSchema>
+  | z.infer<typeof dissociationFailedDetailSchema>;
 export type RejectedDetail = z.infer<typeof rejectedDetailSchema>;
 export type EventDetail = StartedDetail | SucceededDetail | FailedDetail | RejectedDetail;
 
@@ -88,5 +122,8 @@ export const DETAIL_SCHEMAS = {
   [DETAIL_TYPES.started]: startedDetailSchema,
   [DETAIL_TYPES.succeeded]: succeededDetailSchema,
   [DETAIL_TYPES.failed]: failedDetailSchema,
+  [DETAIL_TYPES.dissociationStarted]: dissociationStartedDetailSchema,
+  [DETAIL_TYPES.dissociationSucceeded]: dissociationSucceededDetailSchema,
+  [DETAIL_TYPES.dissociationFailed]: dissociationFailedDetailSchema,
   [DETAIL_TYPES.rejected]: rejectedDetailSchema,
 } as const;

@@ -6,12 +6,30 @@ import type {
   StartedDetail,
   SucceededDetail,
 } from './event-schemas.ts';
+import type { RequestAction } from './request.ts';
 
 export const DETAIL_TYPES = {
   started: 'PackageAssociationStarted',
   succeeded: 'PackageAssociationSucceeded',
   failed: 'PackageAssociationFailed',
+  dissociationStarted: 'PackageDissociationStarted',
+  dissociationSucceeded: 'PackageDissociationSucceeded',
+  dissociationFailed: 'PackageDissociationFailed',
   rejected: 'PackageRequestRejected',
+} as const;
+
+/** Each action's detail types: a subscriber tells an added package from a removed one by the name. */
+const ACTION_DETAIL_TYPES = {
+  associate: {
+    started: DETAIL_TYPES.started,
+    succeeded: DETAIL_TYPES.succeeded,
+    failed: DETAIL_TYPES.failed,
+  },
+  dissociate: {
+    started: DETAIL_TYPES.dissociationStarted,
+    succeeded: DETAIL_TYPES.dissociationSucceeded,
+    failed: DETAIL_TYPES.dissociationFailed,
+  },
 } as const;
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
@@ -36,6 +54,9 @@ export type {
 
 /** The ids every request event and audit line carries. */
 export interface RequestIdentity {
+  action: RequestAction;
+  /** The version an association must end at, once known. */
+  targetVersion?: string | undefined;
   idempotencyKey: string;
   correlationId: string;
   domainName: string;
@@ -79,6 +100,7 @@ export interface EventStamp {
 function requestFields(identity: RequestIdentity, details: PackageDetails, stamp: EventStamp) {
   return {
     eventId: stamp.eventId,
+    action: identity.action,
     idempotencyKey: identity.idempotencyKey,
     correlationId: identity.correlationId,
     domainName: identity.domainName,
@@ -86,6 +108,7 @@ function requestFields(identity: RequestIdentity, details: PackageDetails, stamp
     packageName: details.packageName,
     packageType: details.packageType,
     packageVersion: details.packageVersion,
+    targetVersion: identity.targetVersion,
     referencePath: details.referencePath,
     attempt: stamp.attempt,
     requestedBy: identity.requestedBy,
@@ -98,11 +121,13 @@ export function startedEvent(
   details: PackageDetails,
   stamp: EventStamp,
 ): AssociationEvent {
-  const detail: StartedDetail = {
-    ...requestFields(identity, details, stamp),
-    status: 'ASSOCIATING' as const,
-  };
-  return { detailType: DETAIL_TYPES.started, domainName: identity.domainName, detail };
+  const fields = requestFields(identity, details, stamp);
+  const detail: StartedDetail =
+    identity.action === 'dissociate'
+      ? { ...fields, action: 'dissociate', status: 'DISSOCIATING' }
+      : { ...fields, action: 'associate', status: 'ASSOCIATING' };
+  const detailType = ACTION_DETAIL_TYPES[identity.action].started;
+  return { detailType, domainName: identity.domainName, detail };
 }
 
 export function succeededEvent(
@@ -110,11 +135,14 @@ export function succeededEvent(
   details: PackageDetails,
   stamp: EventStamp,
 ): AssociationEvent {
-  const detail: SucceededDetail = {
-    ...requestFields(identity, details, stamp),
-    status: 'ACTIVE' as const,
-  };
-  return { detailType: DETAIL_TYPES.succeeded, domainName: identity.domainName, detail };
+  const fields = requestFields(identity, details, stamp);
+  // A dissociated package is no longer listed: there is no status to report.
+  const detail: SucceededDetail =
+    identity.action === 'dissociate'
+      ? { ...fields, action: 'dissociate', status: undefined }
+      : { ...fields, action: 'associate', status: 'ACTIVE' };
+  const detailType = ACTION_DETAIL_TYPES[identity.action].succeeded;
+  return { detailType, domainName: identity.domainName, detail };
 }
 
 export function failedEvent(
@@ -123,13 +151,18 @@ export function failedEvent(
   stamp: EventStamp,
   details: PackageDetails = {},
 ): AssociationEvent {
-  const detail: FailedDetail = {
+  const failure = {
     ...requestFields(identity, details, stamp),
     status: details.status,
     error: reason,
     errorDetails: details.errorDetails,
   };
-  return { detailType: DETAIL_TYPES.failed, domainName: identity.domainName, detail };
+  const detail: FailedDetail =
+    identity.action === 'dissociate'
+      ? { ...failure, action: 'dissociate' }
+      : { ...failure, action: 'associate' };
+  const detailType = ACTION_DETAIL_TYPES[identity.action].failed;
+  return { detailType, domainName: identity.domainName, detail };
 }
 
 /**

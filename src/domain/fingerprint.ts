@@ -10,11 +10,14 @@ import type { AssociationRequest } from './request.ts';
 export function fingerprintOf(request: AssociationRequest): string {
   const keyStore = request.associationConfiguration?.keyStoreAccessOption;
   const asked = [
-    'associate',
+    request.action,
     request.domainName,
     request.packageId,
     request.prerequisitePackageIds ?? null,
     keyStore === undefined ? null : [keyStore.keyStoreAccessEnabled, keyStore.keyAccessRoleArn ?? null],
   ];
+  // Appended only when named, so an association without a version keeps the fingerprint it had before
+  // versions existed, and a copy of it delivered across a deploy is still a duplicate, not a conflict.
+  if (request.packageVersion !== undefined) asked.push(request.packageVersion);
   return hash('sha256', JSON.stringify(asked), 'hex');
 }

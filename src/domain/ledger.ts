@@ -2,7 +2,9 @@
  * The request ledger's records and their transitions, as data and pure functions (docs/DESIGN.md, "The request
  * ledger"). The adapter writes a transition's result conditionally on the version it was computed from.
  */
+import type { DomainLockRecord } from './domain-lock.ts';
 import type { PackageDetails } from './events.ts';
+import type { RequestAction } from './request.ts';
 
 /** A request's states; only `ACCEPTED` may call AWS, only `TRACKING` is followed by the tracker. */
 export const REQUEST_STATES = ['ACCEPTED', 'TRACKING', 'SUCCEEDED', 'FAILED'] as const;
@@ -55,10 +57,13 @@ export const OUTBOX_SLOTS: readonly OutboxSlot[] = ['deadLetter', 'started', 'de
 
 /** What a request asks for, as kept in its record: enough to call AWS and to describe it in events. */
 export interface StoredRequest {
+  /** Absent in records written before dissociation existed: those are associations. */
+  action?: RequestAction;
   idempotencyKey: string;
   correlationId: string;
   domainName: string;
   packageId: string;
+  packageVersion?: string;
   prerequisitePackageIds?: string[];
   associationConfiguration?: {
     keyStoreAccessOption: { keyStoreAccessEnabled: boolean; keyAccessRoleArn?: string };
@@ -66,7 +71,7 @@ export interface StoredRequest {
   requestedBy?: string;
 }
 
-interface RecordBase {
+export interface RecordBase {
   id: string;
   outbox: Outbox;
   /** Every write is conditional on the version its writer read, and increments it. */
@@ -95,6 +100,10 @@ export interface RequestRecord extends RecordBase {
   leaseUntil?: number;
   /** Epoch ms: when tracking gives up. */
   deadline?: number;
+  /** Epoch ms of the last call to AWS, written before it: a listing older than it cannot show that call. */
+  calledAt?: number;
+  /** The version the domain must end at: the request's, or the package's available one once seen usable. */
+  targetVersion?: string;
   details?: PackageDetails;
   /** How the request ended, or the last transient error while it runs. */
   reason?: string;
@@ -109,7 +118,7 @@ export interface RejectionRecord extends RecordBase {
   reason: string;
 }
 
-export type LedgerRecord = RequestRecord | RejectionRecord;
+export type LedgerRecord = RequestRecord | RejectionRecord | DomainLockRecord;
 
 export const requestRecordId = (idempotencyKey: string) => `request#${idempotencyKey}`;
 export const rejectionRecordId = (messageId: string) => `rejection#${messageId}`;

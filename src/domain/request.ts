@@ -40,6 +40,29 @@ const associationConfigurationSchema = z.strictObject(
   { error: 'must be an object' },
 );
 
+const PACKAGE_VERSION_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+const idempotencyKeySchema = z.optional(
+  z
+    .string({ error: 'must be a string' })
+    .check(
+      ...lengthBetween(1, 128),
+      z.regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must contain only A-Z a-z 0-9 . _ : / -' }),
+    ),
+);
+const correlationIdSchema = z.optional(
+  z.string({ error: 'must be a string' }).check(...lengthBetween(1, 128)),
+);
+const requestedBySchema = z.optional(
+  z
+    .string({ error: 'must be a string' })
+    .check(z.maxLength(256, { error: 'must be at most 256 characters' })),
+);
+
+/** The actions a request may name; `rollout` is not one yet. */
+export const REQUEST_ACTIONS = ['associate', 'dissociate'] as const;
+export type RequestAction = (typeof REQUEST_ACTIONS)[number];
+
 /**
  * The request message producers put on the requests queue.
  * Strict: an unknown field is rejected, because a typo (say `packageID`) must not be silently ignored.
@@ -48,28 +71,26 @@ const associationConfigurationSchema = z.strictObject(
 export const associationRequestSchema = z
   .strictObject(
     {
+      action: z.optional(z.literal('associate', { error: 'must be "associate" here' })),
       domainName: domainNameSchema,
       packageId: packageIdSchema,
+      packageVersion: z.optional(
+        z
+          .string({ error: 'must be a string' })
+          .check(
+            ...lengthBetween(1, 64),
+            z.regex(PACKAGE_VERSION_PATTERN, { error: 'must contain only A-Z a-z 0-9 . _ -' }),
+          ),
+      ),
       prerequisitePackageIds: z.optional(
         z
           .array(packageIdSchema, { error: 'must be an array of package ids' })
           .check(z.maxLength(20, { error: 'must hold at most 20 package ids' })),
       ),
       associationConfiguration: z.optional(associationConfigurationSchema),
-      idempotencyKey: z.optional(
-        z
-          .string({ error: 'must be a string' })
-          .check(
-            ...lengthBetween(1, 128),
-            z.regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must contain only A-Z a-z 0-9 . _ : / -' }),
-          ),
-      ),
-      correlationId: z.optional(z.string({ error: 'must be a string' }).check(...lengthBetween(1, 128))),
-      requestedBy: z.optional(
-        z
-          .string({ error: 'must be a string' })
-          .check(z.maxLength(256, { error: 'must be at most 256 characters' })),
-      ),
+      idempotencyKey: idempotencyKeySchema,
+      correlationId: correlationIdSchema,
+      requestedBy: requestedBySchema,
     },
     { error: 'must be a JSON object' },
   )
@@ -78,10 +99,38 @@ export const associationRequestSchema = z
     description: 'A request to associate a custom package with an Amazon OpenSearch Service domain.',
   });
 
-export type AssociationRequestMessage = z.infer<typeof associationRequestSchema>;
+export const dissociationRequestSchema = z
+  .strictObject(
+    {
+      action: z.literal('dissociate', { error: 'must be "dissociate"' }),
+      domainName: domainNameSchema,
+      packageId: packageIdSchema,
+      idempotencyKey: idempotencyKeySchema,
+      correlationId: correlationIdSchema,
+      requestedBy: requestedBySchema,
+    },
+    { error: 'must be a JSON object' },
+  )
+  .register(z.globalRegistry, {
+    title: 'PackageDissociationRequest',
+    description: 'A request to remove a custom package from an Amazon OpenSearch Service domain.',
+  });
 
-/** A validated request with its defaults resolved: every later step can rely on these ids. */
-export type AssociationRequest = AssociationRequestMessage & {
+export type AssociationRequestMessage = z.infer<typeof associationRequestSchema>;
+type DissociationRequestMessage = z.infer<typeof dissociationRequestSchema>;
+
+/**
+ * A validated request with its defaults resolved: every later step can rely on these ids and on `action`.
+ * A dissociation has no version, prerequisites or configuration.
+ */
+export type AssociationRequest = (
+  | (AssociationRequestMessage & { action: 'associate' })
+  | (DissociationRequestMessage & {
+      packageVersion?: undefined;
+      prerequisitePackageIds?: undefined;
+      associationConfiguration?: undefined;
+    })
+) & {
   idempotencyKey: string;
   correlationId: string;
 };
@@ -164,14 +213,29 @@ export function parseRequest(body: string, messageId: string): ParseResult {
   } catch {
     return { ok: false, message: 'body: must be valid JSON', hint: {} };
   }
-  const result = associationRequestSchema.safeParse(value);
+  const schema = schemaFor(value);
+  if (schema === undefined) {
+    const message = `action: must be one of ${REQUEST_ACTIONS.join(', ')}`;
+    return { ok: false, message, hint: hintFrom(value) };
+  }
+  const result = schema.safeParse(value);
   if (!result.success) {
     const message = describeIssues(result.error.issues, value);
     return { ok: false, message, hint: hintFrom(value) };
   }
   const idempotencyKey = result.data.idempotencyKey ?? messageId;
-  return {
-    ok: true,
-    request: { ...result.data, idempotencyKey, correlationId: result.data.correlationId ?? idempotencyKey },
-  };
+  const correlationId = result.data.correlationId ?? idempotencyKey;
+  const request: AssociationRequest =
+    result.data.action === 'dissociate'
+      ? { ...result.data, action: 'dissociate', idempotencyKey, correlationId }
+      : { ...result.data, action: 'associate', idempotencyKey, correlationId };
+  return { ok: true, request };
+}
+
+/** The schema of the body's action; undefined for an action this service does not know. */
+function schemaFor(value: unknown) {
+  const action =
+    typeof value === 'object' && value !== null ? (value as { action?: unknown }).action : undefined;
+  if (action === undefined || action === 'associate') return associationRequestSchema;
+  return action === 'dissociate' ? dissociationRequestSchema : undefined;
 }

@@ -18,6 +18,7 @@ import {
 } from './events.ts';
 import {
   isSameEntry,
+  type LedgerRecord,
   type OutboxDeadLetter,
   type OutboxEntry,
   type OutboxEvent,
@@ -28,6 +29,7 @@ import {
   requestRecordId,
   type StoredRequest,
 } from './ledger.ts';
+import type { RequestAction } from './request.ts';
 import { sqsSafeJson } from './sqs-text.ts';
 
 /** What every transition needs besides the record: the time, fresh ids, and the service's settings. */
@@ -60,8 +62,15 @@ const seconds = (ms: number) => Math.ceil(ms / 1000);
 /** DynamoDB items hold 400 KB; a body over this is dead-lettered from the message itself. */
 const MAX_KEPT_BODY_BYTES = 64 * 1024;
 
-export function identityOf(request: StoredRequest): RequestIdentity {
+/** A record's action: records from before dissociation existed hold none and are associations. */
+export function actionOf(request: StoredRequest): RequestAction {
+  return request.action ?? 'associate';
+}
+
+export function identityOf(request: StoredRequest, targetVersion?: string): RequestIdentity {
   return {
+    action: actionOf(request),
+    ...(targetVersion !== undefined && { targetVersion }),
     idempotencyKey: request.idempotencyKey,
     correlationId: request.correlationId,
     domainName: request.domainName,
@@ -181,7 +190,7 @@ export function follow(
 ): RequestRecord {
   const started = tracking.announce
     ? eventEntry(
-        startedEvent(identityOf(record.request), details, {
+        startedEvent(identityOf(record.request, record.targetVersion), details, {
           eventId: ctx.newId(),
           attempt: record.attempts,
           occurredAt: ctx.now,
@@ -194,7 +203,11 @@ export function follow(
   return {
     ...rest,
     state: 'TRACKING',
-    details: { ...details, status: 'ASSOCIATING' },
+    details: {
+      ...record.details,
+      ...details,
+      status: actionOf(record.request) === 'dissociate' ? 'DISSOCIATING' : 'ASSOCIATING',
+    },
     deadline,
     // Followed past its first lifetime (a follow at the end of the retry budget): it must outlive the deadline.
     expiresAt: Math.max(record.expiresAt, seconds(deadline) + ctx.windowSeconds),
@@ -213,7 +226,7 @@ export function follow(
 /** `decide` (associate) and `conclude` (tracker): the terminal transition, its event in the outbox. */
 export function decide(ctx: TransitionContext, record: RequestRecord, decision: Decision): RequestRecord {
   const stamp = { eventId: ctx.newId(), attempt: record.attempts, occurredAt: ctx.now };
-  const identity = identityOf(record.request);
+  const identity = identityOf(record.request, record.targetVersion);
   const outbox = { ...record.outbox };
   if (decision.outcome === 'succeeded') {
     outbox.decision = eventEntry(succeededEvent(identity, decision.details, stamp));
@@ -287,10 +300,7 @@ export function rejectMessage(
 }
 
 /** `clear`: the entries a flush sent leave the outbox (each only if it is still the same entry). */
-export function cleared<R extends RequestRecord | RejectionRecord>(
-  record: R,
-  sent: readonly [OutboxSlot, OutboxEntry][],
-): R {
+export function cleared<R extends LedgerRecord>(record: R, sent: readonly [OutboxSlot, OutboxEntry][]): R {
   const outbox = { ...record.outbox };
   for (const [slot, entry] of sent) if (isSameEntry(outbox[slot], entry)) delete outbox[slot];
   return { ...record, outbox };

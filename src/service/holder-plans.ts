@@ -1,13 +1,13 @@
 /**
- * What the lease holder learns from AWS, as a plan for its next transition: AssociatePackage's answer or error,
- * and, after a conflict or an answer never seen, what the domain's listing shows (docs/DESIGN.md, "An unseen
- * answer is read, not repeated").
+ * What the lease holder learns from AWS, as a plan for its next transition: the operation's answer or error,
+ * and, after a conflict, a refusal, or an answer never seen, what the domain's listing shows (docs/DESIGN.md,
+ * "An unseen answer is read, not repeated", "The package lifecycle").
  */
 import { classifyError } from '../domain/classify.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import type { RequestRecord } from '../domain/ledger.ts';
-import { associationFailedMessage } from '../domain/tracking.ts';
-import type { Decision } from '../domain/transitions.ts';
+import { associationFailedMessage, dissociationFailedMessage, isAtTarget } from '../domain/tracking.ts';
+import { actionOf, type Decision } from '../domain/transitions.ts';
 import { runStep } from './ledger-steps.ts';
 import type { Delivery } from './rejection.ts';
 import { describeError } from './runtime.ts';
@@ -19,19 +19,38 @@ export type Plan =
   | { kind: 'call' }
   | { kind: 'retry'; code: string; message: string; uncertain: boolean };
 
-/** `call`: AssociatePackage, and what its answer (or error) means. */
+/** Why the listing is read: a conflict, an answer never seen, or a dissociation AWS refused. */
+type ListingReason = 'conflict' | 'uncertain' | 'refused';
+
+const failed = (code: string, message: string, details: PackageDetails = {}): Plan => ({
+  kind: 'decide',
+  decision: { outcome: 'failed', reason: { code, message, retryable: false }, details, deadLetter: true },
+});
+
+/** `call`: AssociatePackage or DissociatePackage, and what its answer (or error) means. */
 export async function callAws(delivery: Delivery, held: RequestRecord): Promise<Plan> {
   const { deps } = delivery;
+  const { domainName, packageId } = held.request;
+  const dissociating = actionOf(held.request) === 'dissociate';
   let details: PackageDetails;
   try {
-    details = await runStep(deps.stepHook, 'call', () => deps.associations.associate(held.request));
+    details = await runStep(deps.stepHook, 'call', () =>
+      dissociating
+        ? deps.associations.dissociate(domainName, packageId)
+        : deps.associations.associate(held.request),
+    );
   } catch (error) {
     const decision = classifyError(error);
     if (decision.kind === 'conflict') return resolveByListing(delivery, held, 'conflict');
-    if (decision.kind === 'permanent') {
-      const reason = { code: decision.code, message: decision.message, retryable: false };
-      return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
+    // AWS refuses to dissociate a package that is not associated; its text is not what decides: the listing is.
+    if (dissociating && decision.kind === 'permanent' && decision.code === 'ValidationException') {
+      const plan = await resolveByListing(delivery, held, 'refused');
+      return plan.kind === 'call' ? failed(decision.code, decision.message) : plan;
     }
+    if (!dissociating && decision.kind === 'permanent' && decision.code === 'ValidationException') {
+      return (await updatedMeanwhile(delivery, held)) ?? failed(decision.code, decision.message);
+    }
+    if (decision.kind === 'permanent') return failed(decision.code, decision.message);
     return {
       kind: 'retry',
       code: decision.code,
@@ -39,17 +58,40 @@ export async function callAws(delivery: Delivery, held: RequestRecord): Promise<
       uncertain: isUnseenAnswer(error),
     };
   }
-  return planFromStatus(details, 'call');
+  return dissociating ? dissociationPlan(details, 'call') : associationPlan(details, held, 'call');
 }
 
-/** An error without an HTTP answer below 500 may hide a call that took effect (a reset, a timeout, a 5xx). */
+/**
+ * AWS refuses to associate a package that is not available, and an update may have started since `ready`:
+ * then the refusal is a wait, not the request's end.
+ */
+async function updatedMeanwhile(delivery: Delivery, held: RequestRecord): Promise<Plan | undefined> {
+  try {
+    const pkg = await delivery.deps.associations.describePackage(held.request.packageId);
+    if (pkg?.status !== 'COPYING' && pkg?.status !== 'VALIDATING') return undefined;
+    const message = `${held.request.packageId} is ${pkg.status}`;
+    return { kind: 'retry', code: 'PackageNotReady', message, uncertain: false };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An error without an HTTP answer below 500 may hide a call that took effect (a reset, a timeout, a 5xx); so
+ * may any error the SDK got after retrying, since an attempt before it may have taken effect unseen (soak:
+ * a lost answer, then a throttled retry, then a second operation on a package that had failed meanwhile).
+ */
 function isUnseenAnswer(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
-  return typeof status !== 'number' || status >= 500;
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown; attempts?: unknown } }).$metadata;
+  const status = metadata?.httpStatusCode;
+  const attempts = metadata?.attempts;
+  return typeof status !== 'number' || status >= 500 || (typeof attempts === 'number' && attempts > 1);
 }
 
-function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): Plan {
-  if (details.status === 'ACTIVE') return { kind: 'decide', decision: { outcome: 'succeeded', details } };
+function associationPlan(details: PackageDetails, held: RequestRecord, after: 'call' | 'listing'): Plan {
+  if (isAtTarget(details, held.targetVersion)) {
+    return { kind: 'decide', decision: { outcome: 'succeeded', details } };
+  }
   if (details.status === 'ASSOCIATION_FAILED') {
     const reason = {
       code: 'AssociationFailed',
@@ -61,26 +103,40 @@ function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): P
   return { kind: 'follow', details, announce: true };
 }
 
+function dissociationPlan(details: PackageDetails | undefined, after: 'call' | 'listing'): Plan {
+  if (details === undefined) return { kind: 'decide', decision: { outcome: 'succeeded', details: {} } };
+  if (details.status === 'DISSOCIATION_FAILED') {
+    const reason = {
+      code: 'DissociationFailed',
+      message: dissociationFailedMessage(details),
+      retryable: false,
+    };
+    return { kind: 'decide', decision: { outcome: 'failed', reason, details, deadLetter: after === 'call' } };
+  }
+  return { kind: 'follow', details, announce: true };
+}
+
 /**
- * A listing last updated before the request was accepted (with room for the clocks of AWS and Lambda to differ)
+ * A listing last updated before the request's last call (with room for the clocks of AWS and Lambda to differ)
  * cannot show what this request did. Without a time, it may: the safe reading is that it does.
  */
 function isOlderThan(details: PackageDetails, held: RequestRecord): boolean {
-  return details.lastUpdated !== undefined && details.lastUpdated < held.acceptedAt - CLOCK_SKEW_MS;
+  const since = held.calledAt ?? held.acceptedAt;
+  return details.lastUpdated !== undefined && details.lastUpdated < since - CLOCK_SKEW_MS;
 }
 
 /** How far AWS's timestamps and Lambda's clock may be apart. */
 const CLOCK_SKEW_MS = 5_000;
 
 /**
- * `resolve`: the domain's listing says what a conflict or an unseen answer left. After a conflict, only this
- * package running or done ends the wait; after an unseen answer, a package not listed means the call did not
- * take effect, so it is made (again).
+ * `resolve`: the domain's listing says what a conflict, a refusal or an unseen answer left. Only this
+ * request's operation running, or its end state, ends the wait; after an unseen answer, a listing showing the
+ * operation never took effect means it is made (again).
  */
 export async function resolveByListing(
   delivery: Delivery,
   held: RequestRecord,
-  why: 'conflict' | 'uncertain',
+  why: ListingReason,
 ): Promise<Plan> {
   const { deps } = delivery;
   const { domainName, packageId } = held.request;
@@ -89,36 +145,50 @@ export async function resolveByListing(
     details = await runStep(deps.stepHook, 'resolve', () => deps.associations.find(domainName, packageId));
   } catch (error) {
     const decision = classifyError(error);
-    if (decision.kind === 'permanent') {
-      const reason = { code: decision.code, message: decision.message, retryable: false };
-      return { kind: 'decide', decision: { outcome: 'failed', reason, details: {}, deadLetter: true } };
-    }
+    if (decision.kind === 'permanent') return failed(decision.code, decision.message);
     const code = decision.kind === 'transient' ? decision.code : 'ConflictException';
     return { kind: 'retry', code, message: describeError(error).message, uncertain: true };
   }
-  if (details?.status === 'ASSOCIATING' || details?.status === 'ACTIVE')
-    return planFromStatus(details, 'uncertain');
+  return actionOf(held.request) === 'dissociate'
+    ? dissociationByListing(held, details, why)
+    : associationByListing(held, details, why);
+}
+
+function associationByListing(held: RequestRecord, details: PackageDetails | undefined, why: ListingReason) {
+  const { packageId } = held.request;
+  if (details?.status === 'ASSOCIATING' || isAtTarget(details, held.targetVersion)) {
+    return associationPlan(details as PackageDetails, held, 'listing');
+  }
   // A conflict too may hide a call of ours that took effect: the SDK retries a call whose answer was lost, and
   // the retry is the one AWS refuses. A failure since the request was accepted is therefore its outcome;
   // associating again would be a second operation. Only an older one is another request's, to be replaced.
   if (details?.status === 'ASSOCIATION_FAILED' && !isOlderThan(details, held)) {
-    return planFromStatus(details, 'uncertain');
+    return associationPlan(details, held, 'listing');
   }
-  if (why === 'uncertain') {
-    return details === undefined || details.status === 'ASSOCIATION_FAILED'
-      ? { kind: 'call' }
-      : {
-          kind: 'retry',
-          code: 'PackageBusy',
-          message: `${packageId} is ${details.status}`,
-          uncertain: false,
-        };
+  // Not listed, failed long ago, or ACTIVE at an older version: after an unseen answer, nothing of ours ran.
+  if (why === 'uncertain' && (details === undefined || details.status === 'ASSOCIATION_FAILED')) {
+    return { kind: 'call' } as const;
   }
+  if (why === 'uncertain' && details?.status === 'ACTIVE') return { kind: 'call' } as const;
+  return listingRetry(packageId, details, why);
+}
+
+function dissociationByListing(held: RequestRecord, details: PackageDetails | undefined, why: ListingReason) {
+  const { packageId } = held.request;
+  if (details === undefined || details.status === 'DISSOCIATING') return dissociationPlan(details, 'listing');
+  if (details.status === 'DISSOCIATION_FAILED' && !isOlderThan(details, held)) {
+    return dissociationPlan(details, 'listing');
+  }
+  // Still associated (or failed to dissociate long ago): after an unseen answer our call did not take effect.
+  const stillThere = new Set(['ACTIVE', 'DISSOCIATION_FAILED', 'ASSOCIATION_FAILED']);
+  if (why !== 'conflict' && stillThere.has(details.status ?? '')) {
+    return { kind: 'call' } as const;
+  }
+  return listingRetry(packageId, details, why);
+}
+
+function listingRetry(packageId: string, details: PackageDetails | undefined, why: ListingReason): Plan {
   const shown = details === undefined ? 'not listed' : `listed ${details.status}`;
-  return {
-    kind: 'retry',
-    code: 'ConflictException',
-    message: `conflict; ${packageId} is ${shown}`,
-    uncertain: false,
-  };
+  const code = why === 'conflict' ? 'ConflictException' : 'PackageBusy';
+  return { kind: 'retry', code, message: `${packageId} is ${shown}`, uncertain: false };
 }

@@ -4,6 +4,9 @@
  */
 export const LEDGER_STEPS = {
   claim: { by: 'associate', writes: true },
+  ready: { by: 'associate', writes: false },
+  lock: { by: 'associate', writes: true },
+  pin: { by: 'associate', writes: true },
   call: { by: 'associate', writes: false },
   resolve: { by: 'associate', writes: false },
   follow: { by: 'associate', writes: true },
@@ -17,6 +20,7 @@ export const LEDGER_STEPS = {
   check: { by: 'tracker', writes: false },
   'check-again': { by: 'tracker', writes: false },
   conclude: { by: 'tracker', writes: true },
+  unlock: { by: 'any', writes: true },
 } as const satisfies Record<string, { by: 'associate' | 'tracker' | 'any'; writes: boolean }>;
 
 export type LedgerStep = keyof typeof LEDGER_STEPS;

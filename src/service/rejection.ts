@@ -52,7 +52,9 @@ export async function reject(
     );
   }
   if (!result.written) {
-    if (result.current === undefined || result.current.id !== id) throw new Error(`no ledger record ${id}`);
+    if (result.current?.kind !== 'rejection' || result.current.id !== id) {
+      throw new Error(`no rejection record ${id}`);
+    }
     await flushOutbox(delivery.outbox, result.current, ALL_ENTRIES);
     audit(deps, 'duplicate', hint, record, { reason: `already rejected (${result.current.reason})` });
     countMetric(deps, 'DuplicateRequest');

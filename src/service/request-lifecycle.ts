@@ -3,6 +3,8 @@
  * find or claim the request, and, holding its lease, call AWS or read the listing, then follow, decide or
  * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
  */
+
+import { trackingFor } from '../config.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import { fingerprintOf } from '../domain/fingerprint.ts';
 import {
@@ -24,6 +26,7 @@ import {
   release,
   takeOver,
 } from '../domain/transitions.ts';
+import { domainReady, lockDomain, packageReady, pinCall } from './before-call.ts';
 import { callAws, type Plan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
@@ -37,6 +40,7 @@ import {
   TransientFailure,
   transitionContext,
 } from './runtime.ts';
+import { unlockDomain } from './unlock.ts';
 
 /** Past its invocation's deadline a lease still covers a call in flight and some clock skew. */
 const LEASE_MARGIN_MS = 10_000;
@@ -54,6 +58,9 @@ function isReusable(record: LedgerRecord, now: Date): boolean {
 function storedRequest(request: AssociationRequest): RequestRecord['request'] {
   const { idempotencyKey, correlationId, domainName, packageId } = request;
   return {
+    // Left out for associations, so their records read as those written before dissociation existed.
+    ...(request.action === 'dissociate' && { action: request.action }),
+    ...(request.packageVersion !== undefined && { packageVersion: request.packageVersion }),
     idempotencyKey,
     correlationId,
     domainName,
@@ -113,7 +120,8 @@ export async function handleRequest(delivery: Delivery, request: AssociationRequ
 
 /** A new record outlives the retry budget, the tracking deadline and the window, whatever happens to it. */
 function lifetimeOf({ deps: { config } }: Delivery): number {
-  return config.retryBudgetSeconds + config.tracking.deadlineSeconds + config.idempotencyTtlSeconds;
+  const deadlineSeconds = Math.max(config.tracking.deadlineSeconds, config.tracking.plugin.deadlineSeconds);
+  return config.retryBudgetSeconds + deadlineSeconds + config.idempotencyTtlSeconds;
 }
 
 /** What this service may not do for anyone: touch a domain off its allow-list, pass a role not configured. */
@@ -175,7 +183,8 @@ async function continueRequest(
 
 /** Past the deadline by more than the tracker's longest wait between checks. */
 function isPastDeadline(delivery: Delivery, current: RequestRecord): boolean {
-  const slack = 2 * delivery.deps.config.tracking.maxDelaySeconds * 1000;
+  const { maxDelaySeconds } = trackingFor(delivery.deps.config.tracking, current.details?.packageType);
+  const slack = 2 * maxDelaySeconds * 1000;
   return delivery.deps.now().getTime() > (current.deadline ?? 0) + slack;
 }
 
@@ -210,11 +219,8 @@ async function claimAccepted(delivery: Delivery, current: RequestRecord): Promis
 /** Holding the lease: the AWS call (or, after an unseen answer, the listing first), then its transition. */
 async function hold(delivery: Delivery, held: RequestRecord, uncertain: boolean): Promise<void> {
   try {
-    let plan = uncertain
-      ? await resolveByListing(delivery, held, 'uncertain')
-      : await callAws(delivery, held);
-    if (plan.kind === 'call') plan = await callAws(delivery, held);
-    await apply(delivery, held, plan);
+    const planned = await planFor(delivery, held, uncertain);
+    await apply(delivery, planned.held, planned.plan);
   } catch (error) {
     if (error instanceof TransientFailure) throw error;
     // A ledger write or a send failed while holding the request: free it for the retry, which reads the
@@ -223,6 +229,32 @@ async function hold(delivery: Delivery, held: RequestRecord, uncertain: boolean)
     await releaseQuietly(delivery, held, code, true);
     throw new TransientFailure(code, message);
   }
+}
+
+const isRecord = (value: RequestRecord | Plan): value is RequestRecord => value.kind === 'request';
+
+/**
+ * `ready`, `lock`, `pin`, `call` (docs/DESIGN.md, "The package lifecycle"). After an unseen answer the listing
+ * comes first, against the pinned target: the operation may be running, and a domain processing it, or a
+ * package updated since, is no reason to wait or fail.
+ */
+async function planFor(
+  delivery: Delivery,
+  read: RequestRecord,
+  uncertain: boolean,
+): Promise<{ held: RequestRecord; plan: Plan }> {
+  let held = read;
+  // Every call is preceded by `pin`: without its time, no call of this request can have taken effect.
+  if (uncertain && held.calledAt !== undefined) {
+    const plan = await resolveByListing(delivery, held, 'uncertain');
+    if (plan.kind !== 'call') return { held, plan };
+  }
+  const ready = await packageReady(delivery, held);
+  if (!isRecord(ready)) return { held, plan: ready };
+  const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready));
+  if (waiting !== undefined) return { held: ready, plan: waiting };
+  held = await pinCall(delivery, ready);
+  return { held, plan: await callAws(delivery, held) };
 }
 
 async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promise<void> {
@@ -265,7 +297,8 @@ async function writeFollow(
   announce: boolean,
 ) {
   const { deps, record } = delivery;
-  const { deadlineSeconds, firstDelaySeconds } = deps.config.tracking;
+  const packageType = details.packageType ?? held.details?.packageType;
+  const { deadlineSeconds, firstDelaySeconds } = trackingFor(deps.config.tracking, packageType);
   const firstDelay = Math.max(1, Math.round(firstDelaySeconds * (0.8 + 0.4 * deps.random())));
   const next = follow(transitionContext(delivery.deps), held, details, {
     deadlineSeconds,
@@ -289,6 +322,7 @@ async function writeDecision(delivery: Delivery, read: RequestRecord, decision: 
   );
   if (!result.written) throw new TransientFailure('LedgerRace', 'the request moved on before its decision');
   auditDecision(deps, identityOf(read.request), record, decision);
+  await unlockDomain(deps, result.record, delivery.writeId());
   await flushOutbox(delivery.outbox, result.record);
 }
 

@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
+import { trackingFor } from '../config.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
@@ -14,7 +15,7 @@ import {
   trackingDelaySeconds,
   trackingMessageSchema,
 } from '../domain/tracking.ts';
-import { type Decision, decide, identityOf } from '../domain/transitions.ts';
+import { actionOf, type Decision, decide, identityOf } from '../domain/transitions.ts';
 import { runStep } from './ledger-steps.ts';
 import { EVENTS_ONLY, flushOutbox, type OutboxTargets, TRACKING_ONLY } from './outbox.ts';
 import {
@@ -29,6 +30,7 @@ import {
   transitionContext,
   writeIdsFrom,
 } from './runtime.ts';
+import { unlockDomain } from './unlock.ts';
 
 /** One look at one followed request. */
 interface Check {
@@ -102,8 +104,9 @@ async function handleRecord(
   }
 }
 
-function nextDelay(deps: Runtime, record: SQSRecord): number {
-  return trackingDelaySeconds(attemptOf(record) + 1, deps.config.tracking, deps.random());
+function nextDelay(deps: Runtime, record: SQSRecord, packageType?: string): number {
+  const policy = trackingFor(deps.config.tracking, packageType);
+  return trackingDelaySeconds(attemptOf(record) + 1, policy, deps.random());
 }
 
 /** Acts only on what the ledger says it follows: a stale or forged message changes nothing. */
@@ -142,8 +145,16 @@ async function lookAgain(check: Check, message: TrackingMessage): Promise<void> 
     await unreadable(check, current, error);
     return;
   }
-  const followed = { domainName, packageId, deadline: current.deadline ?? 0, check: attemptOf(record) };
-  const decision = decideTracking(followed, details, deps.now(), deps.config.tracking, deps.random());
+  const followed = {
+    action: actionOf(current.request),
+    domainName,
+    packageId,
+    targetVersion: current.targetVersion,
+    deadline: current.deadline ?? 0,
+    check: attemptOf(record),
+  };
+  const policy = trackingFor(deps.config.tracking, current.details?.packageType);
+  const decision = decideTracking(followed, details, deps.now(), policy, deps.random());
   if (decision.kind === 'check-again') {
     audit(deps, 'tracking', identityOf(current.request), record, {
       status: details?.status,
@@ -177,7 +188,7 @@ async function unreadable(check: Check, current: RequestRecord, error: unknown):
       identityOf(current.request),
       code,
       message,
-      nextDelay(deps, check.record),
+      nextDelay(deps, check.record, current.details?.packageType),
     );
   }
   const { message } = describeError(error);
@@ -218,6 +229,7 @@ async function conclude(check: Check, read: RequestRecord, decision: Decision): 
     );
     if (result.written) {
       auditDecision(deps, identity, record, decision);
+      await unlockDomain(deps, result.record, check.outbox.writeId());
       await flushOutbox(check.outbox, result.record, EVENTS_ONLY, TRACKING_ONLY);
       return;
     }

@@ -110,6 +110,7 @@ describe('associate-package handler', () => {
         Time: NOW,
         Detail: {
           eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          action: 'associate',
           idempotencyKey: record.messageId,
           correlationId: record.messageId,
           domainName: `orders-${index}`,
@@ -118,6 +119,7 @@ describe('associate-package handler', () => {
           packageName: `dictionary-f${index + 1}`,
           packageType: 'TXT-DICTIONARY',
           packageVersion: 'v1',
+          targetVersion: 'v1',
           referencePath: `analyzers/F${index + 1}`,
           attempt: 1,
           requestedBy: 'team-a',
@@ -247,14 +249,17 @@ describe('associate-package handler', () => {
     expect(
       openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.DomainName),
     ).not.toContain('hr-private');
-    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(5);
-    // The conflict was resolved by the listing (another package is running), not retried blindly.
+    // The listing read before each domain lock keeps two calls away: a domain running another package's
+    // operation waits without one, a package already at its end state succeeds without one.
+    expect(
+      openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.DomainName),
+    ).toEqual(['catalog-search', 'orders-gone', 'orders-busy']);
     expect(
       openSearch
         .commandCalls(ListPackagesForDomainCommand)
         .map((call) => call.args[0].input.DomainName)
         .sort(),
-    ).toEqual(['orders-done', 'orders-updating']);
+    ).toEqual(['catalog-search', 'orders-busy', 'orders-done', 'orders-gone', 'orders-updating']);
 
     const letter = (record: { body: string; messageId: string }, code: string, message: string) => ({
       QueueUrl: ENV.DLQ_URL,
@@ -486,7 +491,7 @@ describe('associate-package handler', () => {
     });
   });
 
-  it('runs records for one domain one after another and different domains concurrently', async () => {
+  it('runs one package operation per domain: a batch-mate for a busy domain waits, other domains run at once', async () => {
     const running = new Set<string>();
     const overlaps: string[] = [];
     openSearch
@@ -499,17 +504,22 @@ describe('associate-package handler', () => {
         return associating(input.DomainName, input.PackageID);
       });
 
-    await invoke(
+    const second = sqsRecord({ domainName: 'orders-x', packageId: 'F42' });
+    const response = await invoke(
       sqsRecord({ domainName: 'orders-x', packageId: 'F41' }),
-      sqsRecord({ domainName: 'orders-x', packageId: 'F42' }),
+      second,
       sqsRecord({ domainName: 'orders-y', packageId: 'F43' }),
     );
 
+    // F41 holds orders-x until its decision: F42 goes back to the queue, to be retried later.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
     expect(
       openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.PackageID),
-    ).toEqual(['F41', 'F43', 'F42']);
+    ).toEqual(['F41', 'F43']);
     expect(overlaps).toContain('orders-x|orders-y');
     expect(overlaps).not.toContain('orders-x|orders-x');
+    const retry = sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
+    expect(retry).toEqual([expect.objectContaining({ ReceiptHandle: second.receiptHandle })]);
   });
 
   describe('paths that lost or contradicted outcomes before the ledger', () => {
@@ -553,11 +563,15 @@ describe('associate-package handler', () => {
       openSearch
         .on(AssociatePackageCommand)
         .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-      openSearch.on(ListPackagesForDomainCommand).resolves({
-        DomainPackageDetailsList: [
-          { PackageID: 'F53', DomainPackageStatus: 'ASSOCIATING', PackageVersion: 'v1' },
-        ],
-      });
+      // Idle when the domain is locked; then showing what the call whose answer was lost started.
+      openSearch
+        .on(ListPackagesForDomainCommand)
+        .resolvesOnce({ DomainPackageDetailsList: [] })
+        .resolves({
+          DomainPackageDetailsList: [
+            { PackageID: 'F53', DomainPackageStatus: 'ASSOCIATING', PackageVersion: 'v1' },
+          ],
+        });
       const record = sqsRecord({ domainName: 'orders-lost', packageId: 'F53' });
 
       expect(await invoke(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });

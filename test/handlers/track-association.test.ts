@@ -5,10 +5,12 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
+  AVAILABLE_VERSION,
   awsError,
   deadLetterAttributes,
   handlerUnderTest,
   NOW,
+  packagesAvailable,
   publishedEvents,
   QUEUE_BASE,
   sentTo,
@@ -40,7 +42,8 @@ function domainReports(
 }
 
 /** A request accepted by the associate handler (AWS answered ASSOCIATING), and the tracking message it sent. */
-async function followed(packageId = 'F1', domainName = 'catalog-search') {
+/** Each on a domain of its own: a followed request holds its domain's lock until its decision. */
+async function followed(packageId = 'F1', domainName = `orders-${randomUUID().slice(0, 8)}`) {
   openSearch.on(AssociatePackageCommand).resolves({
     DomainPackageDetails: {
       DomainName: domainName,
@@ -62,6 +65,7 @@ async function followed(packageId = 'F1', domainName = 'catalog-search') {
   );
   if (sent?.MessageBody === undefined) throw new Error('the associate handler sent no tracking message');
   openSearch.reset();
+  packagesAvailable(openSearch);
   eventBridge.resetHistory();
   sqs.resetHistory();
   return {
@@ -77,12 +81,12 @@ const terminal = () =>
 
 describe('track-association handler', () => {
   it('announces Succeeded with what AWS reports once the package is ACTIVE, read from the ledger', async () => {
-    const { idempotencyKey, body } = await followed();
+    const { idempotencyKey, body } = await followed('F1', 'catalog-search');
     domainReports({
       PackageID: 'F1',
       PackageName: 'synonyms',
       PackageType: 'TXT-DICTIONARY',
-      PackageVersion: 'v3',
+      PackageVersion: AVAILABLE_VERSION,
       ReferencePath: 'analyzers/F1',
       DomainPackageStatus: 'ACTIVE',
     });
@@ -98,6 +102,7 @@ describe('track-association handler', () => {
         Time: NOW,
         Detail: {
           eventId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          action: 'associate',
           idempotencyKey,
           correlationId: 'corr-1',
           domainName: 'catalog-search',
@@ -105,7 +110,8 @@ describe('track-association handler', () => {
           status: 'ACTIVE',
           packageName: 'synonyms',
           packageType: 'TXT-DICTIONARY',
-          packageVersion: 'v3',
+          packageVersion: AVAILABLE_VERSION,
+          targetVersion: AVAILABLE_VERSION,
           referencePath: 'analyzers/F1',
           attempt: 1,
           requestedBy: 'team-a',
@@ -163,8 +169,8 @@ describe('track-association handler', () => {
   });
 
   it('times out at the deadline the ledger holds, and reports a package that vanished as lost', async () => {
-    const slow = await followed('F1', 'orders-slow');
-    const gone = await followed('F2');
+    const slow = await followed('F1');
+    const gone = await followed('F2', 'catalog-search');
     domainReports({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
     await invokeTracker(trackingRecord(gone.body, 2));
     vi.setSystemTime(new Date(NOW.getTime() + 1_800_000));
@@ -183,7 +189,7 @@ describe('track-association handler', () => {
         'PackageAssociationFailed',
         {
           code: 'TimedOut',
-          message: 'Still ASSOCIATING at the deadline 2026-11-28T10:30:00.000Z after 9 checks',
+          message: 'Still ASSOCIATING at the deadline 2026-11-28T10:30:00.000Z after 9 checks (target v1)',
           retryable: true,
         },
       ],

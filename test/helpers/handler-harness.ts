@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { OpenSearchClient } from '@aws-sdk/client-opensearch';
+import {
+  DescribeDomainCommand,
+  DescribePackagesCommand,
+  GetPackageVersionHistoryCommand,
+  ListPackagesForDomainCommand,
+  OpenSearchClient,
+} from '@aws-sdk/client-opensearch';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
@@ -9,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
-import { createLedgerTable, type LocalDynamo, startDynalite } from './dynalite.ts';
+import { clearTable, createLedgerTable, type LocalDynamo, startDynalite } from './dynalite.ts';
 import { ACCOUNT, REGION } from './factories.ts';
 
 export const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
@@ -91,6 +97,33 @@ export function deadLetterAttributes(
   };
 }
 
+/** The version every package is available at unless a test says otherwise. */
+export const AVAILABLE_VERSION = 'v1';
+
+/**
+ * Every package exists, AVAILABLE at `AVAILABLE_VERSION` (a dictionary), every domain is idle and lists
+ * nothing: a test states only what differs.
+ */
+export function packagesAvailable(
+  openSearch: AwsClientStub<OpenSearchClient>,
+  packageType = 'TXT-DICTIONARY',
+) {
+  openSearch.on(DescribePackagesCommand).callsFake((input: { Filters?: { Value?: string[] }[] }) => ({
+    PackageDetailsList: (input.Filters?.[0]?.Value ?? []).map((packageId) => ({
+      PackageID: packageId,
+      PackageName: `package-${packageId}`,
+      PackageType: packageType,
+      PackageStatus: 'AVAILABLE',
+      AvailablePackageVersion: AVAILABLE_VERSION,
+    })),
+  }));
+  openSearch.on(GetPackageVersionHistoryCommand).resolves({
+    PackageVersionHistoryList: [{ PackageVersion: AVAILABLE_VERSION }],
+  });
+  openSearch.on(DescribeDomainCommand).resolves({ DomainStatus: { Processing: false } as never });
+  openSearch.on(ListPackagesForDomainCommand).resolves({ DomainPackageDetailsList: [] });
+}
+
 export function awsError(name: string, message: string, status: number) {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
 }
@@ -119,7 +152,8 @@ export function handlerUnderTest<Module>(load: () => Promise<Module>) {
     await dynamo?.close();
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
+    if (dynamo !== undefined) await clearTable(dynamo.endpoint, env.LEDGER_TABLE);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(NOW);
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
@@ -129,6 +163,7 @@ export function handlerUnderTest<Module>(load: () => Promise<Module>) {
     sqs.onAnyCommand().resolves({});
     acceptAllMessages(sqs);
     acceptAllEvents(eventBridge);
+    packagesAvailable(openSearch);
   });
 
   afterEach(() => {

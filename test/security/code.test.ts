@@ -16,9 +16,9 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLedgerTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
+import { clearTable, createLedgerTable, type LocalDynamo, startDynalite } from '../helpers/dynalite.ts';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
-import { acceptAllMessages } from '../helpers/handler-harness.ts';
+import { acceptAllMessages, packagesAvailable } from '../helpers/handler-harness.ts';
 
 const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
 const ENV = {
@@ -93,11 +93,14 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  // Each test starts with no requests and no domain locks.
+  await clearTable(dynamo.endpoint, ENV.LEDGER_TABLE);
   openSearch.reset();
   sqs.reset();
   eventBridge.reset();
   dynamoSpy.operations.length = 0;
+  packagesAvailable(openSearch);
   sqs.onAnyCommand().resolves({});
   acceptAllMessages(sqs);
   openSearch.on(AssociatePackageCommand).callsFake((input: { DomainName: string; PackageID: string }) => ({
@@ -197,8 +200,9 @@ describe('the domain allow-list', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
-    // Claim before AssociatePackage (no read: the key is new), follow after it, clear once all is sent.
-    expect(dynamoSpy.operations).toEqual(['PutItem', 'PutItem', 'PutItem']);
+    // Claim (no read: the key is new), the domain lock (a read, a write), pin before AssociatePackage, follow
+    // after it, clear once all is sent.
+    expect(dynamoSpy.operations).toEqual(['PutItem', 'GetItem', 'PutItem', 'PutItem', 'PutItem', 'PutItem']);
   });
 });
 

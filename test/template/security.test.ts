@@ -157,6 +157,8 @@ const LEDGER_ACTIONS = iamActionsOf('src/adapters/ledger.ts');
 /** What the event source mapping does with the function's role (Lambda developer guide, SQS permissions). */
 const EVENT_SOURCE_MAPPING_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+/** Reads of a package, not a domain: IAM has no resource-level permissions for them. */
+const PACKAGE_READS: ReadonlySet<string> = new Set(['es:DescribePackages', 'es:GetPackageVersionHistory']);
 const TRACE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 
 /**
@@ -173,7 +175,8 @@ function codeUseOf(serviceModule: string): Map<string, Set<string>> {
     if (methodActions === undefined)
       throw new CodeReadingError(`${object}.${method} is not an adapter method`);
     for (const action of methodActions) {
-      if (action.startsWith('es:')) add(action, 'ALLOWED_DOMAINS');
+      if (PACKAGE_READS.has(action)) add(action, '*');
+      else if (action.startsWith('es:')) add(action, 'ALLOWED_DOMAINS');
       // Visibility changes target the record's own queue (queueUrlFromArn(record.eventSourceARN)).
       else if (action === 'sqs:ChangeMessageVisibility') add(action, 'event source');
       else for (const variable of queueSettingsUsedBy(text)) add(action, variable);
@@ -272,6 +275,11 @@ describe('packaged template: security', () => {
     it('reads the SDK commands the adapters send', () => {
       expect(Object.fromEntries(METHOD_ACTIONS)).toEqual({
         'associations.associate': ['es:AssociatePackage'],
+        'associations.dissociate': ['es:DissociatePackage'],
+        'associations.describePackage': ['es:DescribePackages'],
+        'associations.versionHistory': ['es:GetPackageVersionHistory'],
+        'associations.isProcessing': ['es:DescribeDomain'],
+        'associations.list': ['es:ListPackagesForDomain'],
         'associations.find': ['es:ListPackagesForDomain'],
         'queues.defer': ['sqs:ChangeMessageVisibility'],
         'queues.sendDeadLetter': ['sqs:SendMessage'],
@@ -298,10 +306,11 @@ describe('packaged template: security', () => {
       expect(Object.fromEntries(granted)).toEqual(Object.fromEntries(expectedGrants(template, fn)));
     });
 
-    it('uses Resource "*" only for X-Ray, which has no resource-level permissions', () => {
+    it('uses Resource "*" only for X-Ray and package reads, which have no resource-level permissions', () => {
       for (const statement of roleStatements(functionOf(template, fn.logicalId).role)) {
         if (asArray(statement.Resource).includes('*')) {
-          expect(asArray(statement.Action).every((action) => action.startsWith('xray:'))).toBe(true);
+          const wildcardable = (action: string) => action.startsWith('xray:') || PACKAGE_READS.has(action);
+          expect(asArray(statement.Action).every(wildcardable)).toBe(true);
         }
       }
     });
@@ -309,7 +318,7 @@ describe('packaged template: security', () => {
     it('scopes OpenSearch actions to the allowed domains the handler enforces, never to all domains', () => {
       const { role, environment } = functionOf(template, fn.logicalId);
       const esStatements = roleStatements(role).filter((statement) =>
-        asArray(statement.Action).some((action) => action.startsWith('es:')),
+        asArray(statement.Action).some((action) => action.startsWith('es:') && !PACKAGE_READS.has(action)),
       );
       expect(esStatements.length).toBeGreaterThan(0);
       for (const statement of esStatements) {

@@ -171,7 +171,12 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
       ...consume('RequestsQueue'),
       'sqs:SendMessage': sorted([getAttArn('RequestsDlq'), getAttArn('TrackingQueue')]),
       'es:AssociatePackage': sorted(domainArns),
+      'es:DissociatePackage': sorted(domainArns),
       'es:ListPackagesForDomain': sorted(domainArns),
+      'es:DescribeDomain': sorted(domainArns),
+      // Package reads: no resource-level permissions.
+      'es:DescribePackages': ['*'],
+      'es:GetPackageVersionHistory': ['*'],
       'events:PutEvents': [busArn],
       ...ledger,
     },
@@ -416,9 +421,10 @@ describe('packaged CloudFormation template', () => {
       },
     );
 
-    it('scopes every OpenSearch action to the allowed domains, never to all domains', () => {
+    it('scopes every OpenSearch action on a domain to the allowed domains, never to all domains', () => {
+      const packageReads = new Set(['es:DescribePackages', 'es:GetPackageVersionHistory']);
       const esStatements = allPolicyStatements(template).filter((statement) =>
-        asArray(statement.Action).some((action) => action.startsWith('es:')),
+        asArray(statement.Action).some((action) => action.startsWith('es:') && !packageReads.has(action)),
       );
       expect(esStatements).toHaveLength(2);
       for (const statement of esStatements) {

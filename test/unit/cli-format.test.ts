@@ -49,7 +49,13 @@ describe('parseEnvelope and formatEventLine', () => {
 
   it("prints a request event's eventId after its key", () => {
     const event = succeededEvent(
-      { idempotencyKey: 'k', correlationId: 'c', domainName: 'orders-logs', packageId: 'F1' },
+      {
+        action: 'associate',
+        idempotencyKey: 'k',
+        correlationId: 'c',
+        domainName: 'orders-logs',
+        packageId: 'F1',
+      },
       { status: 'ACTIVE' },
       stamp,
     );

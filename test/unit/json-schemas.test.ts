@@ -28,7 +28,13 @@ describe('published JSON Schemas', () => {
 });
 
 describe('event builders produce details their schemas accept', () => {
-  const identity = { idempotencyKey: 'k', correlationId: 'c', domainName: 'catalog-search', packageId: 'F1' };
+  const identity = {
+    action: 'associate' as const,
+    idempotencyKey: 'k',
+    correlationId: 'c',
+    domainName: 'catalog-search',
+    packageId: 'F1',
+  };
   const stamp = (eventId: string) => ({
     eventId,
     attempt: 1,

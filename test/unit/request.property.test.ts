@@ -191,6 +191,7 @@ describe('parseRequest, for valid requests', () => {
         if (!result.ok) return;
         const idempotencyKey = request.idempotencyKey ?? messageId;
         expect(result.request).toEqual({
+          action: 'associate',
           ...request,
           idempotencyKey,
           correlationId: request.correlationId ?? idempotencyKey,
@@ -369,7 +370,7 @@ describe('parseRequest, for hostile bodies', () => {
     const padding = ' \n\t\r'.repeat(OVERSIZED / 8);
     expect(parse(`${padding}${validText}${padding}`)).toEqual({
       ok: true,
-      request: { ...valid, idempotencyKey: MESSAGE_ID, correlationId: MESSAGE_ID },
+      request: { action: 'associate', ...valid, idempotencyKey: MESSAGE_ID, correlationId: MESSAGE_ID },
     });
   });
 

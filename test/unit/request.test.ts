@@ -14,7 +14,46 @@ describe('parseRequest', () => {
   it('resolves defaults: the key is the message id and the correlation id is the key', () => {
     expect(parse(valid)).toEqual({
       ok: true,
-      request: { ...valid, idempotencyKey: 'msg-1', correlationId: 'msg-1' },
+      request: { action: 'associate', ...valid, idempotencyKey: 'msg-1', correlationId: 'msg-1' },
+    });
+  });
+
+  it('reads a dissociation, which names only a domain and a package', () => {
+    const body = { action: 'dissociate', domainName: 'catalog-search', packageId: 'F123' };
+    expect(parse(body)).toEqual({
+      ok: true,
+      request: { ...body, idempotencyKey: 'msg-1', correlationId: 'msg-1' },
+    });
+    expect(parse({ ...body, packageVersion: 'v2' })).toEqual({
+      ok: false,
+      message: 'packageVersion: is not a known field',
+      hint: { domainName: 'catalog-search', packageId: 'F123' },
+    });
+  });
+
+  it('names the actions it knows when the action is another', () => {
+    expect(parse({ ...valid, action: 'rollout' })).toMatchObject({
+      ok: false,
+      message: 'action: must be one of associate, dissociate',
+    });
+    expect(parse({ ...valid, action: 7 })).toMatchObject({
+      ok: false,
+      message: 'action: must be one of associate, dissociate',
+    });
+  });
+
+  it('takes a package version: letters, digits, dots, dashes and underscores', () => {
+    expect(parse({ ...valid, packageVersion: 'v7' })).toMatchObject({
+      ok: true,
+      request: { packageVersion: 'v7' },
+    });
+    expect(parse({ ...valid, packageVersion: 'v 7' })).toMatchObject({
+      ok: false,
+      message: 'packageVersion: must contain only A-Z a-z 0-9 . _ -',
+    });
+    expect(parse({ ...valid, packageVersion: '' })).toMatchObject({
+      ok: false,
+      message: 'packageVersion: must be 1 to 64 characters',
     });
   });
 
@@ -32,7 +71,7 @@ describe('parseRequest', () => {
       correlationId: 'corr 1',
       requestedBy: 'team-search',
     };
-    expect(parse(full)).toEqual({ ok: true, request: full });
+    expect(parse(full)).toEqual({ ok: true, request: { action: 'associate', ...full } });
   });
 
   describe.each([

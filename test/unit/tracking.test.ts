@@ -3,6 +3,7 @@ import { decideTracking, type FollowedAssociation, trackingDelaySeconds } from '
 
 const policy = { firstDelaySeconds: 15, maxDelaySeconds: 300 };
 const message: FollowedAssociation = {
+  action: 'associate',
   domainName: 'catalog-search',
   packageId: 'F1',
   deadline: Date.parse('2026-11-28T10:30:00.000Z'),

@@ -22,6 +22,9 @@ const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
 export interface AwsCallCounts {
   associatePackage: number;
   listPackagesForDomain: number;
+  /** The reads before a call: DescribePackages, DescribeDomain (and GetPackageVersionHistory, never here). */
+  describePackages: number;
+  describeDomain: number;
   putEvents: number;
   putEventsEntries: number;
   /** The ledger's calls as `dynamoDbLedger` makes them: a consistent GetItem, a conditional PutItem. */
@@ -38,6 +41,8 @@ export function emptyCounts(): AwsCallCounts {
   return {
     associatePackage: 0,
     listPackagesForDomain: 0,
+    describePackages: 0,
+    describeDomain: 0,
     putEvents: 0,
     putEventsEntries: 0,
     dynamoDB: { getItem: 0, putItem: 0, conditionalCheckFailed: 0 },
@@ -196,6 +201,35 @@ export function fakeAws(options: FakeAwsOptions = {}): FakeAws {
           inFlight.set(request.domainName, (inFlight.get(request.domainName) ?? 1) - 1);
         }
         return details(request.domainName, request.packageId, 'ASSOCIATING');
+      },
+      async dissociate(domainName, packageId) {
+        await latency(latencyMs);
+        return { ...details(domainName, packageId, 'ACTIVE'), status: 'DISSOCIATING' };
+      },
+      async describePackage(packageId) {
+        counts.describePackages += 1;
+        await latency(latencyMs);
+        return {
+          status: 'AVAILABLE',
+          availableVersion: 'v1',
+          packageType: 'TXT-DICTIONARY',
+          packageName: packageId,
+        };
+      },
+      async versionHistory() {
+        await latency(latencyMs);
+        return ['v1'];
+      },
+      async isProcessing() {
+        counts.describeDomain += 1;
+        await latency(latencyMs);
+        return false;
+      },
+      async list() {
+        // Before a domain is locked: nothing runs on it yet, in the bench's workload.
+        counts.listPackagesForDomain += 1;
+        await latency(latencyMs);
+        return [];
       },
       async find(domainName, packageId) {
         counts.listPackagesForDomain += 1;

@@ -1,0 +1,398 @@
+import {
+  AssociatePackageCommand,
+  DescribeDomainCommand,
+  DescribePackagesCommand,
+  DissociatePackageCommand,
+  GetPackageVersionHistoryCommand,
+  ListPackagesForDomainCommand,
+} from '@aws-sdk/client-opensearch';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
+import {
+  AVAILABLE_VERSION,
+  awsError,
+  handlerUnderTest,
+  NOW,
+  publishedEvents,
+  sentTo,
+} from '../helpers/handler-harness.ts';
+
+// The package lifecycle of docs/DESIGN.md ("The package lifecycle"): one test per row of its tables.
+
+const harness = handlerUnderTest(async () => ({
+  associate: (await import('../../src/handlers/associate-package.ts')).handler,
+  track: (await import('../../src/handlers/track-association.ts')).handler,
+}));
+const { env: ENV, openSearch, sqs, eventBridge } = harness;
+
+type Record = ReturnType<typeof sqsRecord>;
+const associate = (...records: Record[]) =>
+  harness.module().associate(sqsEvent(records), lambdaContext()) as Promise<SQSBatchResponse>;
+const TRACKING_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-tracking`;
+const track = (body: string, receiveCount: number) =>
+  harness
+    .module()
+    .track(
+      sqsEvent([{ ...sqsRecord(JSON.parse(body), { receiveCount }), eventSourceARN: TRACKING_ARN }]),
+      lambdaContext('package-associator-test-trackAssociation'),
+    ) as Promise<SQSBatchResponse>;
+const again = (record: Record, receiveCount: number): Record => ({
+  ...record,
+  attributes: { ...record.attributes, ApproximateReceiveCount: String(receiveCount) },
+});
+
+const detailTypes = () => publishedEvents(eventBridge).map((event) => event.DetailType);
+const outcome = () =>
+  publishedEvents(eventBridge)
+    .filter((event) => !event.DetailType?.endsWith('Started'))
+    .map((event) => [
+      event.DetailType,
+      (event.Detail.error as { code?: string } | undefined)?.code,
+      event.Detail.packageVersion,
+    ]);
+const calls = (command: Parameters<typeof openSearch.commandCalls>[0]) =>
+  openSearch.commandCalls(command).length;
+const trackingBody = () => {
+  const body = sentTo(sqs, ENV.TRACKING_QUEUE_URL)[0]?.MessageBody;
+  if (body === undefined) throw new Error('no tracking message was sent');
+  return body;
+};
+
+function packageIs(
+  status: string,
+  availableVersion: string,
+  options: { type?: string; history?: string[] } = {},
+) {
+  openSearch.on(DescribePackagesCommand).callsFake((input: { Filters?: { Value?: string[] }[] }) => ({
+    PackageDetailsList: (input.Filters?.[0]?.Value ?? []).map((packageId) => ({
+      PackageID: packageId,
+      PackageType: options.type ?? 'TXT-DICTIONARY',
+      PackageStatus: status,
+      AvailablePackageVersion: availableVersion,
+    })),
+  }));
+  openSearch.on(GetPackageVersionHistoryCommand).resolves({
+    PackageVersionHistoryList: (options.history ?? [availableVersion]).map((version) => ({
+      PackageVersion: version,
+    })),
+  });
+}
+
+function domainLists(
+  ...details: { PackageID: string; DomainPackageStatus: string; PackageVersion?: string }[]
+) {
+  openSearch.on(ListPackagesForDomainCommand).resolves({ DomainPackageDetailsList: details as never });
+}
+
+const answer = (status: string, version = AVAILABLE_VERSION, type = 'TXT-DICTIONARY') => ({
+  DomainPackageDetails: {
+    PackageID: 'F1',
+    DomainName: 'orders-a',
+    PackageType: type,
+    PackageVersion: version,
+    DomainPackageStatus: status,
+  } as never,
+});
+
+const request = (fields: object = {}) => sqsRecord({ domainName: 'orders-a', packageId: 'F1', ...fields });
+
+describe('versions', () => {
+  it('associates again a domain at an older version, and succeeds only at the target version', async () => {
+    packageIs('AVAILABLE', 'v2', { history: ['v1', 'v2'] });
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v1' });
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING', 'v2'));
+
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    expect(calls(AssociatePackageCommand)).toBe(1);
+    const body = trackingBody();
+
+    // A listing still showing the old version is one that lags the call: checked again, not decided.
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v1' });
+    expect((await track(body, 2)).batchItemFailures).toHaveLength(1);
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v2' });
+    expect(await track(body, 3)).toEqual({ batchItemFailures: [] });
+
+    expect(outcome()).toEqual([['PackageAssociationSucceeded', undefined, 'v2']]);
+    expect(publishedEvents(eventBridge)[0]?.Detail).toMatchObject({
+      action: 'associate',
+      targetVersion: 'v2',
+    });
+  });
+
+  it('succeeds without Started or any operation when the domain is already at the target version', async () => {
+    packageIs('AVAILABLE', 'v2');
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v2' });
+
+    expect(await associate(request({ packageVersion: 'v2' }))).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(0);
+    expect(detailTypes()).toEqual(['PackageAssociationSucceeded']);
+    expect(outcome()).toEqual([['PackageAssociationSucceeded', undefined, 'v2']]);
+  });
+
+  it('fails a version older than the available one as PackageNotUsable, with its dead letter, and no call', async () => {
+    packageIs('AVAILABLE', 'v3', { history: ['v1', 'v2', 'v3'] });
+
+    const record = request({ packageVersion: 'v2' });
+    expect(await associate(record)).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(0);
+    expect(outcome()).toEqual([['PackageAssociationFailed', 'PackageNotUsable', undefined]]);
+    expect(sentTo(sqs, ENV.DLQ_URL).map((letter) => letter.MessageBody)).toEqual([record.body]);
+  });
+
+  it('fails a package that failed validation as PackageNotUsable', async () => {
+    packageIs('VALIDATION_FAILED', 'v1');
+
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(0);
+    expect(outcome()).toEqual([['PackageAssociationFailed', 'PackageNotUsable', undefined]]);
+  });
+
+  it('waits for a package still being copied or validated towards the target, then associates it', async () => {
+    packageIs('VALIDATING', 'v1', { history: ['v1'] });
+    const record = request({ packageVersion: 'v2' });
+
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(calls(GetPackageVersionHistoryCommand)).toBe(1);
+    expect(calls(AssociatePackageCommand)).toBe(0);
+    expect(detailTypes()).toEqual([]);
+
+    packageIs('AVAILABLE', 'v2', { history: ['v1', 'v2'] });
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING', 'v2'));
+    expect(await associate(again(record, 2))).toEqual({ batchItemFailures: [] });
+    expect(calls(AssociatePackageCommand)).toBe(1);
+    expect(detailTypes()).toEqual(['PackageAssociationStarted']);
+  });
+
+  it('fails a version in the history while the package is being updated past it', async () => {
+    packageIs('COPYING', 'v3', { history: ['v1', 'v2', 'v3'] });
+
+    expect(await associate(request({ packageVersion: 'v2' }))).toEqual({ batchItemFailures: [] });
+
+    expect(outcome()).toEqual([['PackageAssociationFailed', 'PackageNotUsable', undefined]]);
+  });
+
+  it('reads a refusal to associate as a wait when an update started since the package was read', async () => {
+    openSearch
+      .on(DescribePackagesCommand)
+      .resolvesOnce({
+        PackageDetailsList: [{ PackageID: 'F1', PackageStatus: 'AVAILABLE', AvailablePackageVersion: 'v1' }],
+      })
+      .resolves({
+        PackageDetailsList: [{ PackageID: 'F1', PackageStatus: 'COPYING', AvailablePackageVersion: 'v1' }],
+      });
+    openSearch
+      .on(AssociatePackageCommand)
+      .rejects(awsError('ValidationException', 'Package is not in a valid state', 400));
+    const record = request();
+
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(outcome()).toEqual([]);
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
+  });
+
+  it('a lost answer after the package was updated: the listing judges the pinned target, not the new one', async () => {
+    packageIs('AVAILABLE', 'v1');
+    openSearch
+      .on(AssociatePackageCommand)
+      .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const record = request();
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+
+    // Meanwhile v2 became available; the call whose answer was lost applied v1 and runs.
+    packageIs('AVAILABLE', 'v2', { history: ['v1', 'v2'] });
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING', PackageVersion: 'v1' });
+    expect(await associate(again(record, 2))).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(1);
+    expect(detailTypes()).toEqual(['PackageAssociationStarted']);
+    expect(publishedEvents(eventBridge)[0]?.Detail.targetVersion).toBe('v1');
+  });
+});
+
+describe('an error after the SDK retried', () => {
+  it('is read as an answer never seen: the listing decides, and AWS is not called again', async () => {
+    // The first attempt took effect and lost its answer; the SDK's retry was throttled (soak, 131 pairs).
+    const throttledRetry = Object.assign(awsError('ThrottlingException', 'Rate exceeded', 400), {
+      $metadata: { httpStatusCode: 400, attempts: 2 },
+    });
+    openSearch.on(AssociatePackageCommand).rejectsOnce(throttledRetry).resolves(answer('ASSOCIATING'));
+    const record = request();
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+
+    // The operation that attempt started has failed on the domain since.
+    openSearch.on(ListPackagesForDomainCommand).resolves({
+      DomainPackageDetailsList: [
+        {
+          PackageID: 'F1',
+          DomainPackageStatus: 'ASSOCIATION_FAILED',
+          LastUpdated: NOW,
+          ErrorDetails: { ErrorType: 'PluginError', ErrorMessage: 'incompatible' },
+        },
+      ],
+    });
+    expect(await associate(again(record, 2))).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(1);
+    expect(outcome()).toEqual([['PackageAssociationFailed', 'AssociationFailed', undefined]]);
+  });
+});
+
+describe('readiness', () => {
+  it('waits while the domain is processing a change, then goes on', async () => {
+    openSearch.on(DescribeDomainCommand).resolves({ DomainStatus: { Processing: true } as never });
+    const record = request();
+
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    expect(calls(AssociatePackageCommand)).toBe(0);
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+
+    openSearch.on(DescribeDomainCommand).resolves({ DomainStatus: { Processing: false } as never });
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(again(record, 2))).toEqual({ batchItemFailures: [] });
+    expect(calls(AssociatePackageCommand)).toBe(1);
+  });
+
+  it('fails a package that does not exist, without calling AssociatePackage', async () => {
+    openSearch.on(DescribePackagesCommand).resolves({ PackageDetailsList: [] });
+
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(0);
+    expect(outcome()).toEqual([['PackageAssociationFailed', 'ResourceNotFoundException', undefined]]);
+  });
+});
+
+describe('dissociation', () => {
+  const dissociate = (fields: object = {}) => request({ action: 'dissociate', ...fields });
+
+  it('follows DISSOCIATING until the package is gone: its own Started and Succeeded', async () => {
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v1' });
+    openSearch.on(DissociatePackageCommand).resolves(answer('DISSOCIATING'));
+
+    expect(await associate(dissociate())).toEqual({ batchItemFailures: [] });
+    expect(calls(DissociatePackageCommand)).toBe(1);
+    expect(detailTypes()).toEqual(['PackageDissociationStarted']);
+    expect(publishedEvents(eventBridge)[0]?.Detail).toMatchObject({
+      action: 'dissociate',
+      status: 'DISSOCIATING',
+    });
+
+    domainLists();
+    expect(await track(trackingBody(), 2)).toEqual({ batchItemFailures: [] });
+    expect(outcome()).toEqual([['PackageDissociationSucceeded', undefined, undefined]]);
+    expect(calls(DescribePackagesCommand)).toBe(0);
+  });
+
+  it('ends DISSOCIATION_FAILED as Failed with what AWS said', async () => {
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' });
+    openSearch.on(DissociatePackageCommand).resolves(answer('DISSOCIATING'));
+    expect(await associate(dissociate())).toEqual({ batchItemFailures: [] });
+
+    openSearch.on(ListPackagesForDomainCommand).resolves({
+      DomainPackageDetailsList: [
+        {
+          PackageID: 'F1',
+          DomainPackageStatus: 'DISSOCIATION_FAILED',
+          ErrorDetails: { ErrorType: 'InUse', ErrorMessage: 'used by index products' },
+        },
+      ],
+    });
+    expect(await track(trackingBody(), 2)).toEqual({ batchItemFailures: [] });
+
+    expect(outcome()).toEqual([['PackageDissociationFailed', 'DissociationFailed', undefined]]);
+    expect(publishedEvents(eventBridge).at(-1)?.Detail.errorDetails).toEqual({
+      errorType: 'InUse',
+      errorMessage: 'used by index products',
+    });
+  });
+
+  it('succeeds without Started or an operation when the package is not associated', async () => {
+    domainLists();
+
+    expect(await associate(dissociate())).toEqual({ batchItemFailures: [] });
+
+    expect(calls(DissociatePackageCommand)).toBe(0);
+    expect(detailTypes()).toEqual(['PackageDissociationSucceeded']);
+  });
+
+  it("reads AWS's 'not associated' refusal by the listing: gone is Succeeded", async () => {
+    // Listed when the domain was locked, gone when the call came (removed by someone else in between).
+    openSearch
+      .on(ListPackagesForDomainCommand)
+      .resolvesOnce({ DomainPackageDetailsList: [{ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' }] })
+      .resolves({ DomainPackageDetailsList: [] });
+    openSearch
+      .on(DissociatePackageCommand)
+      .rejects(awsError('ValidationException', 'Package is not associated to this domain', 400));
+
+    expect(await associate(dissociate())).toEqual({ batchItemFailures: [] });
+
+    expect(outcome()).toEqual([['PackageDissociationSucceeded', undefined, undefined]]);
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
+  });
+});
+
+describe('one package operation per domain', () => {
+  it('makes a request for a domain another request is operating on wait, across invocations, until its decision', async () => {
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const firstTracking = trackingBody();
+
+    const second = request({ packageId: 'F2' });
+    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    expect(calls(AssociatePackageCommand)).toBe(1);
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
+    expect(await track(firstTracking, 2)).toEqual({ batchItemFailures: [] });
+    expect(await associate(again(second, 2))).toEqual({ batchItemFailures: [] });
+    expect(calls(AssociatePackageCommand)).toBe(2);
+    expect(openSearch.commandCalls(AssociatePackageCommand)[1]?.args[0].input.PackageID).toBe('F2');
+  });
+
+  it('keeps a domain whose holder timed out while AWS goes on closed until the listing shows it idle', async () => {
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const firstTracking = trackingBody();
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
+    vi.setSystemTime(new Date(NOW.getTime() + 31 * 60_000));
+    expect(await track(firstTracking, 9)).toEqual({ batchItemFailures: [] });
+    expect(outcome()).toEqual([['PackageAssociationFailed', 'TimedOut', undefined]]);
+
+    const second = request({ packageId: 'F2' });
+    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    expect(calls(AssociatePackageCommand)).toBe(1);
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' });
+    expect(await associate(again(second, 2))).toEqual({ batchItemFailures: [] });
+    expect(calls(AssociatePackageCommand)).toBe(2);
+  });
+});
+
+describe('deadlines per package type', () => {
+  it('follows a plugin past the dictionary deadline, with checks backed off to the plugin cap', async () => {
+    packageIs('AVAILABLE', 'v1', { type: 'ZIP-PLUGIN' });
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING', 'v1', 'ZIP-PLUGIN'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const body = trackingBody();
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
+    vi.setSystemTime(new Date(NOW.getTime() + 2 * 3600_000));
+    expect((await track(body, 12)).batchItemFailures).toHaveLength(1);
+    const delay = sqs.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout;
+    // Far past the dictionaries' 300 s cap: a 6 h blue/green costs a few dozen checks.
+    expect(delay).toBeGreaterThan(600);
+    expect(outcome()).toEqual([]);
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v1' });
+    expect(await track(body, 13)).toEqual({ batchItemFailures: [] });
+    expect(outcome()).toEqual([['PackageAssociationSucceeded', undefined, 'v1']]);
+  });
+});
