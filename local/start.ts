@@ -71,9 +71,20 @@ for (const [flag, variable] of Object.entries(FUNCTION_SETTINGS)) {
   handlerEnvironment[variable] = value;
 }
 
+/** The one-line reason a port cannot be listened on, or undefined for any other failure. */
+function portProblem(error: unknown, port: number): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') {
+    return `npm start: port ${port} is already in use (another npm start?); stop it or pick another with --port`;
+  }
+  if (code === 'EACCES') return `npm start: not allowed to listen on port ${port}; pick another with --port`;
+  return undefined;
+}
+
+const port = wholeNumber('port', values.port ?? process.env.LOCAL_STACK_PORT, 4566);
 const started = performance.now();
 const stack = await startLocalStack({
-  port: wholeNumber('port', values.port ?? process.env.LOCAL_STACK_PORT, 4566),
+  port,
   associationDelayMs: wholeNumber('association-delay-ms', values['association-delay-ms'], 3000),
   // The handlers' DynamoDB calls take the fault route, so rules set at /_emulator/dynamodb/faults reach them.
   dynamoDbFaults: [],
@@ -89,6 +100,12 @@ const stack = await startLocalStack({
       );
     },
   }),
+}).catch((error: unknown) => {
+  // startLocalStack has stopped what it started; a busy port is the user's to fix, not a crash to debug.
+  const problem = portProblem(error, port);
+  if (problem === undefined) throw error;
+  console.error(problem);
+  process.exit(1);
 });
 
 const cli = `AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=${LOCAL_REGION} aws --endpoint-url ${stack.endpoint}`;
@@ -96,7 +113,7 @@ const sample = JSON.stringify({ domainName: 'catalog-search', packageId: 'F11111
 console.log(`
 opensearch-package-associator local stack ready in ${((performance.now() - started) / 1000).toFixed(1)} s
 
-  endpoint        ${stack.endpoint}   (AWS_ENDPOINT_URL=${stack.endpoint})
+  endpoint        ${stack.endpoint}   (the AWS CLI needs --endpoint-url; SDKs read AWS_ENDPOINT_URL too)
   requests queue  ${stack.queueUrls.requests}
   requests DLQ    ${stack.queueUrls.requestsDlq}
   tracking queue  ${stack.queueUrls.tracking}

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const start = (...args: string[]) =>
   spawnSync(process.execPath, ['local/start.ts', ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -17,5 +18,30 @@ describe('npm start', () => {
     const result = start('--window-seconds', value, '--port', '0');
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(`--window-seconds must be a whole number of seconds, got "${value}"`);
+  });
+});
+
+describe('npm start on a port already taken', () => {
+  let holder: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    port = address.port;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+  });
+
+  it('says so in one line, without a stack trace, and exits 1', () => {
+    const result = start('--port', String(port), '--quiet');
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `npm start: port ${port} is already in use (another npm start?); stop it or pick another with --port`,
+    );
+    expect(result.stdout).not.toContain('ready');
   });
 });

@@ -1,23 +1,61 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import {
+  DETAIL_SCHEMAS,
   failedDetailSchema,
   rejectedDetailSchema,
   startedDetailSchema,
   succeededDetailSchema,
 } from '../../src/domain/event-schemas.ts';
 import { failedEvent, rejectedEvent, startedEvent, succeededEvent } from '../../src/domain/events.ts';
-import { jsonSchemas } from '../../src/domain/json-schemas.ts';
+import { jsonSchemas, SCHEMA_ID_BASE } from '../../src/domain/json-schemas.ts';
+
+const SCHEMA_DIR = join(import.meta.dirname, '../../schema');
 
 describe('published JSON Schemas', () => {
   it.each(Object.entries(jsonSchemas()))(
     'schema/%s is the committed output of npm run schemas',
     (file, schema) => {
-      const committed = JSON.parse(readFileSync(join(import.meta.dirname, '../../schema', file), 'utf8'));
+      const committed = JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8'));
       expect(committed).toEqual(schema);
     },
   );
+
+  it('leaves no committed schema that npm run schemas no longer writes', () => {
+    const committed = readdirSync(SCHEMA_DIR, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.json'),
+    );
+    expect(committed.sort()).toEqual(Object.keys(jsonSchemas()).sort());
+  });
+
+  it('gives every detail type an envelope and a detail schema, each $id its path under the base', () => {
+    const schemas = jsonSchemas();
+    for (const detailType of Object.keys(DETAIL_SCHEMAS)) {
+      const envelope = schemas[`events/${detailType}.schema.json`];
+      expect(envelope).toMatchObject({
+        $id: `${SCHEMA_ID_BASE}events/${detailType}.schema.json`,
+        required: [
+          'version',
+          'id',
+          'detail-type',
+          'source',
+          'account',
+          'time',
+          'region',
+          'resources',
+          'detail',
+        ],
+        properties: { 'detail-type': { const: detailType }, detail: { title: detailType } },
+      });
+      expect(schemas[`events/detail/${detailType}.schema.json`]).toMatchObject({
+        $id: `${SCHEMA_ID_BASE}events/detail/${detailType}.schema.json`,
+        title: detailType,
+      });
+    }
+    expect(schemas['request.schema.json']).toMatchObject({ $id: `${SCHEMA_ID_BASE}request.schema.json` });
+  });
 
   it('rejects unknown request fields in the schema too', () => {
     expect(jsonSchemas()['request.schema.json']).toMatchObject({
@@ -84,5 +122,45 @@ describe('event builders produce details their schemas accept', () => {
       error: { code: 'InvalidRequest', message: 'body: must be valid JSON' },
     });
     expect(rejected.detailType).toBe('PackageRequestRejected');
+  });
+});
+
+describe('published envelope schemas, read by a JSON Schema validator', () => {
+  // An event as the local stack's events queue delivered it (README quick start).
+  const delivered = {
+    version: '0',
+    id: '887c767b-07ff-4404-9d8d-f63167c125cb',
+    'detail-type': 'PackageAssociationSucceeded',
+    source: 'package-associator',
+    account: '000000000000',
+    time: '2026-12-01T18:59:40Z',
+    region: 'us-east-1',
+    resources: ['arn:aws:es:us-east-1:000000000000:domain/catalog-search'],
+    detail: JSON.parse(
+      JSON.stringify(
+        succeededEvent(
+          { idempotencyKey: 'k', correlationId: 'c', domainName: 'catalog-search', packageId: 'F111111111' },
+          { packageName: 'catalog-synonyms' },
+          { eventId: 'e1', attempt: 1, occurredAt: new Date('2026-12-01T18:59:40.004Z') },
+        ).detail,
+      ),
+    ) as Record<string, unknown>,
+  };
+  // The schemas carry a pattern for every date-time, so formats add nothing here.
+  const validate = new Ajv2020({ validateFormats: false }).compile(
+    jsonSchemas()['events/PackageAssociationSucceeded.schema.json'] as object,
+  );
+
+  it('accept the event a subscriber receives, and envelope fields EventBridge may add', () => {
+    expect(validate(delivered)).toBe(true);
+    expect(validate({ ...delivered, 'replay-name': 'r' })).toBe(true);
+  });
+
+  it('refuse another detail type, a missing detail and a detail field the service never sends', () => {
+    expect(validate({ ...delivered, 'detail-type': 'PackageAssociationFailed' })).toBe(false);
+    const { detail: _detail, ...withoutDetail } = delivered;
+    expect(validate(withoutDetail)).toBe(false);
+    expect(validate({ ...delivered, detail: { ...delivered.detail, extra: 1 } })).toBe(false);
+    expect(validate({ ...delivered, account: '0' })).toBe(false);
   });
 });
