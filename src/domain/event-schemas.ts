@@ -55,11 +55,10 @@ export const dissociationStartedDetailSchema = requestDetailSchema
   .extend({ action: z.literal('dissociate'), status: z.literal('DISSOCIATING') })
   .meta({ title: DETAIL_TYPES.dissociationStarted });
 
+/** No `status`: the domain no longer lists the package. */
 export const dissociationSucceededDetailSchema = requestDetailSchema
-  .extend({
-    action: z.literal('dissociate'),
-    status: z.undefined().meta({ description: 'absent: the domain no longer lists the package' }),
-  })
+  .omit({ status: true })
+  .extend({ action: z.literal('dissociate') })
   .meta({ title: DETAIL_TYPES.dissociationSucceeded });
 
 const failureDetailSchema = requestDetailSchema.extend({

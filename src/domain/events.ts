@@ -139,7 +139,7 @@ export function succeededEvent(
   // A dissociated package is no longer listed: there is no status to report.
   const detail: SucceededDetail =
     identity.action === 'dissociate'
-      ? { ...fields, action: 'dissociate', status: undefined }
+      ? { ...fields, action: 'dissociate' }
       : { ...fields, action: 'associate', status: 'ACTIVE' };
   const detailType = ACTION_DETAIL_TYPES[identity.action].succeeded;
   return { detailType, domainName: identity.domainName, detail };

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { DETAIL_SCHEMAS } from './event-schemas.ts';
-import { associationRequestSchema } from './request.ts';
+import { associationRequestSchema, dissociationRequestSchema } from './request.ts';
 
 /**
  * Where each published schema says it lives: this base plus its path under schema/. An `$id` names a schema;
@@ -49,6 +49,11 @@ function published(file: string, schema: z.core.$ZodType, io: 'input' | 'output'
 export function jsonSchemas(): Record<string, unknown> {
   const files: Record<string, unknown> = {
     'request.schema.json': published('request.schema.json', associationRequestSchema, 'input'),
+    'dissociation-request.schema.json': published(
+      'dissociation-request.schema.json',
+      dissociationRequestSchema,
+      'input',
+    ),
   };
   for (const [detailType, detail] of Object.entries(DETAIL_SCHEMAS)) {
     const envelopeFile = `events/${detailType}.schema.json`;

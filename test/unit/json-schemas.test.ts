@@ -4,6 +4,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import {
   DETAIL_SCHEMAS,
+  dissociationFailedDetailSchema,
+  dissociationStartedDetailSchema,
+  dissociationSucceededDetailSchema,
   failedDetailSchema,
   rejectedDetailSchema,
   startedDetailSchema,
@@ -93,6 +96,7 @@ describe('event builders produce details their schemas accept', () => {
     );
     expect(failedDetailSchema.parse(failed.detail)).toEqual({
       eventId: 'e3',
+      action: 'associate',
       idempotencyKey: 'k',
       correlationId: 'c',
       domainName: 'catalog-search',
@@ -101,6 +105,29 @@ describe('event builders produce details their schemas accept', () => {
       occurredAt: '2026-11-28T10:00:00.000Z',
       error: { code: 'RetriesExhausted', message: 'm', retryable: true },
     });
+  });
+
+  it("a dissociation's Started, Succeeded and Failed, each against its own schema and not an association's", () => {
+    const removal = { ...identity, action: 'dissociate' as const };
+    const started = startedEvent(removal, {}, stamp('d1'));
+    const succeeded = succeededEvent(removal, {}, stamp('d2'));
+    const failed = failedEvent(
+      removal,
+      { code: 'DissociationFailed', message: 'm', retryable: false },
+      stamp('d3'),
+    );
+
+    expect([started.detailType, succeeded.detailType, failed.detailType]).toEqual([
+      'PackageDissociationStarted',
+      'PackageDissociationSucceeded',
+      'PackageDissociationFailed',
+    ]);
+    expect(dissociationStartedDetailSchema.safeParse(started.detail).success).toBe(true);
+    expect(dissociationSucceededDetailSchema.safeParse(succeeded.detail).success).toBe(true);
+    expect(succeeded.detail).not.toHaveProperty('status');
+    expect(dissociationFailedDetailSchema.safeParse(failed.detail).success).toBe(true);
+    expect(startedDetailSchema.safeParse(started.detail).success).toBe(false);
+    expect(failedDetailSchema.safeParse(failed.detail).success).toBe(false);
   });
 
   it('Rejected names the message, and the key only as the one it asked for', () => {
@@ -139,7 +166,13 @@ describe('published envelope schemas, read by a JSON Schema validator', () => {
     detail: JSON.parse(
       JSON.stringify(
         succeededEvent(
-          { idempotencyKey: 'k', correlationId: 'c', domainName: 'catalog-search', packageId: 'F111111111' },
+          {
+            action: 'associate',
+            idempotencyKey: 'k',
+            correlationId: 'c',
+            domainName: 'catalog-search',
+            packageId: 'F111111111',
+          },
           { packageName: 'catalog-synonyms' },
           { eventId: 'e1', attempt: 1, occurredAt: new Date('2026-12-01T18:59:40.004Z') },
         ).detail,
