@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stageResources } from '../../cli/stage.ts';
 import {
   type OpenSearchEmulatorServer,
   startOpenSearchEmulatorServer,
@@ -260,11 +261,29 @@ describe('associator send', () => {
     expect(readyBodies(QUEUES.requests)).toEqual(['not json at all']);
   });
 
-  it('exits 1 with one line when the file cannot be read', async () => {
+  it('exits 1 with one error line when the file cannot be read', async () => {
     const result = await cli('send', '--file', join(workDir, 'missing.json'));
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: cannot read .*missing\.json/);
+    expect(result.stderr).toMatch(
+      /^associator: using endpoints .* \(not AWS\)\nerror: cannot read .*missing\.json[^\n]*\n$/,
+    );
+  });
+
+  it('sends to --endpoint, saying on stderr that it is not AWS', async () => {
+    const result = await runIn(userEnv({}), [
+      '--endpoint',
+      sqsEndpoint,
+      'send',
+      '--domain',
+      'orders-logs',
+      '--package',
+      'F222222222',
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`associator: using endpoint ${sqsEndpoint} (not AWS)\n`);
+    expect(readyBodies(QUEUES.requests)).toEqual(['{"domainName":"orders-logs","packageId":"F222222222"}']);
   });
 });
 
@@ -478,6 +497,18 @@ describe('associator dlq', () => {
     expect(rest.stdout).toContain('moved 2 from');
     expect(readyBodies(QUEUES.requests).sort()).toEqual([bodies.invalid, bodies.notJson].sort());
     expect(readyBodies(QUEUES.dlq)).toEqual([]);
+  });
+
+  it("finds a --stage's DLQ by the name serverless.yml gives it", async () => {
+    const stageDlq = stageResources('dev').queues.requestsDlq;
+    sqsServer.createQueue(stageDlq);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(stageDlq), MessageBody: bodies.exhausted }));
+
+    const result = await cli('--stage', 'dev', 'dlq', 'list', '--wait', '0');
+
+    expect(result.code).toBe(0);
+    // GetQueueUrl answers with the emulator's own host for it.
+    expect(result.stderr).toMatch(new RegExp(`1 dead letter on http://\\S+/000000000000/${stageDlq}:`));
   });
 
   it('targets the tracking DLQ and queue with --tracking', async () => {
