@@ -34,7 +34,7 @@ Exit codes:
   0 done, 1 the operation failed (a request refused or not sent, an AWS error, nothing found), 2 usage error.
 
 Examples:
-  associator --stage prod --region eu-west-1 dlq redrive --reason RetriesExhausted
+  associator --stage prod --region eu-west-1 dlq redrive --reason RetriesExhausted --as-new
   associator --local send --domain orders-logs --package F222222222 --idempotency-key demo-1
   associator --local send --jsonl requests.jsonl
   associator --local events --follow
@@ -186,10 +186,12 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
     .command('redrive')
     .description('send dead letters, body unchanged, back to their source queue and delete them from the DLQ')
     .option('--reason <code>', 'only dead letters with this ReasonCode (repeat for more)', collect)
+    .option('--as-new', 'give each request a new idempotency key, <old key>:redrive-<n>, so it runs again')
     .addHelpText(
       'after',
       '\nA request that was decided (its failure included) stays a silent duplicate until its idempotency window\n' +
-        'ends; `associator status --key <key>` shows when. Resend such a request with a new key instead.',
+        'ends; `associator status --key <key>` shows when. --as-new sends it as a new request instead: its key\n' +
+        'becomes <key>:redrive-1 (the same however often that dead letter is redriven), its correlation id stays.',
     );
   dlqOptions(redrive);
   queueOptions(redrive, '--queue-url', '--queue-name', 'source').action(

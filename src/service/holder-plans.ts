@@ -4,6 +4,7 @@
  * answer is read, not repeated").
  */
 import { classifyError } from '../domain/classify.ts';
+import { ASSOCIATION_FAILED } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import type { RequestRecord } from '../domain/ledger.ts';
 import { associationFailedMessage } from '../domain/tracking.ts';
@@ -52,7 +53,7 @@ function planFromStatus(details: PackageDetails, after: 'call' | 'uncertain'): P
   if (details.status === 'ACTIVE') return { kind: 'decide', decision: { outcome: 'succeeded', details } };
   if (details.status === 'ASSOCIATION_FAILED') {
     const reason = {
-      code: 'AssociationFailed',
+      code: ASSOCIATION_FAILED,
       message: associationFailedMessage(details),
       retryable: false,
     };

@@ -499,6 +499,53 @@ describe('associator dlq', () => {
     expect(readyBodies(QUEUES.dlq)).toEqual([]);
   });
 
+  it('redrives with --as-new under keys derived from the old ones, and leaves what is not a request', async () => {
+    await deadLetters();
+
+    const result = await cli(
+      'dlq',
+      'redrive',
+      '--reason',
+      'RetriesExhausted',
+      '--reason',
+      'InvalidRequest',
+      '--as-new',
+      '--wait',
+      '0',
+    );
+
+    expect(result.code).toBe(1);
+    // The exhausted body named no key: the service gave it the first message's id, src-2.
+    expect(result.stdout).toContain('key src-2 redriven as src-2:redrive-1');
+    expect(result.stdout).toContain('key src-1 redriven as src-1:redrive-1');
+    expect(result.stdout).toContain('as new requests, left 0 with other reasons, 1 failed');
+    expect(result.stderr).toContain('left on the DLQ: not JSON, so not a request to give a new key');
+    const redriven = readyBodies(QUEUES.requests).map((body) => JSON.parse(body) as Record<string, unknown>);
+    expect(redriven).toContainEqual({
+      domainName: 'catalog-search',
+      packageId: 'F111111111',
+      requestedBy: 'Zoë',
+      idempotencyKey: 'src-2:redrive-1',
+      correlationId: 'src-2',
+    });
+    expect(redriven).toHaveLength(2);
+    expect(readyBodies(QUEUES.dlq)).toEqual([bodies.notJson]);
+  });
+
+  it('refuses a --reason no dead letter carries, naming the known codes, and moves nothing', async () => {
+    await deadLetters();
+
+    const result = await cli('dlq', 'redrive', '--reason', 'RetryExhausted', '--wait', '0');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      '--reason: RetryExhausted is not a reason code; dead letters carry InvalidRequest,',
+    );
+    expect(result.stderr).toContain('RetriesExhausted');
+    expect(readyBodies(QUEUES.dlq)).toHaveLength(3);
+    expect(readyBodies(QUEUES.requests)).toEqual([]);
+  });
+
   it("finds a --stage's DLQ by the name serverless.yml gives it", async () => {
     const stageDlq = stageResources('dev').queues.requestsDlq;
     sqsServer.createQueue(stageDlq);
