@@ -29,11 +29,13 @@ Targets:
   table and the bus that \`osls deploy --stage S\` created, by the names serverless.yml gives them; flags,
   or ${QUEUE_URL_ENV.requests}, ${QUEUE_URL_ENV.requestsDlq}, ${QUEUE_URL_ENV.tracking},
   ${QUEUE_URL_ENV.trackingDlq}, ${QUEUE_URL_ENV.events} and ${TABLE_ENV}, name them one by one.
+  \`events\` on AWS follows through a temporary queue and rule on the bus, removed when it exits.
 
 Exit codes:
   0 done, 1 the operation failed (a request refused or not sent, an AWS error, nothing found), 2 usage error.
 
 Examples:
+  associator --stage prod --region eu-west-1 events
   associator --stage prod --region eu-west-1 dlq redrive --reason RetriesExhausted --as-new
   associator --local send --domain orders-logs --package F222222222 --idempotency-key demo-1
   associator --local send --jsonl requests.jsonl
@@ -171,7 +173,12 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
     .option('-f, --follow', 'keep waiting for new events until Ctrl-C')
     .option('--peek', 'leave the events on the queue')
     .option('--max <n>', 'stop after n events', positiveInteger)
-    .option('--wait <seconds>', 'long-poll seconds per receive while draining', waitSeconds, 1);
+    .option('--wait <seconds>', 'long-poll seconds per receive while draining', waitSeconds, 1)
+    .option(
+      '--event-bus <name-or-arn>',
+      "follow this bus through a temporary rule (default: the --stage's bus)",
+    )
+    .option('--event-source <source>', "the events' Source the rule matches (default: the stage's)");
   queueOptions(events, '--events-queue-url', '--events-queue-name', 'events subscriber').action(
     action(async () => (await import('./commands/events.ts')).runEvents),
   );

@@ -356,6 +356,44 @@ describe('associator events', () => {
     expect(await drain(QUEUES.events)).toHaveLength(3);
   });
 
+  it('on Ctrl-C gives back what the receive in flight takes, so the next reader gets every event, in order', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'cli/main.ts'), 'events', '--follow'], {
+      cwd: repoRoot,
+      env: cliEnv(),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const following = new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('following ')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    try {
+      await following;
+      // Its first receive is waiting now; events published after the Ctrl-C are for whoever reads next.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGINT');
+      await publish();
+
+      expect(await exited).toBe(0);
+      expect(stdout).toBe('');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const next = await cli('events', '--wait', '0');
+
+    const lines = next.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    const position = (detailType: string) => lines.findIndex((line) => line.includes(detailType));
+    expect(position('PackageAssociationStarted')).toBeLessThan(position('PackageAssociationSucceeded'));
+  });
+
   it('with --follow prints events as they arrive and stops cleanly on Ctrl-C', async () => {
     const child = spawn(process.execPath, [join(repoRoot, 'cli/main.ts'), 'events', '--follow'], {
       cwd: repoRoot,
