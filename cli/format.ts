@@ -19,6 +19,8 @@ const envelopeSchema = z.looseObject({
     packageId: z.string().nullable().optional(),
     status: z.string().optional(),
     error: z.looseObject({ code: z.string(), message: z.string() }).optional(),
+    occurredAt: z.string().optional(),
+    attempt: z.number().optional(),
   }),
 });
 
@@ -37,6 +39,34 @@ export function parseEnvelope(body: string): EventEnvelope | undefined {
 }
 
 const DETAIL_TYPE_WIDTH = 'PackageAssociationSucceeded'.length;
+
+/** Within one instant a request starts before it ends. */
+const LIFECYCLE_RANK: Record<string, number> = {
+  [DETAIL_TYPES.rejected]: 0,
+  [DETAIL_TYPES.started]: 0,
+  [DETAIL_TYPES.succeeded]: 1,
+  [DETAIL_TYPES.failed]: 1,
+};
+
+function occurredAt(envelope: EventEnvelope): number {
+  const time = Date.parse(envelope.detail.occurredAt ?? envelope.time);
+  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
+}
+
+/**
+ * Events in the order they happened: by `occurredAt`, then a start before an end, then by attempt; otherwise
+ * in the order given. SQS delivers in no particular order, so this is what keeps Started before Succeeded
+ * within what one receive returns.
+ */
+export function inTimeOrder<T extends { envelope: EventEnvelope }>(events: readonly T[]): T[] {
+  const rank = (envelope: EventEnvelope) => LIFECYCLE_RANK[envelope['detail-type']] ?? 1;
+  return [...events].sort(
+    (a, b) =>
+      occurredAt(a.envelope) - occurredAt(b.envelope) ||
+      rank(a.envelope) - rank(b.envelope) ||
+      (a.envelope.detail.attempt ?? 0) - (b.envelope.detail.attempt ?? 0),
+  );
+}
 
 /** Which request or message an event is about: `key=…` for requests, `message=…` for rejections. */
 function eventSubject(envelope: EventEnvelope): string[] {

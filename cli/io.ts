@@ -28,7 +28,10 @@ export interface CliIo {
   /** Where progress bars draw; they stay silent unless it is a terminal. */
   progressStream: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
-  /** Calls `handler` on Ctrl-C instead of exiting; returns the function that restores the default. */
+  /**
+   * Calls `handler` on every Ctrl-C (SIGINT) or SIGTERM instead of exiting; returns the function that
+   * restores the default.
+   */
   onInterrupt(handler: () => void): () => void;
 }
 
@@ -39,8 +42,12 @@ export function processIo(): CliIo {
     progressStream: process.stderr,
     env: process.env,
     onInterrupt(handler) {
-      process.once('SIGINT', handler);
-      return () => process.off('SIGINT', handler);
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
     },
   };
 }

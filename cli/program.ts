@@ -4,6 +4,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import type { CommandContext } from './commands/context.ts';
 import { type CliIo, describeError, EXIT, type ExitCode, OperationError, UsageError } from './io.ts';
 import {
+  endpointNotice,
   LOCAL_DEFAULT_ENDPOINT,
   LOCAL_QUEUE_NAMES,
   LOCAL_TABLE_NAME,
@@ -15,21 +16,27 @@ import {
 interface GlobalOptions {
   local?: boolean;
   region?: string;
+  endpoint?: string;
+  stage?: string;
 }
 
 const HELP_FOOTER = `
 Targets:
-  AWS by default (the SDK's credential and region chain). --local, or AWS_ENDPOINT_URL set, means the local
-  stack at \${AWS_ENDPOINT_URL:-${LOCAL_DEFAULT_ENDPOINT}} (AWS_ENDPOINT_URL_SQS, _DYNAMODB and _OPENSEARCH
-  override it per service), with the queues ${LOCAL_QUEUE_NAMES.requests}, ... and the table
-  ${LOCAL_TABLE_NAME}. On AWS, queues and the table come from flags or from ${QUEUE_URL_ENV.requests},
-  ${QUEUE_URL_ENV.requestsDlq}, ${QUEUE_URL_ENV.events}, ${QUEUE_URL_ENV.tracking},
-  ${QUEUE_URL_ENV.trackingDlq} and ${TABLE_ENV} (the stack's Outputs).
+  AWS by default (the SDK's credential and region chain). --local, --endpoint URL or AWS_ENDPOINT_URL means
+  the local stack at that URL (default ${LOCAL_DEFAULT_ENDPOINT}; AWS_ENDPOINT_URL_SQS, _DYNAMODB,
+  _OPENSEARCH and _EVENTBRIDGE override it per service), with the queues ${LOCAL_QUEUE_NAMES.requests}, ...
+  and the table ${LOCAL_TABLE_NAME}; a line on stderr says so. On AWS, --stage S finds the queues, the
+  table and the bus that \`osls deploy --stage S\` created, by the names serverless.yml gives them; flags,
+  or ${QUEUE_URL_ENV.requests}, ${QUEUE_URL_ENV.requestsDlq}, ${QUEUE_URL_ENV.tracking},
+  ${QUEUE_URL_ENV.trackingDlq}, ${QUEUE_URL_ENV.events} and ${TABLE_ENV}, name them one by one.
+  \`events\` on AWS follows through a temporary queue and rule on the bus, removed when it exits.
 
 Exit codes:
   0 done, 1 the operation failed (a request refused or not sent, an AWS error, nothing found), 2 usage error.
 
 Examples:
+  associator --stage prod --region eu-west-1 events
+  associator --stage prod --region eu-west-1 dlq redrive --reason RetriesExhausted --as-new
   associator --local send --domain orders-logs --package F222222222 --idempotency-key demo-1
   associator --local send --jsonl requests.jsonl
   associator --local events --follow
@@ -100,6 +107,11 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
       writeErr: (text) => io.err(text.replace(/\n$/, '')),
     })
     .option('--local', 'use the local stack (implied when AWS_ENDPOINT_URL is set)')
+    .option('--endpoint <url>', 'send every call to this URL (a local stack), as AWS_ENDPOINT_URL does')
+    .option(
+      '--stage <stage>',
+      "the deployed stage whose queues, table and bus to use (serverless.yml's names)",
+    )
     .option('--region <region>', 'AWS region (default: the SDK chain; us-east-1 locally)')
     .addHelpText('after', HELP_FOOTER);
 
@@ -108,11 +120,15 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
   /** Commands load on use, so `--help` and usage errors answer without loading every AWS client. */
   function action<T>(load: () => Promise<Run<T>>) {
     return async (options: T, command: Command) => {
-      const context: CommandContext = {
-        io,
-        target: resolveTarget(command.optsWithGlobals<GlobalOptions>(), io.env),
-      };
       try {
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        const stage =
+          globals.stage === undefined
+            ? undefined
+            : (await import('./stage.ts')).stageResources(globals.stage);
+        const context: CommandContext = { io, target: resolveTarget(globals, io.env, stage) };
+        const notice = endpointNotice(context.target);
+        if (notice !== undefined) io.err(notice);
         const run = await load();
         report(await run(options, context));
       } catch (error) {
@@ -157,7 +173,12 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
     .option('-f, --follow', 'keep waiting for new events until Ctrl-C')
     .option('--peek', 'leave the events on the queue')
     .option('--max <n>', 'stop after n events', positiveInteger)
-    .option('--wait <seconds>', 'long-poll seconds per receive while draining', waitSeconds, 1);
+    .option('--wait <seconds>', 'long-poll seconds per receive while draining', waitSeconds, 1)
+    .option(
+      '--event-bus <name-or-arn>',
+      "follow this bus through a temporary rule (default: the --stage's bus)",
+    )
+    .option('--event-source <source>', "the events' Source the rule matches (default: the stage's)");
   queueOptions(events, '--events-queue-url', '--events-queue-name', 'events subscriber').action(
     action(async () => (await import('./commands/events.ts')).runEvents),
   );
@@ -172,10 +193,12 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
     .command('redrive')
     .description('send dead letters, body unchanged, back to their source queue and delete them from the DLQ')
     .option('--reason <code>', 'only dead letters with this ReasonCode (repeat for more)', collect)
+    .option('--as-new', 'give each request a new idempotency key, <old key>:redrive-<n>, so it runs again')
     .addHelpText(
       'after',
       '\nA request that was decided (its failure included) stays a silent duplicate until its idempotency window\n' +
-        'ends; `associator status --key <key>` shows when. Resend such a request with a new key instead.',
+        'ends; `associator status --key <key>` shows when. --as-new sends it as a new request instead: its key\n' +
+        'becomes <key>:redrive-1 (the same however often that dead letter is redriven), its correlation id stays.',
     );
   dlqOptions(redrive);
   queueOptions(redrive, '--queue-url', '--queue-name', 'source').action(

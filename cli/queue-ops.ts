@@ -95,6 +95,9 @@ export interface ReceiveOptions {
   follow: boolean;
   /** Stop after this many messages. */
   max?: number | undefined;
+  /** Once aborted, no new receive starts; the one in flight still returns what it took. */
+  stop?: AbortSignal | undefined;
+  /** Aborts the receive in flight (what SQS hands it after that is hidden for its visibility timeout). */
   signal?: AbortSignal | undefined;
 }
 
@@ -109,7 +112,8 @@ export async function* receiveMessages(
 ): AsyncGenerator<Message[]> {
   const seen = new Set<string>();
   const limit = options.max ?? Number.POSITIVE_INFINITY;
-  while (seen.size < limit && options.signal?.aborted !== true) {
+  const stopped = () => options.stop?.aborted === true || options.signal?.aborted === true;
+  while (seen.size < limit && !stopped()) {
     const response = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,

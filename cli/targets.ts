@@ -41,64 +41,113 @@ const QUEUE_FLAGS: Record<QueueRole, { url: string; name: string }> = {
   events: { url: '--events-queue-url', name: '--events-queue-name' },
 };
 
-export type ServiceName = 'sqs' | 'dynamodb' | 'opensearch';
+export type ServiceName = 'sqs' | 'dynamodb' | 'opensearch' | 'eventbridge';
+const SERVICES: readonly ServiceName[] = ['sqs', 'dynamodb', 'opensearch', 'eventbridge'];
 
 /**
  * The SDK's per-service endpoint variables (`AWS_ENDPOINT_URL_<serviceId>`, see @smithy/core endpoints). The
- * CLI reads them itself in local mode, because there it passes every endpoint explicitly.
+ * CLI reads them itself and passes every endpoint explicitly, so it can say where its calls go.
  */
 const SERVICE_ENDPOINT_ENV: Record<ServiceName, string> = {
   sqs: 'AWS_ENDPOINT_URL_SQS',
   dynamodb: 'AWS_ENDPOINT_URL_DYNAMODB',
   opensearch: 'AWS_ENDPOINT_URL_OPENSEARCH',
+  eventbridge: 'AWS_ENDPOINT_URL_EVENTBRIDGE',
 };
+
+/** A deployed stage's resources (`--stage`), by the names serverless.yml gives them (see ./stage.ts). */
+export interface StageResources {
+  stage: string;
+  queues: Record<Exclude<QueueRole, 'events'>, string>;
+  table: string;
+  bus: string;
+  /** The `Source` of the service's events in that stage. */
+  eventSource: string;
+}
 
 export interface Target {
   mode: 'aws' | 'local';
   /** Undefined on AWS without `--region`: the SDK's region chain decides. */
   region: string | undefined;
-  /** Undefined on AWS: the SDK resolves the endpoint (and honours AWS_ENDPOINT_URL_* itself). */
+  /** Undefined where the SDK resolves the endpoint: AWS, unless an endpoint is configured. */
   endpoints: Record<ServiceName, string | undefined>;
   /** Only set for the local stack when no credentials are configured; it accepts any. */
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  stage: StageResources | undefined;
 }
 
 export interface TargetOptions {
   local?: boolean | undefined;
   region?: string | undefined;
+  /** `--endpoint`: every service at this URL, as AWS_ENDPOINT_URL does. */
+  endpoint?: string | undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv): Target {
-  const sharedEndpoint = nonEmpty(env.AWS_ENDPOINT_URL);
-  const local = options.local === true || sharedEndpoint !== undefined;
-  if (!local) {
-    return {
-      mode: 'aws',
-      region: options.region,
-      endpoints: { sqs: undefined, dynamodb: undefined, opensearch: undefined },
-      credentials: undefined,
-    };
+function endpointFlag(value: string | undefined): string | undefined {
+  const endpoint = nonEmpty(value);
+  if (endpoint === undefined) return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(endpoint).protocol;
+  } catch {
+    protocol = '';
   }
-  const fallback = sharedEndpoint ?? LOCAL_DEFAULT_ENDPOINT;
-  const endpointFor = (service: ServiceName) => nonEmpty(env[SERVICE_ENDPOINT_ENV[service]]) ?? fallback;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new UsageError(`--endpoint: must be an http:// or https:// URL, got ${JSON.stringify(endpoint)}`);
+  }
+  return endpoint;
+}
+
+/**
+ * AWS unless `--local`, `--endpoint` or AWS_ENDPOINT_URL says otherwise; then the local stack's defaults (names,
+ * region, dummy credentials) apply. The per-service variables redirect one service in either mode, as in the SDK,
+ * and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true turns the variables off, as in the SDK.
+ */
+export function resolveTarget(
+  options: TargetOptions,
+  env: NodeJS.ProcessEnv,
+  stage?: StageResources,
+): Target {
+  const configured = (name: string) =>
+    env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true' ? undefined : nonEmpty(env[name]);
+  const sharedEndpoint = endpointFlag(options.endpoint) ?? configured('AWS_ENDPOINT_URL');
+  const local = options.local === true || sharedEndpoint !== undefined;
+  const fallback = local ? (sharedEndpoint ?? LOCAL_DEFAULT_ENDPOINT) : undefined;
+  const endpoints = Object.fromEntries(
+    SERVICES.map((service) => [service, configured(SERVICE_ENDPOINT_ENV[service]) ?? fallback]),
+  ) as Record<ServiceName, string | undefined>;
+  if (!local) return { mode: 'aws', region: options.region, endpoints, credentials: undefined, stage };
   return {
     mode: 'local',
     region:
       options.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? LOCAL_DEFAULT_REGION,
-    endpoints: {
-      sqs: endpointFor('sqs'),
-      dynamodb: endpointFor('dynamodb'),
-      opensearch: endpointFor('opensearch'),
-    },
+    endpoints,
     credentials:
       nonEmpty(env.AWS_ACCESS_KEY_ID) === undefined
         ? { accessKeyId: 'test', secretAccessKey: 'test' }
         : undefined,
+    stage,
   };
+}
+
+/**
+ * The line that says the calls do not go to AWS, or undefined when they all do; so a shell left with
+ * AWS_ENDPOINT_URL from the quick start cannot pass for the real thing.
+ */
+export function endpointNotice(target: Target): string | undefined {
+  const redirected = SERVICES.filter((service) => target.endpoints[service] !== undefined);
+  if (redirected.length === 0) return undefined;
+  const distinct = new Set(redirected.map((service) => target.endpoints[service]));
+  if (distinct.size === 1 && redirected.length === SERVICES.length) {
+    return `associator: using endpoint ${[...distinct][0]} (not AWS)`;
+  }
+  const each = redirected.map((service) => `${service} ${target.endpoints[service]}`).join(', ');
+  const rest = redirected.length < SERVICES.length ? '; the other services are AWS' : '';
+  return `associator: using endpoints ${each} (not AWS)${rest}`;
 }
 
 export interface ClientSettings {
@@ -129,8 +178,9 @@ export interface QueueFlags {
 }
 
 /**
- * A queue's URL: the URL flag, else the name flag (looked up with `lookupByName`, GetQueueUrl), else the
- * environment (AWS) or the local stack's name (local). Throws a usage error naming what to pass when none is.
+ * A queue's URL: the URL flag, else the name flag or the `--stage`'s queue (looked up with `lookupByName`,
+ * GetQueueUrl), else the environment, else the local stack's name (local). Throws a usage error naming what
+ * to pass when none is.
  */
 export async function resolveQueueUrl(
   target: Target,
@@ -141,22 +191,22 @@ export async function resolveQueueUrl(
 ): Promise<string> {
   const flagUrl = nonEmpty(flags.url);
   if (flagUrl !== undefined) return flagUrl;
-  const name = nonEmpty(flags.name);
+  const name = nonEmpty(flags.name) ?? (role === 'events' ? undefined : target.stage?.queues[role]);
   if (name !== undefined) return lookupByName(name);
   const envUrl = nonEmpty(env[QUEUE_URL_ENV[role]]);
   if (envUrl !== undefined) return envUrl;
   if (target.mode === 'local') return localQueueUrl(target, LOCAL_QUEUE_NAMES[role]);
   const { url, name: nameFlag } = QUEUE_FLAGS[role];
   throw new UsageError(
-    `no ${describeRole(role)} queue given: pass ${url} or ${nameFlag}, set ${QUEUE_URL_ENV[role]}, or use --local`,
+    `no ${describeRole(role)} queue given: pass --stage, ${url} or ${nameFlag}, set ${QUEUE_URL_ENV[role]}, or use --local`,
   );
 }
 
 export function resolveTableName(target: Target, flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  const table = nonEmpty(flag) ?? nonEmpty(env[TABLE_ENV]);
+  const table = nonEmpty(flag) ?? target.stage?.table ?? nonEmpty(env[TABLE_ENV]);
   if (table !== undefined) return table;
   if (target.mode === 'local') return LOCAL_TABLE_NAME;
-  throw new UsageError(`no ledger table given: pass --table, set ${TABLE_ENV}, or use --local`);
+  throw new UsageError(`no ledger table given: pass --stage or --table, set ${TABLE_ENV}, or use --local`);
 }
 
 function describeRole(role: QueueRole): string {

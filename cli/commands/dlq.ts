@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DEAD_LETTER_REASON_CODES, isDeadLetterReasonCode } from '../../src/domain/dlq.ts';
 import { type DeadLetterView, deadLetterView, formatDeadLetter, formatReasonCounts } from '../format.ts';
-import { EXIT, type ExitCode } from '../io.ts';
+import { EXIT, type ExitCode, UsageError } from '../io.ts';
 import { startProgress } from '../progress.ts';
 import {
   deleteMessages,
@@ -10,6 +11,7 @@ import {
   type SendResult,
   sendBatch,
 } from '../queue-ops.ts';
+import { asNewRequest } from '../redrive.ts';
 import { planBatches } from '../requests.ts';
 import type { QueueRole } from '../targets.ts';
 import { type CommandContext, createSqsClient } from './context.ts';
@@ -30,6 +32,8 @@ export interface DlqListOptions extends DlqTargetOptions {
 export interface DlqRedriveOptions extends DlqTargetOptions {
   /** Only dead letters with one of these ReasonCode values move; the others stay. */
   reason?: string[] | undefined;
+  /** Each request goes back under a new key derived from its old one, so it runs again. */
+  asNew?: boolean | undefined;
   queueUrl?: string | undefined;
   queueName?: string | undefined;
 }
@@ -108,84 +112,146 @@ async function approximateDepth(sqs: SQSClient, queueUrl: string): Promise<numbe
   return Number.isFinite(depth) ? depth : 0;
 }
 
+/** Refuses a `--reason` no dead letter carries: a typo would otherwise move nothing, and say nothing of it. */
+function reasonFilter(codes: readonly string[] | undefined): Set<string> | undefined {
+  const unknown = (codes ?? []).filter((code) => !isDeadLetterReasonCode(code));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--reason: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a reason code' : 'are not reason codes'}; ` +
+        `dead letters carry ${DEAD_LETTER_REASON_CODES.join(', ')}, or the name of another AWS error (…Exception)`,
+    );
+  }
+  return codes !== undefined && codes.length > 0 ? new Set(codes) : undefined;
+}
+
+interface Tally {
+  moved: number;
+  skipped: number;
+  failed: number;
+  /** Printed once the progress bar is gone, so they do not tear it. */
+  problems: string[];
+  /** `--as-new`: which key each request went back under. */
+  renamed: string[];
+  /** Made visible again at the end. */
+  leftBehind: Message[];
+}
+
+interface Redrive {
+  sqs: SQSClient;
+  dlqUrl: string;
+  destination: string;
+  reasons: Set<string> | undefined;
+  asNew: boolean;
+  tally: Tally;
+}
+
+/** The body that goes back: the original, byte for byte, or with `--as-new` the request under a new key. */
+function outgoingBody(redrive: Redrive, message: Message): string | undefined {
+  const body = message.Body ?? '';
+  if (!redrive.asNew) return body;
+  const view = deadLetterView(message);
+  const asNew = asNewRequest(body, view.sourceMessageId ?? view.messageId);
+  if (!asNew.ok) {
+    redrive.tally.problems.push(`message ${view.messageId}: left on the DLQ: ${asNew.problem}`);
+    return undefined;
+  }
+  redrive.tally.renamed.push(`key ${asNew.oldKey} redriven as ${asNew.newKey}`);
+  return asNew.body;
+}
+
+/** Moves the batch's chosen dead letters: each is deleted from the DLQ only once its copy was sent. */
+async function redriveBatch(redrive: Redrive, batch: readonly Message[]): Promise<void> {
+  const { sqs, tally, reasons } = redrive;
+  const entries: { id: string; body: string; message: Message }[] = [];
+  for (const message of batch) {
+    const reason = deadLetterView(message).reasonCode;
+    if (reasons !== undefined && (reason === undefined || !reasons.has(reason))) {
+      tally.skipped += 1;
+      tally.leftBehind.push(message);
+      continue;
+    }
+    const body = outgoingBody(redrive, message);
+    if (body === undefined) {
+      tally.failed += 1;
+      tally.leftBehind.push(message);
+      continue;
+    }
+    entries.push({ id: String(entries.length), body, message });
+  }
+  const results = new Map<string, SendResult>();
+  for (const group of planBatches(entries)) {
+    for (const [id, result] of await sendBatch(sqs, redrive.destination, group)) results.set(id, result);
+  }
+  const sent: Message[] = [];
+  for (const { id, message } of entries) {
+    const result = results.get(id);
+    if (result?.ok === true) {
+      sent.push(message);
+      continue;
+    }
+    tally.failed += 1;
+    tally.leftBehind.push(message);
+    tally.problems.push(`message ${message.MessageId ?? '?'}: not moved: ${result?.error ?? 'no result'}`);
+  }
+  const undeleted = await deleteMessages(sqs, redrive.dlqUrl, sent);
+  for (const id of undeleted) {
+    tally.problems.push(
+      `message ${id}: sent to ${redrive.destination} but still on the DLQ; a redrive would send it again`,
+    );
+  }
+  tally.failed += undeleted.length;
+  tally.moved += sent.length - undeleted.length;
+}
+
 /**
- * `associator dlq redrive`: sends each dead letter's original body, unchanged, back to its source queue and
- * then deletes it from the DLQ. Done by hand rather than with StartMessageMoveTask because that cannot pick
- * messages by reason. A message is deleted only after its copy was sent, so a failure can send a request twice
- * (the service then finds the package already associated) but never loses one.
+ * `associator dlq redrive`: sends each dead letter's original body, unchanged (or with `--as-new`, under a new
+ * key), back to its source queue and then deletes it from the DLQ. Done by hand rather than with
+ * StartMessageMoveTask because that cannot pick messages by reason. A message is deleted only after its copy
+ * was sent, so a failure can send a request twice (the service then finds the package already associated, or
+ * with `--as-new` the same new key) but never loses one.
  */
 export async function runDlqRedrive(options: DlqRedriveOptions, context: CommandContext): Promise<ExitCode> {
   const { io } = context;
+  const reasons = reasonFilter(options.reason);
+  if (options.asNew === true && options.tracking === true) {
+    throw new UsageError('--as-new: the tracking DLQ holds status checks, not requests with keys');
+  }
   const sqs = createSqsClient(context.target);
-  const reasons =
-    options.reason !== undefined && options.reason.length > 0 ? new Set(options.reason) : undefined;
-  const leftBehind: Message[] = [];
-  // Printed once the progress bar is gone, so they do not tear it.
-  const problems: string[] = [];
+  const tally: Tally = { moved: 0, skipped: 0, failed: 0, problems: [], renamed: [], leftBehind: [] };
   let dlqUrl: string | undefined;
-  let targetUrl: string | undefined;
-  let moved = 0;
-  let skipped = 0;
-  let failed = 0;
+  let destination: string | undefined;
   try {
     dlqUrl = await dlqUrlFor(sqs, options, context);
-    const { source } = roles(options);
-    const destination = await queueUrlFor(sqs, context, source, {
+    destination = await queueUrlFor(sqs, context, roles(options).source, {
       url: options.queueUrl,
       name: options.queueName,
     });
-    targetUrl = destination;
+    const redrive: Redrive = { sqs, dlqUrl, destination, reasons, asNew: options.asNew === true, tally };
     const depth = await approximateDepth(sqs, dlqUrl);
     const progress = startProgress(io.progressStream, 'redriving', Math.min(depth, options.max ?? depth));
     try {
       for await (const batch of receiveMessages(sqs, dlqUrl, readOptions(options))) {
-        const chosen = batch.filter((message) => {
-          const reason = deadLetterView(message).reasonCode;
-          const matches = reasons === undefined || (reason !== undefined && reasons.has(reason));
-          if (!matches) {
-            skipped += 1;
-            leftBehind.push(message);
-          }
-          return matches;
-        });
-        const entries = chosen.map((message, index) => ({ id: String(index), body: message.Body ?? '' }));
-        const results = new Map<string, SendResult>();
-        for (const group of planBatches(entries)) {
-          for (const [id, result] of await sendBatch(sqs, destination, group)) results.set(id, result);
-        }
-        const sent: Message[] = [];
-        chosen.forEach((message, index) => {
-          const result = results.get(String(index));
-          if (result?.ok === true) {
-            sent.push(message);
-            return;
-          }
-          failed += 1;
-          leftBehind.push(message);
-          problems.push(`message ${message.MessageId ?? '?'}: not moved: ${result?.error ?? 'no result'}`);
-        });
-        const undeleted = await deleteMessages(sqs, dlqUrl, sent);
-        for (const id of undeleted) {
-          problems.push(
-            `message ${id}: sent to ${destination} but still on the DLQ; a redrive would send it again`,
-          );
-        }
-        failed += undeleted.length;
-        moved += sent.length - undeleted.length;
+        await redriveBatch(redrive, batch);
         progress.advance(batch.length);
       }
     } finally {
       progress.stop();
-      for (const problem of problems) io.err(problem);
+      for (const problem of tally.problems) io.err(problem);
     }
   } finally {
     try {
-      if (dlqUrl !== undefined && leftBehind.length > 0) await releaseMessages(sqs, dlqUrl, leftBehind);
+      if (dlqUrl !== undefined && tally.leftBehind.length > 0) {
+        await releaseMessages(sqs, dlqUrl, tally.leftBehind);
+      }
     } finally {
       sqs.destroy();
     }
   }
-  const skippedText = reasons === undefined ? '' : `, left ${skipped} with other reasons`;
-  io.out(`moved ${moved} from ${dlqUrl} to ${targetUrl}${skippedText}, ${failed} failed`);
-  return failed > 0 ? EXIT.failed : EXIT.ok;
+  for (const line of tally.renamed) io.out(line);
+  const skippedText = reasons === undefined ? '' : `, left ${tally.skipped} with other reasons`;
+  const asNewText = options.asNew === true ? ' as new requests' : '';
+  io.out(
+    `moved ${tally.moved} from ${dlqUrl} to ${destination}${asNewText}${skippedText}, ${tally.failed} failed`,
+  );
+  return tally.failed > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -9,7 +9,7 @@ export type ErrorDecision =
   | { kind: 'permanent'; code: string; message: string };
 
 /** Errors whose request can never succeed by retrying it unchanged. */
-const PERMANENT_AWS_ERRORS = new Set([
+export const PERMANENT_AWS_ERRORS: ReadonlySet<string> = new Set([
   'ValidationException',
   'ResourceNotFoundException',
   'AccessDeniedException',

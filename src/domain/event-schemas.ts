@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DETAIL_TYPES, DOMAIN_PACKAGE_STATUSES } from './events.ts';
+import { DETAIL_TYPES, DOMAIN_PACKAGE_STATUSES, REJECTION_CODES } from './events.ts';
 
 // The event details as zod schemas: their types, and the published JSON Schemas (npm run schemas). Kept out
 // of events.ts so the handlers, which only build details, do not construct these schemas at every cold start.
@@ -99,7 +99,7 @@ export const rejectedDetailSchema = z
     attempt: z.int().min(1).meta({ description: 'the delivery attempt (SQS ApproximateReceiveCount)' }),
     occurredAt: z.iso.datetime(),
     error: z.object({
-      code: z.enum(['InvalidRequest', 'DomainNotAllowed', 'RoleNotAllowed', 'IdempotencyKeyConflict']),
+      code: z.enum(REJECTION_CODES),
       message: z.string(),
     }),
   })

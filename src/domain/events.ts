@@ -34,6 +34,14 @@ const ACTION_DETAIL_TYPES = {
 
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
+/** Why a message was refused before it became a request: a rejection's `error.code` and dead letter reason. */
+export const REJECTION_CODES = [
+  'InvalidRequest',
+  'DomainNotAllowed',
+  'RoleNotAllowed',
+  'IdempotencyKeyConflict',
+] as const;
+
 /** The AWS `DomainPackageStatus` values (OpenSearch Service API reference). */
 export const DOMAIN_PACKAGE_STATUSES = [
   'ASSOCIATING',
@@ -70,7 +78,7 @@ export interface FailureReason {
   retryable: boolean;
 }
 
-export type RejectionCode = RejectedDetail['error']['code'];
+export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 /** What a rejected message's body let us read, each field only if it passed its own rule. */
 export interface RejectionHint {

@@ -2,6 +2,7 @@
  * Whether a package can be associated now, at the version a request must end at (docs/DESIGN.md, "The package
  * lifecycle"). `AssociatePackage` takes no version: it always applies the package's available one.
  */
+import { PACKAGE_NOT_USABLE } from './dlq.ts';
 
 /** The package as `DescribePackages` reports it. */
 export interface PackageState {
@@ -29,7 +30,7 @@ export type Readiness =
   | { kind: 'wait'; message: string }
   /** A named version other than the available one while an update runs: the history tells older from next. */
   | { kind: 'needs-history' }
-  | { kind: 'unusable'; code: 'PackageNotUsable' | 'ResourceNotFoundException'; message: string };
+  | { kind: 'unusable'; code: typeof PACKAGE_NOT_USABLE | 'ResourceNotFoundException'; message: string };
 
 /**
  * @param target the request's version, or the one pinned earlier; undefined: whatever becomes available
@@ -48,17 +49,17 @@ export function packageReadiness(
   if (pkg.status === 'AVAILABLE') {
     if (target === undefined || target === available) return { kind: 'ready', targetVersion: available };
     const message = `${packageId} is available at ${available ?? 'no version'}, and AssociatePackage applies only the available version: ${target} cannot be reached`;
-    return { kind: 'unusable', code: 'PackageNotUsable', message };
+    return { kind: 'unusable', code: PACKAGE_NOT_USABLE, message };
   }
   if (pkg.status !== undefined && !BECOMING_AVAILABLE.has(pkg.status)) {
-    return { kind: 'unusable', code: 'PackageNotUsable', message: `${packageId} is ${pkg.status}` };
+    return { kind: 'unusable', code: PACKAGE_NOT_USABLE, message: `${packageId} is ${pkg.status}` };
   }
   const waiting = { kind: 'wait' as const, message: `${packageId} is ${pkg.status ?? 'in no known state'}` };
   if (target === undefined || target === available) return waiting;
   if (history === undefined) return { kind: 'needs-history' };
   if (history.includes(target)) {
     const message = `${target} is a past version of ${packageId}, which is being updated past it`;
-    return { kind: 'unusable', code: 'PackageNotUsable', message };
+    return { kind: 'unusable', code: PACKAGE_NOT_USABLE, message };
   }
   return waiting;
 }

@@ -4,6 +4,7 @@
  * "An unseen answer is read, not repeated", "The package lifecycle").
  */
 import { classifyError } from '../domain/classify.ts';
+import { ASSOCIATION_FAILED, DISSOCIATION_FAILED } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import type { RequestRecord } from '../domain/ledger.ts';
 import { associationFailedMessage, dissociationFailedMessage, isAtTarget } from '../domain/tracking.ts';
@@ -94,7 +95,7 @@ function associationPlan(details: PackageDetails, held: RequestRecord, after: 'c
   }
   if (details.status === 'ASSOCIATION_FAILED') {
     const reason = {
-      code: 'AssociationFailed',
+      code: ASSOCIATION_FAILED,
       message: associationFailedMessage(details),
       retryable: false,
     };
@@ -107,7 +108,7 @@ function dissociationPlan(details: PackageDetails | undefined, after: 'call' | '
   if (details === undefined) return { kind: 'decide', decision: { outcome: 'succeeded', details: {} } };
   if (details.status === 'DISSOCIATION_FAILED') {
     const reason = {
-      code: 'DissociationFailed',
+      code: DISSOCIATION_FAILED,
       message: dissociationFailedMessage(details),
       retryable: false,
     };

@@ -3,8 +3,8 @@
  * find or claim the request, and, holding its lease, call AWS or read the listing, then follow, decide or
  * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
  */
-
 import { trackingFor } from '../config.ts';
+import { RETRIES_EXHAUSTED } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import { fingerprintOf } from '../domain/fingerprint.ts';
 import {
@@ -286,7 +286,7 @@ async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: Extrac
   }
   const { config } = delivery.deps;
   const message = `${plan.code} after ${held.attempts} attempts (budget ${config.retryBudgetSeconds} s, at most ${config.maxAttempts} deliveries): ${plan.message}`;
-  const reason = { code: 'RetriesExhausted', message, retryable: true };
+  const reason = { code: RETRIES_EXHAUSTED, message, retryable: true };
   await writeDecision(delivery, held, { outcome: 'failed', reason, details: {}, deadLetter: true });
 }
 

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Message, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stageResources } from '../../cli/stage.ts';
 import {
   type OpenSearchEmulatorServer,
   startOpenSearchEmulatorServer,
@@ -260,11 +261,29 @@ describe('associator send', () => {
     expect(readyBodies(QUEUES.requests)).toEqual(['not json at all']);
   });
 
-  it('exits 1 with one line when the file cannot be read', async () => {
+  it('exits 1 with one error line when the file cannot be read', async () => {
     const result = await cli('send', '--file', join(workDir, 'missing.json'));
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: cannot read .*missing\.json/);
+    expect(result.stderr).toMatch(
+      /^associator: using endpoints .* \(not AWS\)\nerror: cannot read .*missing\.json[^\n]*\n$/,
+    );
+  });
+
+  it('sends to --endpoint, saying on stderr that it is not AWS', async () => {
+    const result = await runIn(userEnv({}), [
+      '--endpoint',
+      sqsEndpoint,
+      'send',
+      '--domain',
+      'orders-logs',
+      '--package',
+      'F222222222',
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(`associator: using endpoint ${sqsEndpoint} (not AWS)\n`);
+    expect(readyBodies(QUEUES.requests)).toEqual(['{"domainName":"orders-logs","packageId":"F222222222"}']);
   });
 });
 
@@ -336,6 +355,44 @@ describe('associator events', () => {
     expect(printed).toHaveLength(2);
     for (const item of printed) expect(envelopes).toContainEqual(item);
     expect(await drain(QUEUES.events)).toHaveLength(3);
+  });
+
+  it('on Ctrl-C gives back what the receive in flight takes, so the next reader gets every event, in order', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'cli/main.ts'), 'events', '--follow'], {
+      cwd: repoRoot,
+      env: cliEnv(),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const following = new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('following ')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+    try {
+      await following;
+      // Its first receive is waiting now; events published after the Ctrl-C are for whoever reads next.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGINT');
+      await publish();
+
+      expect(await exited).toBe(0);
+      expect(stdout).toBe('');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const next = await cli('events', '--wait', '0');
+
+    const lines = next.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    const position = (detailType: string) => lines.findIndex((line) => line.includes(detailType));
+    expect(position('PackageAssociationStarted')).toBeLessThan(position('PackageAssociationSucceeded'));
   });
 
   it('with --follow prints events as they arrive and stops cleanly on Ctrl-C', async () => {
@@ -479,6 +536,65 @@ describe('associator dlq', () => {
     expect(rest.stdout).toContain('moved 2 from');
     expect(readyBodies(QUEUES.requests).sort()).toEqual([bodies.invalid, bodies.notJson].sort());
     expect(readyBodies(QUEUES.dlq)).toEqual([]);
+  });
+
+  it('redrives with --as-new under keys derived from the old ones, and leaves what is not a request', async () => {
+    await deadLetters();
+
+    const result = await cli(
+      'dlq',
+      'redrive',
+      '--reason',
+      'RetriesExhausted',
+      '--reason',
+      'InvalidRequest',
+      '--as-new',
+      '--wait',
+      '0',
+    );
+
+    expect(result.code).toBe(1);
+    // The exhausted body named no key: the service gave it the first message's id, src-2.
+    expect(result.stdout).toContain('key src-2 redriven as src-2:redrive-1');
+    expect(result.stdout).toContain('key src-1 redriven as src-1:redrive-1');
+    expect(result.stdout).toContain('as new requests, left 0 with other reasons, 1 failed');
+    expect(result.stderr).toContain('left on the DLQ: not JSON, so not a request to give a new key');
+    const redriven = readyBodies(QUEUES.requests).map((body) => JSON.parse(body) as Record<string, unknown>);
+    expect(redriven).toContainEqual({
+      domainName: 'catalog-search',
+      packageId: 'F111111111',
+      requestedBy: 'Zoë',
+      idempotencyKey: 'src-2:redrive-1',
+      correlationId: 'src-2',
+    });
+    expect(redriven).toHaveLength(2);
+    expect(readyBodies(QUEUES.dlq)).toEqual([bodies.notJson]);
+  });
+
+  it('refuses a --reason no dead letter carries, naming the known codes, and moves nothing', async () => {
+    await deadLetters();
+
+    const result = await cli('dlq', 'redrive', '--reason', 'RetryExhausted', '--wait', '0');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      '--reason: RetryExhausted is not a reason code; dead letters carry InvalidRequest,',
+    );
+    expect(result.stderr).toContain('RetriesExhausted');
+    expect(readyBodies(QUEUES.dlq)).toHaveLength(3);
+    expect(readyBodies(QUEUES.requests)).toEqual([]);
+  });
+
+  it("finds a --stage's DLQ by the name serverless.yml gives it", async () => {
+    const stageDlq = stageResources('dev').queues.requestsDlq;
+    sqsServer.createQueue(stageDlq);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(stageDlq), MessageBody: bodies.exhausted }));
+
+    const result = await cli('--stage', 'dev', 'dlq', 'list', '--wait', '0');
+
+    expect(result.code).toBe(0);
+    // GetQueueUrl answers with the emulator's own host for it.
+    expect(result.stderr).toMatch(new RegExp(`1 dead letter on http://\\S+/000000000000/${stageDlq}:`));
   });
 
   it('targets the tracking DLQ and queue with --tracking', async () => {

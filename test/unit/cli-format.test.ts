@@ -6,6 +6,7 @@ import {
   formatEventLine,
   formatReasonCounts,
   formatRecordView,
+  inTimeOrder,
   parseEnvelope,
   summarizeBody,
 } from '../../cli/format.ts';
@@ -95,6 +96,40 @@ describe('parseEnvelope and formatEventLine', () => {
   it('recognises only EventBridge envelopes', () => {
     expect(parseEnvelope('not json')).toBeUndefined();
     expect(parseEnvelope('{"domainName":"orders-logs"}')).toBeUndefined();
+  });
+});
+
+describe('inTimeOrder', () => {
+  const at = (detailType: string, occurredAt: string | undefined, attempt: number, name: string) => {
+    const envelope = parseEnvelope(
+      JSON.stringify({
+        'detail-type': detailType,
+        time: '2026-03-01T10:00:09Z',
+        detail: { occurredAt, attempt },
+      }),
+    );
+    if (envelope === undefined) throw new Error('not an envelope');
+    return { envelope, name };
+  };
+
+  it('orders by occurredAt, then a start before an end, then by attempt, else as received', () => {
+    const events = [
+      at('PackageAssociationSucceeded', '2026-03-01T10:00:01.000Z', 2, 'succeeded'),
+      at('PackageAssociationFailed', '2026-03-01T10:00:00.500Z', 1, 'failed'),
+      at('PackageAssociationStarted', '2026-03-01T10:00:01.000Z', 2, 'started again'),
+      at('PackageAssociationStarted', '2026-03-01T10:00:00.500Z', 1, 'started'),
+      at('PackageRequestRejected', undefined, 1, 'rejected, by its envelope time'),
+      at('PackageAssociationStarted', '2026-03-01T10:00:01.000Z', 1, 'started first'),
+    ];
+
+    expect(inTimeOrder(events).map(({ name }) => name)).toEqual([
+      'started',
+      'failed',
+      'started first',
+      'started again',
+      'succeeded',
+      'rejected, by its envelope time',
+    ]);
   });
 });
 
