@@ -1,17 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { DomainPackageStatus } from '@aws-sdk/client-opensearch';
 import {
-  BLUE_GREEN_PACKAGE_TYPES,
-  type DescribePackagesFilterName,
-  type DomainPackageDetailsWire,
-  type EngineType,
-  type ErrorDetails,
-  type PackageAssociationConfiguration,
-  type PackageDetailsWire,
+  type AssociationRecord,
+  type AssociationRequest,
+  associationDetails,
+  checkPrerequisites,
+  checkQuota,
+  IN_PROGRESS,
+  inProgress,
+  isBlueGreen,
+  statusAt,
+} from './associations.ts';
+import type {
+  DescribePackagesFilterName,
+  DomainPackageDetailsWire,
+  EngineType,
+  ErrorDetails,
+  PackageDetailsWire,
 } from './model.ts';
 import { PackageCatalogue, type PackageRecord } from './packages.ts';
 import type { ParsedSeed, SeedDomain } from './seed.ts';
-import { conflictError, EmulatorApiError, notFoundError, validationError } from './wire.ts';
+import { conflictError, notFoundError, validationError } from './wire.ts';
+
+export type { AssociationRequest } from './associations.ts';
 
 export interface StoreConfig {
   region: string;
@@ -36,32 +47,9 @@ export type StoreSettings = Partial<
   >
 >;
 
-export interface AssociationRequest {
-  packageId: string;
-  prerequisitePackageIds?: string[];
-  associationConfiguration?: PackageAssociationConfiguration;
-}
-
 export interface DescribePackagesFilter {
   name: DescribePackagesFilterName;
   values: string[];
-}
-
-/**
- * One package on one domain. Its status is not stored but derived from the clock, so a pending
- * operation needs no timer: it reads ASSOCIATING (or DISSOCIATING) until `settlesAt`, then its outcome.
- */
-interface AssociationRecord {
-  domainName: string;
-  pkg: PackageRecord;
-  /** The package's `AvailablePackageVersion` when the association was asked for. */
-  packageVersion: string | undefined;
-  operation: 'associate' | 'dissociate';
-  startedAt: number;
-  settlesAt: number;
-  prerequisitePackageIds?: string[];
-  associationConfiguration?: PackageAssociationConfiguration;
-  failure?: ErrorDetails;
 }
 
 export interface AssociationSnapshot {
@@ -77,26 +65,9 @@ export interface InjectedFailures {
   dissociation?: ErrorDetails | undefined;
 }
 
-const IN_PROGRESS: ReadonlySet<DomainPackageStatus> = new Set(['ASSOCIATING', 'DISSOCIATING']);
-
 /** AWS's answer to a change asked for while the domain applies another one (UpdateDomainConfig's wording). */
 const CHANGE_IN_PROGRESS =
   'A change/update is in progress. Please wait for it to complete before requesting another change.';
-
-/** `undefined` once a dissociation has settled: the package is no longer on the domain. */
-function statusAt(record: AssociationRecord, now: number): DomainPackageStatus | undefined {
-  if (now < record.settlesAt) return record.operation === 'associate' ? 'ASSOCIATING' : 'DISSOCIATING';
-  if (record.operation === 'dissociate')
-    return record.failure === undefined ? undefined : 'DISSOCIATION_FAILED';
-  return record.failure === undefined ? 'ACTIVE' : 'ASSOCIATION_FAILED';
-}
-
-const inProgress = (record: AssociationRecord, now: number): boolean =>
-  IN_PROGRESS.has(statusAt(record, now) ?? 'ACTIVE');
-
-const isBlueGreen = (pkg: PackageRecord): boolean => BLUE_GREEN_PACKAGE_TYPES.has(pkg.PackageType);
-
-const toEpochSeconds = (ms: number): number => ms / 1000;
 
 const pairKey = (domainName: string, packageId: string): string => `${domainName}/${packageId}`;
 
@@ -186,8 +157,8 @@ export class PackageStore {
       this.#rejectInProgress(packageId, domainName, status);
     });
     this.#rejectWhileDomainBusy(domainName, records, now);
-    this.#checkPrerequisites(domainName, requests, records, now);
-    this.#checkQuota(domainName, requests, records, now);
+    checkPrerequisites(domainName, requests, records, now);
+    checkQuota(domainName, requests, records, now, this.#config.maxPackagesPerDomain);
 
     const settlesAt = now + this.#delayFor(packages);
     return requests.map((request, index) => {
@@ -211,7 +182,7 @@ export class PackageStore {
       records.delete(request.packageId);
       records.set(request.packageId, record);
       // AWS answers ASSOCIATING even when the change will be quick; the status moves on later.
-      return this.#details(record, now, 'ASSOCIATING');
+      return associationDetails(record, now, 'ASSOCIATING');
     });
   }
 
@@ -257,14 +228,14 @@ export class PackageStore {
         ...(failure && { failure }),
       };
       records.set(previous.pkg.PackageID, record);
-      return this.#details(record, now, 'DISSOCIATING');
+      return associationDetails(record, now, 'DISSOCIATING');
     });
   }
 
   packagesForDomain(domainName: string): DomainPackageDetailsWire[] {
     const now = this.#now();
     this.#requireDomain(domainName);
-    return [...this.#recordsOf(domainName, now).values()].map((record) => this.#details(record, now));
+    return [...this.#recordsOf(domainName, now).values()].map((record) => associationDetails(record, now));
   }
 
   domainsForPackage(packageId: string): DomainPackageDetailsWire[] {
@@ -272,7 +243,7 @@ export class PackageStore {
     this.#catalogue.require(packageId);
     return [...this.#domains.keys()].flatMap((domainName) => {
       const record = this.#recordsOf(domainName, now).get(packageId);
-      return record === undefined ? [] : [this.#details(record, now)];
+      return record === undefined ? [] : [associationDetails(record, now)];
     });
   }
 
@@ -416,50 +387,6 @@ export class PackageStore {
     return (this.#processingUntil.get(domainName) ?? 0) > now;
   }
 
-  #checkPrerequisites(
-    domainName: string,
-    requests: readonly AssociationRequest[],
-    records: Map<string, AssociationRecord>,
-    now: number,
-  ): void {
-    const requestedIds = new Set(requests.map((request) => request.packageId));
-    for (const request of requests) {
-      for (const prerequisiteId of request.prerequisitePackageIds ?? []) {
-        if (prerequisiteId === request.packageId) {
-          throw validationError(`Package ${request.packageId} cannot be its own prerequisite`);
-        }
-        const prerequisite = records.get(prerequisiteId);
-        const status = prerequisite === undefined ? undefined : statusAt(prerequisite, now);
-        if (!requestedIds.has(prerequisiteId) && status !== 'ACTIVE' && status !== 'ASSOCIATING') {
-          throw validationError(
-            `Prerequisite package ${prerequisiteId} must be associated with domain ${domainName} before package ${request.packageId}`,
-          );
-        }
-      }
-    }
-  }
-
-  #checkQuota(
-    domainName: string,
-    requests: readonly AssociationRequest[],
-    records: Map<string, AssociationRecord>,
-    now: number,
-  ): void {
-    const requestedIds = new Set(requests.map((request) => request.packageId));
-    const held = [...records.values()].filter((record) => {
-      const status = statusAt(record, now);
-      return (
-        !requestedIds.has(record.pkg.PackageID) && status !== undefined && status !== 'ASSOCIATION_FAILED'
-      );
-    }).length;
-    if (held + requests.length > this.#config.maxPackagesPerDomain) {
-      throw new EmulatorApiError(
-        'LimitExceededException',
-        `Domain ${domainName} has ${held} packages; at most ${this.#config.maxPackagesPerDomain} packages can be associated with a domain`,
-      );
-    }
-  }
-
   /** The domain's associations, without those whose dissociation has settled. */
   #recordsOf(domainName: string, now: number): Map<string, AssociationRecord> {
     let records = this.#associations.get(domainName);
@@ -493,28 +420,5 @@ export class PackageStore {
       );
     }
     return pkg;
-  }
-
-  #details(
-    record: AssociationRecord,
-    now: number,
-    reportedStatus?: DomainPackageStatus,
-  ): DomainPackageDetailsWire {
-    const status = reportedStatus ?? statusAt(record, now) ?? 'DISSOCIATING';
-    const { pkg } = record;
-    const failed = status === 'ASSOCIATION_FAILED' || status === 'DISSOCIATION_FAILED';
-    return {
-      PackageID: pkg.PackageID,
-      PackageName: pkg.PackageName,
-      PackageType: pkg.PackageType,
-      LastUpdated: toEpochSeconds(now < record.settlesAt ? record.startedAt : record.settlesAt),
-      DomainName: record.domainName,
-      DomainPackageStatus: status,
-      ...(record.packageVersion !== undefined && { PackageVersion: record.packageVersion }),
-      ...(record.prerequisitePackageIds && { PrerequisitePackageIDList: record.prerequisitePackageIds }),
-      ...(pkg.PackageType === 'TXT-DICTIONARY' && { ReferencePath: `analyzers/${pkg.PackageID}` }),
-      ...(failed && record.failure && { ErrorDetails: record.failure }),
-      ...(record.associationConfiguration && { AssociationConfiguration: record.associationConfiguration }),
-    };
   }
 }
