@@ -43,6 +43,8 @@ Examples:
   associator --local dlq list
   associator --local dlq redrive --reason RetriesExhausted
   associator --local status --key demo-1 --domain orders-logs --package F222222222
+  associator --local send --dissociate --domain orders-logs --package F222222222
+  associator --local packages
 `;
 
 function positiveInteger(value: string): number {
@@ -69,6 +71,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
 const REQUEST_FIELD_OPTIONS = [
   'domain',
   'package',
+  'dissociate',
+  'packageVersion',
   'prerequisite',
   'idempotencyKey',
   'correlationId',
@@ -143,8 +147,17 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
   const send = program
     .command('send')
     .description('send one request (from flags or --file) or many (--jsonl), each checked first')
-    .option('--domain <name>', 'the domain to associate the package with')
+    .option('--domain <name>', 'the domain to associate the package with (or dissociate it from)')
     .option('--package <id>', 'the package id (F123…, G123… or pkg-…)')
+    .addOption(
+      new Option('--dissociate', 'ask for the package to be dissociated from the domain instead').conflicts([
+        'packageVersion',
+        'prerequisite',
+      ]),
+    )
+    // Not `--version`: Commander reads the program's own options after the subcommand too (that is what lets
+    // `send --local` work), so `send --version` would print the CLI's version.
+    .option('--package-version <version>', 'associate this version (e.g. v7; default: the available one)')
     .option('--prerequisite <id>', 'a prerequisite package id (repeat for more)', collect)
     .option('--idempotency-key <key>', 'the request key (default: the SQS message id)')
     .option('--correlation-id <id>', 'carried into every log line and event (default: the key)')
@@ -204,6 +217,15 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
   queueOptions(redrive, '--queue-url', '--queue-name', 'source').action(
     action(async () => (await import('./commands/dlq.ts')).runDlqRedrive),
   );
+
+  program
+    .command('packages')
+    .description(
+      'the packages, their available version and status, and the domains holding each at which version',
+    )
+    .option('--package <id>', 'only this package (repeat for more)', collect)
+    .option('--json', 'print one JSON object per package')
+    .action(action(async () => (await import('./commands/packages.ts')).runPackages));
 
   program
     .command('status')

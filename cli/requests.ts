@@ -4,6 +4,9 @@ import { type AssociationRequestMessage, parseRequest } from '../src/domain/requ
 export interface RequestFlags {
   domain?: string | undefined;
   package?: string | undefined;
+  /** Ask for a dissociation (`action: "dissociate"`); without it the service's default action, associate. */
+  dissociate?: boolean | undefined;
+  packageVersion?: string | undefined;
   prerequisite?: string[] | undefined;
   idempotencyKey?: string | undefined;
   correlationId?: string | undefined;
@@ -13,8 +16,10 @@ export interface RequestFlags {
 /** The request message the flags describe; unset flags are left out so the service applies its defaults. */
 export function requestFromFlags(flags: RequestFlags): Record<string, unknown> {
   const message: Record<string, unknown> = {};
+  if (flags.dissociate === true) message.action = 'dissociate';
   if (flags.domain !== undefined) message.domainName = flags.domain;
   if (flags.package !== undefined) message.packageId = flags.package;
+  if (flags.packageVersion !== undefined) message.packageVersion = flags.packageVersion;
   if (flags.prerequisite !== undefined && flags.prerequisite.length > 0) {
     message.prerequisitePackageIds = flags.prerequisite;
   }
@@ -48,8 +53,10 @@ export function declaredIdempotencyKey(body: string): string | undefined {
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {
+  action: '--dissociate',
   domainName: '--domain',
   packageId: '--package',
+  packageVersion: '--package-version',
   prerequisitePackageIds: '--prerequisite',
   idempotencyKey: '--idempotency-key',
   correlationId: '--correlation-id',

@@ -60,8 +60,13 @@ export interface LocalStackOptions {
   serverlessYml?: string;
   /** Domains and packages of the OpenSearch emulator; default the demo data in local/seed.json. */
   seed?: SeedData | string;
-  /** How long the emulator keeps an association ASSOCIATING; default 3000 ms. */
+  /** How long the emulator keeps a dictionary's association ASSOCIATING; default 3000 ms. */
   associationDelayMs?: number;
+  /** How long a plugin's blue/green association runs, the domain processing; default `associationDelayMs`. */
+  pluginAssociationDelayMs?: number;
+  /** How long a created or updated package stays COPYING, then VALIDATING; defaults 1000 and 2000 ms. */
+  packageCopyMs?: number;
+  packageValidationMs?: number;
   openSearchFaults?: FaultRule[];
   openSearchLatencyMs?: number;
   eventBridgeFaults?: EventBridgeFaults;
@@ -220,6 +225,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId: LOCAL_ACCOUNT,
       ...(options.seed !== undefined && { seed: options.seed }),
       ...(options.associationDelayMs !== undefined && { associationDelayMs: options.associationDelayMs }),
+      ...(options.pluginAssociationDelayMs !== undefined && {
+        pluginAssociationDelayMs: options.pluginAssociationDelayMs,
+      }),
+      ...(options.packageCopyMs !== undefined && { packageCopyMs: options.packageCopyMs }),
+      ...(options.packageValidationMs !== undefined && { packageValidationMs: options.packageValidationMs }),
       ...(options.openSearchFaults && { faults: options.openSearchFaults }),
       ...(options.openSearchLatencyMs !== undefined && { latencyMs: options.openSearchLatencyMs }),
       ...(options.randomSeed !== undefined && { randomSeed: options.randomSeed }),

@@ -2,22 +2,27 @@
 import { parseArgs } from 'node:util';
 import { LOCAL_REGION, startLocalStack } from './stack.ts';
 
-const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--association-delay-ms 3000] [--quiet]
+const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--quiet]
+                 [--association-delay-ms 3000] [--plugin-association-delay-ms 30000]
+                 [--package-copy-ms 1000] [--package-validation-ms 2000]
                  [--window-seconds 86400] [--retry-budget-seconds 3600] [--deadline-seconds 1800]
                  [--plugin-deadline-seconds 21600]
 
 Runs the whole service on this machine: SQS, DynamoDB, the OpenSearch packages API and EventBridge behind one
 endpoint, and the two Lambda handlers fed by their queues. Ctrl-C stops everything.
-  --port                  edge port (default: $LOCAL_STACK_PORT or 4566)
-  --data-dir              keep queues and the request ledger in this folder instead of memory
-  --association-delay-ms  how long the emulated domain stays ASSOCIATING (default 3000)
-  --window-seconds        how long a decided request stays a duplicate (IDEMPOTENCY_TTL_SECONDS, default 86400)
-  --retry-budget-seconds  how long transient failures are retried (RETRY_BUDGET_SECONDS, default 3600)
-  --deadline-seconds      how long a dictionary's operation may run (TRACKING_DEADLINE_SECONDS, default 1800)
-  --plugin-deadline-seconds
-                          how long a plugin's, licence's or plugin config's operation may run
-                          (PLUGIN_TRACKING_DEADLINE_SECONDS, default 21600)
-  --quiet                 no line per Lambda invocation
+  --port                         edge port (default: $LOCAL_STACK_PORT or 4566)
+  --data-dir                     keep queues and the request ledger in this folder instead of memory
+  --association-delay-ms         how long a dictionary stays ASSOCIATING or DISSOCIATING (default 3000)
+  --plugin-association-delay-ms  how long a plugin's blue/green deployment runs, the domain processing
+                                 (default 30000; hours on AWS)
+  --package-copy-ms              how long a created or updated package stays COPYING (default 1000)
+  --package-validation-ms        and then VALIDATING (default 2000)
+  --window-seconds               how long a decided request stays a duplicate (IDEMPOTENCY_TTL_SECONDS, default 86400)
+  --retry-budget-seconds         how long transient failures are retried (RETRY_BUDGET_SECONDS, default 3600)
+  --deadline-seconds             how long a dictionary's operation may run (TRACKING_DEADLINE_SECONDS, default 1800)
+  --plugin-deadline-seconds      how long a plugin's, licence's or plugin config's operation may run
+                                 (PLUGIN_TRACKING_DEADLINE_SECONDS, default 21600)
+  --quiet                        no line per Lambda invocation
 
 Short settings let a run cross a window, a budget or a deadline in seconds.`;
 
@@ -31,6 +36,9 @@ const optionSpec = {
   port: { type: 'string' },
   'data-dir': { type: 'string' },
   'association-delay-ms': { type: 'string' },
+  'plugin-association-delay-ms': { type: 'string' },
+  'package-copy-ms': { type: 'string' },
+  'package-validation-ms': { type: 'string' },
   'window-seconds': { type: 'string' },
   'retry-budget-seconds': { type: 'string' },
   'deadline-seconds': { type: 'string' },
@@ -86,6 +94,13 @@ const started = performance.now();
 const stack = await startLocalStack({
   port,
   associationDelayMs: wholeNumber('association-delay-ms', values['association-delay-ms'], 3000),
+  pluginAssociationDelayMs: wholeNumber(
+    'plugin-association-delay-ms',
+    values['plugin-association-delay-ms'],
+    30_000,
+  ),
+  packageCopyMs: wholeNumber('package-copy-ms', values['package-copy-ms'], 1000),
+  packageValidationMs: wholeNumber('package-validation-ms', values['package-validation-ms'], 2000),
   // The handlers' DynamoDB calls take the fault route, so rules set at /_emulator/dynamodb/faults reach them.
   dynamoDbFaults: [],
   handlerEnvironment,

@@ -1,20 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as z from 'zod';
 import { seededRandom } from '../rng.ts';
+import { handleAdmin, parseRuntimeSettings } from './admin.ts';
 import {
   CONNECTION_RESET_FAULT,
-  type FaultTarget,
-  faultRulesSchema,
-  InvalidEmulatorConfigError,
+  faultTarget,
   LOST_ANSWER_FAULT,
   latencyFor,
-  latencySettingSchema,
   parseFaultRules,
   parseLatencySetting,
   pickFault,
 } from './faults.ts';
 import {
   type CallCount,
+  type ErrorDetails,
   type FaultRule,
   type LatencySetting,
   OPERATION_NAMES,
@@ -22,8 +20,8 @@ import {
 } from './model.ts';
 import { matchRoute, OPERATIONS } from './operations.ts';
 import { loadSeed, type SeedData } from './seed.ts';
-import { type AssociationSnapshot, PackageStore } from './store.ts';
-import { EmulatorApiError, isRecord, parseJsonObject, readBody, sendError, sendJson } from './wire.ts';
+import { type AssociationSnapshot, type InjectedFailures, PackageStore } from './store.ts';
+import { EmulatorApiError, parseJsonObject, readBody, sendError, sendJson } from './wire.ts';
 
 export interface OpenSearchEmulatorOptions {
   /** Seed data, or the path of a seed JSON file; default `local/seed.json`. */
@@ -32,8 +30,17 @@ export interface OpenSearchEmulatorOptions {
   region?: string;
   /** Default `000000000000`. */
   accountId?: string;
-  /** How long an association (or dissociation) stays in progress; default 3000 ms. */
+  /** How long an association (or dissociation) of a dictionary stays in progress; default 3000 ms. */
   associationDelayMs?: number;
+  /**
+   * How long the blue/green deployment that associates or dissociates a plugin, licence or configuration
+   * package runs, the domain processing meanwhile; default `associationDelayMs`.
+   */
+  pluginAssociationDelayMs?: number;
+  /** How long a created or updated package stays COPYING; default 1000 ms. */
+  packageCopyMs?: number;
+  /** How long it then stays VALIDATING; default 2000 ms. */
+  packageValidationMs?: number;
   /** Refuse a package operation while another one runs on the same domain; default true. */
   conflictOnConcurrentOperations?: boolean;
   /** The per-domain package quota; default 20. */
@@ -48,6 +55,10 @@ export interface OpenSearchEmulatorOptions {
 
 export interface EmulatorRuntimeSettings {
   associationDelayMs?: number;
+  /** `null`: as long as `associationDelayMs`. */
+  pluginAssociationDelayMs?: number | null;
+  packageCopyMs?: number;
+  packageValidationMs?: number;
   conflictOnConcurrentOperations?: boolean;
 }
 
@@ -55,14 +66,28 @@ export interface OpenSearchEmulatorState {
   region: string;
   accountId: string;
   associationDelayMs: number;
+  pluginAssociationDelayMs: number;
+  packageCopyMs: number;
+  packageValidationMs: number;
   conflictOnConcurrentOperations: boolean;
   maxPackagesPerDomain: number;
   faults: FaultRule[];
   latencyMs: LatencySetting;
   callCounts: Record<OperationName, CallCount>;
   domains: string[];
-  packages: { PackageID: string; PackageName: string; PackageStatus: string }[];
+  packages: {
+    PackageID: string;
+    PackageName: string;
+    PackageStatus: string;
+    AvailablePackageVersion?: string;
+  }[];
   associations: AssociationSnapshot[];
+  /** Domains held in processing by the admin route, and the failures it injected. */
+  processing: { DomainName: string; processingUntil: string }[];
+  injected: {
+    validation: string[];
+    domainPackages: ReturnType<PackageStore['injectedFailures']>;
+  };
 }
 
 export interface OpenSearchEmulator {
@@ -72,6 +97,12 @@ export interface OpenSearchEmulator {
   getFaults(): FaultRule[];
   setLatency(latency: LatencySetting): void;
   configure(settings: EmulatorRuntimeSettings): void;
+  /** Holds a domain in processing, as a configuration change would, for `ms` from now; 0 ends it. */
+  setDomainProcessing(domainName: string, ms: number): void;
+  /** Uploads (CreatePackage, UpdatePackage) of the package end VALIDATION_FAILED with these details, or pass. */
+  setValidationFailure(packageId: string, details: ErrorDetails | undefined): void;
+  /** Associations and/or dissociations of the package on the domain end failed with these details, or pass. */
+  setDomainPackageFailures(domainName: string, packageId: string, failures: InjectedFailures): void;
   callCounts(): Record<OperationName, CallCount>;
   getDomainPackageStatus(domainName: string, packageId: string): string | undefined;
   state(): OpenSearchEmulatorState;
@@ -85,15 +116,9 @@ export interface OpenSearchEmulator {
 export const EMULATOR_ADMIN_PREFIX = '/_emulator/opensearch/';
 
 const DEFAULT_ASSOCIATION_DELAY_MS = 3000;
+const DEFAULT_PACKAGE_COPY_MS = 1000;
+const DEFAULT_PACKAGE_VALIDATION_MS = 2000;
 const DEFAULT_MAX_PACKAGES_PER_DOMAIN = 20;
-
-const runtimeSettingsSchema = z.strictObject({
-  associationDelayMs: z.int().min(0).max(3_600_000).optional(),
-  conflictOnConcurrentOperations: z.boolean().optional(),
-});
-
-const faultsBodySchema = z.strictObject({ faults: faultRulesSchema });
-const latencyBodySchema = z.strictObject({ latencyMs: latencySettingSchema });
 
 function zeroCounts(): Record<OperationName, CallCount> {
   return Object.fromEntries(
@@ -108,6 +133,9 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
   const initialLatency = parseLatencySetting(options.latencyMs ?? 0);
   const initialSettings: Required<EmulatorRuntimeSettings> = {
     associationDelayMs: options.associationDelayMs ?? DEFAULT_ASSOCIATION_DELAY_MS,
+    pluginAssociationDelayMs: options.pluginAssociationDelayMs ?? null,
+    packageCopyMs: options.packageCopyMs ?? DEFAULT_PACKAGE_COPY_MS,
+    packageValidationMs: options.packageValidationMs ?? DEFAULT_PACKAGE_VALIDATION_MS,
     conflictOnConcurrentOperations: options.conflictOnConcurrentOperations ?? true,
   };
   parseRuntimeSettings(initialSettings);
@@ -148,7 +176,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       try {
         const url = new URL(req.url ?? '/', 'http://emulator.local');
         if (url.pathname.startsWith(EMULATOR_ADMIN_PREFIX)) {
-          await handleAdmin(req, res, url.pathname.slice(EMULATOR_ADMIN_PREFIX.length));
+          await handleAdmin(emulator, req, res, url.pathname.slice(EMULATOR_ADMIN_PREFIX.length));
           return;
         }
         const route = matchRoute(req.method ?? 'GET', url.pathname);
@@ -190,6 +218,18 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       store.configure(parseRuntimeSettings(settings));
     },
 
+    setDomainProcessing(domainName, ms) {
+      store.setProcessing(domainName, ms);
+    },
+
+    setValidationFailure(packageId, details) {
+      store.packages.setValidationFailure(packageId, details);
+    },
+
+    setDomainPackageFailures(domainName, packageId, failures) {
+      store.injectFailures(domainName, packageId, failures);
+    },
+
     callCounts() {
       return Object.fromEntries(
         Object.entries(counts).map(([name, count]) => [name, { ...count }]),
@@ -208,18 +248,27 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
         region,
         accountId,
         associationDelayMs,
+        pluginAssociationDelayMs: store.pluginAssociationDelayMs,
+        packageCopyMs: store.config.packageCopyMs,
+        packageValidationMs: store.config.packageValidationMs,
         conflictOnConcurrentOperations,
         maxPackagesPerDomain,
         faults: emulator.getFaults(),
         latencyMs: typeof latency === 'number' ? latency : { ...latency },
         callCounts: emulator.callCounts(),
         domains,
-        packages: packages.map(({ PackageID, PackageName, PackageStatus }) => ({
+        packages: packages.map(({ PackageID, PackageName, PackageStatus, AvailablePackageVersion }) => ({
           PackageID,
           PackageName,
           PackageStatus,
+          ...(AvailablePackageVersion !== undefined && { AvailablePackageVersion }),
         })),
         associations,
+        processing: store.processingDomains(),
+        injected: {
+          validation: store.packages.failingValidation(),
+          domainPackages: store.injectedFailures(),
+        },
       };
     },
 
@@ -288,104 +337,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
     }
   }
 
-  async function handleAdmin(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
-    const rawBody = await readBody(req);
-    const route = `${req.method} ${action}`;
-    try {
-      switch (route) {
-        case 'GET state':
-          sendJson(res, 200, emulator.state());
-          return;
-        case 'GET call-counts':
-          sendJson(res, 200, emulator.callCounts());
-          return;
-        case 'GET faults':
-          sendJson(res, 200, { faults: emulator.getFaults() });
-          return;
-        case 'POST faults':
-        case 'PUT faults':
-          emulator.setFaults(parseAdminBody(faultsBodySchema, rawBody).faults);
-          sendJson(res, 200, { faults: emulator.getFaults() });
-          return;
-        case 'DELETE faults':
-          emulator.setFaults([]);
-          sendJson(res, 200, { faults: [] });
-          return;
-        case 'POST latency':
-          emulator.setLatency(parseAdminBody(latencyBodySchema, rawBody).latencyMs);
-          sendJson(res, 200, { latencyMs: latency });
-          return;
-        case 'POST config':
-          store.configure(parseRuntimeSettings(parseJsonObject(rawBody)));
-          sendJson(res, 200, emulator.state());
-          return;
-        case 'POST reset':
-          emulator.reset();
-          sendJson(res, 200, emulator.state());
-          return;
-        default:
-          sendJson(res, 404, { message: `No emulator admin route ${route}` });
-      }
-    } catch (error) {
-      if (error instanceof InvalidEmulatorConfigError || error instanceof EmulatorApiError) {
-        sendJson(res, 400, { message: error.message });
-        return;
-      }
-      throw error;
-    }
-  }
-
   return emulator;
-}
-
-function parseAdminBody<T>(schema: z.ZodType<T>, rawBody: string): T {
-  const result = schema.safeParse(parseJsonObject(rawBody));
-  if (!result.success) throw new InvalidEmulatorConfigError(z.prettifyError(result.error));
-  return result.data;
-}
-
-function parseRuntimeSettings(settings: unknown): EmulatorRuntimeSettings {
-  const result = runtimeSettingsSchema.safeParse(settings);
-  if (!result.success) throw new InvalidEmulatorConfigError(z.prettifyError(result.error));
-  return result.data;
-}
-
-/**
- * The domain and packages a call names, for fault rules scoped to them. Read leniently: a malformed body
- * names nothing here, and the operation refuses it as it would without faults.
- */
-function faultTarget(operation: OperationName, params: Record<string, string>, rawBody: string): FaultTarget {
-  const target = {
-    operation,
-    domainName: params.DomainName,
-    packageIds: params.PackageID ? [params.PackageID] : [],
-  };
-  if (operation !== 'AssociatePackages' && operation !== 'DescribePackages') return target;
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody);
-  } catch {
-    return target;
-  }
-  if (!isRecord(body)) return target;
-  const strings = (values: unknown[]) => values.filter((value): value is string => typeof value === 'string');
-  if (operation === 'AssociatePackages') {
-    const list = Array.isArray(body.PackageList) ? body.PackageList : [];
-    return {
-      operation,
-      domainName: typeof body.DomainName === 'string' ? body.DomainName : undefined,
-      packageIds: strings(list.map((entry) => (isRecord(entry) ? entry.PackageID : undefined))),
-    };
-  }
-  const filters = Array.isArray(body.Filters) ? body.Filters : [];
-  return {
-    operation,
-    packageIds: filters.flatMap((filter) =>
-      isRecord(filter) && filter.Name === 'PackageID' && Array.isArray(filter.Value)
-        ? strings(filter.Value)
-        : [],
-    ),
-  };
 }
 
 /** Anything that is not a deliberate API error is the emulator's own fault: InternalException. */

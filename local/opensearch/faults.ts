@@ -9,6 +9,7 @@ import {
   type OperationName,
   PACKAGE_ID_PATTERN,
 } from './model.ts';
+import { isRecord } from './wire.ts';
 
 /** The fault that answers nothing and drops the connection before the call runs, as a network failure would. */
 export const CONNECTION_RESET_FAULT = 'ConnectionReset';
@@ -108,4 +109,68 @@ export function pickFault(rules: readonly FaultRule[], target: FaultTarget, rand
     if (chosen === undefined && draw < rule.rate) chosen = rule;
   }
   return chosen;
+}
+
+const strings = (values: unknown[]): string[] =>
+  values.filter((value): value is string => typeof value === 'string');
+
+/** The domain and package ids a request body names, for operations that carry them in the body. */
+function bodyTarget(operation: OperationName, body: Record<string, unknown>): Omit<FaultTarget, 'operation'> {
+  const domainName = typeof body.DomainName === 'string' ? body.DomainName : undefined;
+  const list = Array.isArray(body.PackageList) ? body.PackageList : [];
+  switch (operation) {
+    case 'AssociatePackages':
+      return {
+        domainName,
+        packageIds: strings(list.map((entry) => (isRecord(entry) ? entry.PackageID : undefined))),
+      };
+    case 'DissociatePackages':
+      return { domainName, packageIds: strings(list) };
+    case 'UpdatePackage':
+      return { packageIds: strings([body.PackageID]) };
+    case 'DescribePackages': {
+      const filters = Array.isArray(body.Filters) ? body.Filters : [];
+      return {
+        packageIds: filters.flatMap((filter) =>
+          isRecord(filter) && filter.Name === 'PackageID' && Array.isArray(filter.Value)
+            ? strings(filter.Value)
+            : [],
+        ),
+      };
+    }
+    default:
+      return { packageIds: [] };
+  }
+}
+
+const OPERATIONS_WITH_BODY_TARGET: ReadonlySet<OperationName> = new Set([
+  'AssociatePackages',
+  'DissociatePackages',
+  'UpdatePackage',
+  'DescribePackages',
+]);
+
+/**
+ * The domain and packages a call names, for fault rules scoped to them. Read leniently: a malformed body
+ * names nothing here, and the operation refuses it as it would without faults.
+ */
+export function faultTarget(
+  operation: OperationName,
+  params: Record<string, string>,
+  rawBody: string,
+): FaultTarget {
+  if (!OPERATIONS_WITH_BODY_TARGET.has(operation)) {
+    return {
+      operation,
+      domainName: params.DomainName,
+      packageIds: params.PackageID ? [params.PackageID] : [],
+    };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    return { operation, packageIds: [] };
+  }
+  return isRecord(body) ? { operation, ...bodyTarget(operation, body) } : { operation, packageIds: [] };
 }

@@ -4,9 +4,13 @@ import type { DomainPackageStatus, PackageStatus, PackageType } from '@aws-sdk/c
 export const API_VERSION_PREFIX = '/2021-01-01';
 
 export const OPERATION_NAMES = [
+  'CreatePackage',
+  'UpdatePackage',
+  'GetPackageVersionHistory',
   'AssociatePackage',
   'AssociatePackages',
   'DissociatePackage',
+  'DissociatePackages',
   'ListPackagesForDomain',
   'ListDomainsForPackage',
   'DescribePackages',
@@ -42,6 +46,19 @@ export const PACKAGE_TYPES = [
   'PACKAGE-LICENSE',
   'PACKAGE-CONFIG',
 ] as const satisfies readonly PackageType[];
+
+/**
+ * Plugins, their licences and configurations are installed by a blue/green deployment of the domain, which takes
+ * far longer than copying a dictionary to the nodes and holds the domain in processing meanwhile.
+ */
+export const BLUE_GREEN_PACKAGE_TYPES: ReadonlySet<PackageType> = new Set([
+  'ZIP-PLUGIN',
+  'PACKAGE-LICENSE',
+  'PACKAGE-CONFIG',
+]);
+
+export const REQUIREMENT_LEVELS = ['REQUIRED', 'OPTIONAL', 'NONE'] as const;
+export type RequirementLevel = (typeof REQUIREMENT_LEVELS)[number];
 
 export const PACKAGE_STATUSES = [
   'AVAILABLE',
@@ -113,6 +130,22 @@ export interface PluginPropertiesWire {
   UncompressedSizeInBytes?: number;
 }
 
+export interface PackageConfiguration {
+  LicenseRequirement: RequirementLevel;
+  LicenseFilepath?: string;
+  ConfigurationRequirement: RequirementLevel;
+  RequiresRestartForConfigurationUpdate?: boolean;
+}
+
+export interface PackageVendingOptions {
+  VendingEnabled: boolean;
+}
+
+export interface PackageEncryptionOptions {
+  EncryptionEnabled: boolean;
+  KmsKeyIdentifier?: string;
+}
+
 export interface PackageDetailsWire {
   PackageID: string;
   PackageName: string;
@@ -125,7 +158,19 @@ export interface PackageDetailsWire {
   ErrorDetails?: ErrorDetails;
   EngineVersion?: string;
   AvailablePluginProperties?: PluginPropertiesWire;
+  AvailablePackageConfiguration?: PackageConfiguration;
   PackageOwner: string;
+  PackageVendingOptions?: PackageVendingOptions;
+  PackageEncryptionOptions?: PackageEncryptionOptions;
+}
+
+/** One completed version of a package, as `GetPackageVersionHistory` lists it. */
+export interface PackageVersionHistoryWire {
+  PackageVersion: string;
+  CommitMessage?: string;
+  CreatedAt: number;
+  PluginProperties?: PluginPropertiesWire;
+  PackageConfiguration?: PackageConfiguration;
 }
 
 /**
@@ -145,7 +190,7 @@ export interface FaultRule {
   rate: number;
   /** Only calls on this domain match. */
   domainName?: string;
-  /** Only calls on this package match (for AssociatePackages: a list holding it). */
+  /** Only calls on this package match (for AssociatePackages and DissociatePackages: a list holding it). */
   packageId?: string;
   /** Overrides the status code; by default the one the AWS model gives the error (500 if unmodelled). */
   status?: number;
@@ -157,15 +202,19 @@ export const OPERATIONS_WITH_DOMAIN: ReadonlySet<OperationName> = new Set([
   'AssociatePackage',
   'AssociatePackages',
   'DissociatePackage',
+  'DissociatePackages',
   'ListPackagesForDomain',
   'DescribeDomain',
 ]);
 
 /** Operations whose request names packages, so a rule with `packageId` can match them. */
 export const OPERATIONS_WITH_PACKAGE: ReadonlySet<OperationName> = new Set([
+  'UpdatePackage',
+  'GetPackageVersionHistory',
   'AssociatePackage',
   'AssociatePackages',
   'DissociatePackage',
+  'DissociatePackages',
   'ListDomainsForPackage',
   'DescribePackages',
 ]);

@@ -6,6 +6,7 @@ import {
   PACKAGE_ID_PATTERN,
   PACKAGE_STATUSES,
   PACKAGE_TYPES,
+  REQUIREMENT_LEVELS,
 } from './model.ts';
 
 /** The demo data the local stack starts with. */
@@ -22,6 +23,19 @@ const seedDomainSchema = z.strictObject({
   EngineVersion: z.string().min(1),
   InstanceType: z.string().min(1).default('r6g.large.search'),
   InstanceCount: z.int().positive().default(1),
+});
+
+const seedVersionSchema = z.strictObject({
+  PackageVersion: z.string().min(1),
+  CommitMessage: z.string().max(160).optional(),
+  CreatedAt: z.iso.datetime(),
+});
+
+export const packageConfigurationSchema = z.strictObject({
+  LicenseRequirement: z.enum(REQUIREMENT_LEVELS),
+  LicenseFilepath: z.string().min(1).max(1024).optional(),
+  ConfigurationRequirement: z.enum(REQUIREMENT_LEVELS),
+  RequiresRestartForConfigurationUpdate: z.boolean().optional(),
 });
 
 const seedPackageSchema = z.strictObject({
@@ -46,6 +60,12 @@ const seedPackageSchema = z.strictObject({
       UncompressedSizeInBytes: z.int().nonnegative().optional(),
     })
     .optional(),
+  AvailablePackageConfiguration: packageConfigurationSchema.optional(),
+  /**
+   * The completed versions, oldest first, ending at `AvailablePackageVersion`. Without it a `vN` version gets
+   * the history v1…vN spread from `CreatedAt` to `LastUpdatedAt`, any other version a history of itself.
+   */
+  versionHistory: z.array(seedVersionSchema).optional(),
   /** Emulator-only: every association of this package ends ASSOCIATION_FAILED with these details. */
   failOnAssociate: errorDetailsSchema.optional(),
 });
@@ -54,6 +74,8 @@ const seedPackageSchema = z.strictObject({
 const seedAssociationSchema = z.strictObject({
   DomainName: z.string(),
   PackageID: z.string(),
+  /** A version from the package's history; default its `AvailablePackageVersion`. */
+  PackageVersion: z.string().min(1).optional(),
 });
 
 const seedDataSchema = z
@@ -71,12 +93,32 @@ const seedDataSchema = z
     if (packageIds.size !== seed.packages.length) {
       ctx.addIssue({ code: 'custom', path: ['packages'], message: 'package ids must be unique' });
     }
+    seed.packages.forEach((pkg, index) => {
+      const history = pkg.versionHistory;
+      if (history !== undefined && history.at(-1)?.PackageVersion !== pkg.AvailablePackageVersion) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['packages', index, 'versionHistory'],
+          message: 'versionHistory must end at AvailablePackageVersion',
+        });
+      }
+    });
     seed.associations.forEach((association, index) => {
-      if (!domainNames.has(association.DomainName) || !packageIds.has(association.PackageID)) {
+      const pkg = seed.packages.find((candidate) => candidate.PackageID === association.PackageID);
+      if (!domainNames.has(association.DomainName) || pkg === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['associations', index],
           message: 'association must name a seeded domain and a seeded package',
+        });
+        return;
+      }
+      const version = association.PackageVersion;
+      if (version !== undefined && !seedVersionHistory(pkg).some((v) => v.PackageVersion === version)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['associations', index, 'PackageVersion'],
+          message: `PackageVersion must be in the version history of ${association.PackageID}`,
         });
       }
     });
@@ -87,6 +129,25 @@ export type SeedData = z.input<typeof seedDataSchema>;
 export type ParsedSeed = z.output<typeof seedDataSchema>;
 export type SeedDomain = ParsedSeed['domains'][number];
 export type SeedPackage = ParsedSeed['packages'][number];
+
+export type SeedVersion = z.output<typeof seedVersionSchema>;
+
+const NUMBERED_VERSION = /^v([1-9][0-9]*)$/;
+
+/** A seeded package's completed versions, oldest first (see `versionHistory`). */
+export function seedVersionHistory(pkg: z.output<typeof seedPackageSchema>): SeedVersion[] {
+  if (pkg.versionHistory !== undefined) return pkg.versionHistory;
+  const available = pkg.AvailablePackageVersion;
+  if (available === undefined) return [];
+  const count = Number(NUMBERED_VERSION.exec(available)?.[1] ?? 0);
+  if (count === 0) return [{ PackageVersion: available, CreatedAt: pkg.CreatedAt }];
+  const first = Date.parse(pkg.CreatedAt);
+  const last = Date.parse(pkg.LastUpdatedAt ?? pkg.CreatedAt);
+  return Array.from({ length: count }, (_, index) => ({
+    PackageVersion: `v${index + 1}`,
+    CreatedAt: new Date(count === 1 ? first : first + ((last - first) * index) / (count - 1)).toISOString(),
+  }));
+}
 
 /** Thrown when the seed file or object breaks the seed schema; the message names the bad fields. */
 export class InvalidSeedError extends Error {

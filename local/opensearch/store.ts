@@ -1,80 +1,93 @@
 import { createHash } from 'node:crypto';
 import type { DomainPackageStatus } from '@aws-sdk/client-opensearch';
+import {
+  type AssociationRecord,
+  type AssociationRequest,
+  associationDetails,
+  checkPrerequisites,
+  checkQuota,
+  IN_PROGRESS,
+  inProgress,
+  isBlueGreen,
+  statusAt,
+} from './associations.ts';
 import type {
   DescribePackagesFilterName,
   DomainPackageDetailsWire,
   EngineType,
   ErrorDetails,
-  PackageAssociationConfiguration,
   PackageDetailsWire,
 } from './model.ts';
-import type { ParsedSeed, SeedDomain, SeedPackage } from './seed.ts';
-import { conflictError, EmulatorApiError, notFoundError, validationError } from './wire.ts';
+import { PackageCatalogue, type PackageRecord } from './packages.ts';
+import type { ParsedSeed, SeedDomain } from './seed.ts';
+import { conflictError, notFoundError, validationError } from './wire.ts';
+
+export type { AssociationRequest } from './associations.ts';
 
 export interface StoreConfig {
   region: string;
   accountId: string;
   associationDelayMs: number;
+  /** How long a plugin's blue/green deployment runs; `null`: as long as `associationDelayMs`. */
+  pluginAssociationDelayMs: number | null;
+  packageCopyMs: number;
+  packageValidationMs: number;
   conflictOnConcurrentOperations: boolean;
   maxPackagesPerDomain: number;
 }
 
-export interface AssociationRequest {
-  packageId: string;
-  prerequisitePackageIds?: string[];
-  associationConfiguration?: PackageAssociationConfiguration;
-}
+export type StoreSettings = Partial<
+  Pick<
+    StoreConfig,
+    | 'associationDelayMs'
+    | 'pluginAssociationDelayMs'
+    | 'packageCopyMs'
+    | 'packageValidationMs'
+    | 'conflictOnConcurrentOperations'
+  >
+>;
 
 export interface DescribePackagesFilter {
   name: DescribePackagesFilterName;
   values: string[];
 }
 
-/**
- * One package on one domain. Its status is not stored but derived from the clock, so a pending
- * association needs no timer: it reads ASSOCIATING until `settlesAt`, then its outcome.
- */
-interface AssociationRecord {
-  domainName: string;
-  pkg: SeedPackage;
-  operation: 'associate' | 'dissociate';
-  startedAt: number;
-  settlesAt: number;
-  prerequisitePackageIds?: string[];
-  associationConfiguration?: PackageAssociationConfiguration;
-  failure?: ErrorDetails;
-}
-
 export interface AssociationSnapshot {
   DomainName: string;
   PackageID: string;
   DomainPackageStatus: DomainPackageStatus;
+  PackageVersion?: string;
 }
 
-const IN_PROGRESS: ReadonlySet<DomainPackageStatus> = new Set(['ASSOCIATING', 'DISSOCIATING']);
-
-/** `undefined` once a dissociation has settled: the package is no longer on the domain. */
-function statusAt(record: AssociationRecord, now: number): DomainPackageStatus | undefined {
-  if (now < record.settlesAt) return record.operation === 'associate' ? 'ASSOCIATING' : 'DISSOCIATING';
-  if (record.operation === 'dissociate') return undefined;
-  return record.failure === undefined ? 'ACTIVE' : 'ASSOCIATION_FAILED';
+/** Failures injected through the admin routes, per domain and package. */
+export interface InjectedFailures {
+  association?: ErrorDetails | undefined;
+  dissociation?: ErrorDetails | undefined;
 }
 
-const toEpochSeconds = (ms: number): number => ms / 1000;
+/** AWS's answer to a change asked for while the domain applies another one (UpdateDomainConfig's wording). */
+const CHANGE_IN_PROGRESS =
+  'A change/update is in progress. Please wait for it to complete before requesting another change.';
+
+const pairKey = (domainName: string, packageId: string): string => `${domainName}/${packageId}`;
 
 /** Domains, packages and associations of one emulated account and region. */
 export class PackageStore {
   readonly #seed: ParsedSeed;
   readonly #config: StoreConfig;
   readonly #now: () => number;
+  readonly #catalogue: PackageCatalogue;
   #domains = new Map<string, SeedDomain>();
-  #packages = new Map<string, SeedPackage>();
   #associations = new Map<string, Map<string, AssociationRecord>>();
+  /** Until when (epoch ms) a domain processes a change that the admin route started. */
+  #processingUntil = new Map<string, number>();
+  #injected = new Map<string, InjectedFailures>();
 
   constructor(seed: ParsedSeed, config: StoreConfig, now: () => number) {
     this.#seed = seed;
     this.#config = config;
     this.#now = now;
+    this.#catalogue = new PackageCatalogue(seed.packages, config, now);
     this.reset();
   }
 
@@ -82,26 +95,33 @@ export class PackageStore {
     return this.#config;
   }
 
-  configure(
-    settings: Partial<Pick<StoreConfig, 'associationDelayMs' | 'conflictOnConcurrentOperations'>>,
-  ): void {
-    if (settings.associationDelayMs !== undefined)
-      this.#config.associationDelayMs = settings.associationDelayMs;
-    if (settings.conflictOnConcurrentOperations !== undefined) {
-      this.#config.conflictOnConcurrentOperations = settings.conflictOnConcurrentOperations;
+  get packages(): PackageCatalogue {
+    return this.#catalogue;
+  }
+
+  get pluginAssociationDelayMs(): number {
+    return this.#config.pluginAssociationDelayMs ?? this.#config.associationDelayMs;
+  }
+
+  configure(settings: StoreSettings): void {
+    for (const [name, value] of Object.entries(settings) as [keyof StoreSettings, never][]) {
+      if (value !== undefined) this.#config[name] = value;
     }
   }
 
   reset(): void {
     const now = this.#now();
+    this.#catalogue.reset(this.#seed.packages);
     this.#domains = new Map(this.#seed.domains.map((domain) => [domain.DomainName, domain]));
-    this.#packages = new Map(this.#seed.packages.map((pkg) => [pkg.PackageID, pkg]));
     this.#associations = new Map(this.#seed.domains.map((domain) => [domain.DomainName, new Map()]));
-    for (const { DomainName, PackageID } of this.#seed.associations) {
-      const pkg = this.#requirePackage(PackageID);
+    this.#processingUntil = new Map();
+    this.#injected = new Map();
+    for (const { DomainName, PackageID, PackageVersion } of this.#seed.associations) {
+      const pkg = this.#catalogue.require(PackageID);
       this.#recordsOf(DomainName, now).set(PackageID, {
         domainName: DomainName,
         pkg,
+        packageVersion: PackageVersion ?? pkg.versions.at(-1)?.PackageVersion,
         operation: 'associate',
         startedAt: now,
         settlesAt: now,
@@ -114,67 +134,41 @@ export class PackageStore {
   }
 
   /**
-   * Starts associating packages with a domain, all or none. Checks run in the order the errors are
-   * most specific: unknown resources, unusable packages, already-done, in-progress, prerequisites, quota.
+   * Starts associating packages with a domain, all or none. Checks run in the order the errors are most
+   * specific: unknown resources, unusable packages, already-done, in-progress, domain busy, prerequisites, quota.
+   * A package ACTIVE at an older version is associated again, at the package's available version.
    */
   associate(domainName: string, requests: readonly AssociationRequest[]): DomainPackageDetailsWire[] {
     const now = this.#now();
     const domain = this.#requireDomain(domainName);
     const packages = requests.map((request) => this.#requireAssociablePackage(request.packageId, domain));
     for (const request of requests) {
-      for (const prerequisiteId of request.prerequisitePackageIds ?? []) this.#requirePackage(prerequisiteId);
+      for (const prerequisiteId of request.prerequisitePackageIds ?? [])
+        this.#catalogue.require(prerequisiteId);
     }
     const records = this.#recordsOf(domainName, now);
-
-    for (const { packageId } of requests) {
+    requests.forEach(({ packageId }, index) => {
       const existing = records.get(packageId);
       const status = existing === undefined ? undefined : statusAt(existing, now);
-      if (status === 'ACTIVE') {
-        throw conflictError(
-          `Package ${packageId} is already associated with domain ${domainName}: already in desired state ACTIVE`,
-        );
+      const version = (packages[index] as PackageRecord).versions.at(-1)?.PackageVersion;
+      if (status === 'ACTIVE' && existing?.packageVersion === version) {
+        throw conflictError('Package is already in desired state');
       }
-      if (status !== undefined && IN_PROGRESS.has(status)) {
-        throw conflictError(
-          `A package operation is already in progress for package ${packageId} on domain ${domainName} (${status})`,
-        );
-      }
-    }
-    this.#rejectConcurrentOperation(domainName, records, now);
+      this.#rejectInProgress(packageId, domainName, status);
+    });
+    this.#rejectWhileDomainBusy(domainName, records, now);
+    checkPrerequisites(domainName, requests, records, now);
+    checkQuota(domainName, requests, records, now, this.#config.maxPackagesPerDomain);
 
-    const requestedIds = new Set(requests.map((request) => request.packageId));
-    for (const request of requests) {
-      for (const prerequisiteId of request.prerequisitePackageIds ?? []) {
-        if (prerequisiteId === request.packageId) {
-          throw validationError(`Package ${request.packageId} cannot be its own prerequisite`);
-        }
-        const prerequisite = records.get(prerequisiteId);
-        const status = prerequisite === undefined ? undefined : statusAt(prerequisite, now);
-        if (!requestedIds.has(prerequisiteId) && status !== 'ACTIVE' && status !== 'ASSOCIATING') {
-          throw validationError(
-            `Prerequisite package ${prerequisiteId} must be associated with domain ${domainName} before package ${request.packageId}`,
-          );
-        }
-      }
-    }
-
-    const held = [...records.values()].filter((record) => {
-      const status = statusAt(record, now);
-      return status !== undefined && status !== 'ASSOCIATION_FAILED';
-    }).length;
-    if (held + requests.length > this.#config.maxPackagesPerDomain) {
-      throw new EmulatorApiError(
-        'LimitExceededException',
-        `Domain ${domainName} has ${held} packages; at most ${this.#config.maxPackagesPerDomain} packages can be associated with a domain`,
-      );
-    }
-
-    const settlesAt = now + this.#config.associationDelayMs;
+    const settlesAt = now + this.#delayFor(packages);
     return requests.map((request, index) => {
-      const pkg = packages[index] as SeedPackage;
+      const pkg = packages[index] as PackageRecord;
+      const failure =
+        pkg.failOnAssociate ?? this.#injected.get(pairKey(domainName, pkg.PackageID))?.association;
       const record: AssociationRecord = {
         domainName,
         pkg,
+        packageVersion: pkg.versions.at(-1)?.PackageVersion,
         operation: 'associate',
         startedAt: now,
         settlesAt,
@@ -182,73 +176,81 @@ export class PackageStore {
         ...(request.associationConfiguration && {
           associationConfiguration: request.associationConfiguration,
         }),
-        ...(pkg.failOnAssociate && { failure: pkg.failOnAssociate }),
+        ...(failure && { failure }),
       };
-      // A failed association is replaced, and moves to the end as the newest one.
+      // A failed or older association is replaced, and moves to the end as the newest one.
       records.delete(request.packageId);
       records.set(request.packageId, record);
       // AWS answers ASSOCIATING even when the change will be quick; the status moves on later.
-      return this.#details(record, now, 'ASSOCIATING');
+      return associationDetails(record, now, 'ASSOCIATING');
     });
   }
 
-  dissociate(domainName: string, packageId: string): DomainPackageDetailsWire {
+  /** Starts dissociating packages from a domain, all or none. */
+  dissociate(domainName: string, packageIds: readonly string[]): DomainPackageDetailsWire[] {
     const now = this.#now();
     this.#requireDomain(domainName);
-    this.#requirePackage(packageId);
+    const packages = packageIds.map((packageId) => this.#catalogue.require(packageId));
     const records = this.#recordsOf(domainName, now);
-    const existing = records.get(packageId);
-    if (existing === undefined) {
-      throw notFoundError(`Package ${packageId} is not associated with domain ${domainName}`);
-    }
-    const status = statusAt(existing, now);
-    if (status !== undefined && IN_PROGRESS.has(status)) {
-      throw conflictError(
-        `A package operation is already in progress for package ${packageId} on domain ${domainName} (${status})`,
-      );
-    }
-    this.#rejectConcurrentOperation(domainName, records, now);
+    const existing = packageIds.map((packageId) => {
+      const record = records.get(packageId);
+      if (record === undefined) throw validationError('Package is not associated to this domain');
+      this.#rejectInProgress(packageId, domainName, statusAt(record, now));
+      return record;
+    });
+    this.#rejectWhileDomainBusy(domainName, records, now);
     const dependant = [...records.values()].find(
-      (record) => record.prerequisitePackageIds?.includes(packageId) && statusAt(record, now) !== undefined,
+      (record) =>
+        !packageIds.includes(record.pkg.PackageID) &&
+        record.prerequisitePackageIds?.some((id) => packageIds.includes(id)) &&
+        statusAt(record, now) !== undefined,
     );
     if (dependant !== undefined) {
+      const prerequisite = dependant.prerequisitePackageIds?.find((id) => packageIds.includes(id));
       throw validationError(
-        `Package ${packageId} is a prerequisite of package ${dependant.pkg.PackageID} on domain ${domainName}; dissociate that package first`,
+        `Package ${prerequisite} is a prerequisite of package ${dependant.pkg.PackageID} on domain ${domainName}; dissociate that package first`,
       );
     }
-    const record: AssociationRecord = {
-      domainName,
-      pkg: existing.pkg,
-      operation: 'dissociate',
-      startedAt: now,
-      settlesAt: now + this.#config.associationDelayMs,
-      ...(existing.prerequisitePackageIds && { prerequisitePackageIds: existing.prerequisitePackageIds }),
-      ...(existing.associationConfiguration && {
-        associationConfiguration: existing.associationConfiguration,
-      }),
-    };
-    records.set(packageId, record);
-    return this.#details(record, now, 'DISSOCIATING');
+    const settlesAt = now + this.#delayFor(packages);
+    return existing.map((previous) => {
+      const failure = this.#injected.get(pairKey(domainName, previous.pkg.PackageID))?.dissociation;
+      const record: AssociationRecord = {
+        domainName,
+        pkg: previous.pkg,
+        packageVersion: previous.packageVersion,
+        operation: 'dissociate',
+        startedAt: now,
+        settlesAt,
+        ...(previous.prerequisitePackageIds && { prerequisitePackageIds: previous.prerequisitePackageIds }),
+        ...(previous.associationConfiguration && {
+          associationConfiguration: previous.associationConfiguration,
+        }),
+        ...(failure && { failure }),
+      };
+      records.set(previous.pkg.PackageID, record);
+      return associationDetails(record, now, 'DISSOCIATING');
+    });
   }
 
   packagesForDomain(domainName: string): DomainPackageDetailsWire[] {
     const now = this.#now();
     this.#requireDomain(domainName);
-    return [...this.#recordsOf(domainName, now).values()].map((record) => this.#details(record, now));
+    return [...this.#recordsOf(domainName, now).values()].map((record) => associationDetails(record, now));
   }
 
   domainsForPackage(packageId: string): DomainPackageDetailsWire[] {
     const now = this.#now();
-    this.#requirePackage(packageId);
+    this.#catalogue.require(packageId);
     return [...this.#domains.keys()].flatMap((domainName) => {
       const record = this.#recordsOf(domainName, now).get(packageId);
-      return record === undefined ? [] : [this.#details(record, now)];
+      return record === undefined ? [] : [associationDetails(record, now)];
     });
   }
 
   describePackages(filters: readonly DescribePackagesFilter[]): PackageDetailsWire[] {
-    return [...this.#packages.values()]
-      .map((pkg) => this.#packageDetails(pkg))
+    return this.#catalogue
+      .all()
+      .map((pkg) => this.#catalogue.details(pkg))
       .filter((details) =>
         filters.every((filter) => {
           const value = details[filter.name];
@@ -266,9 +268,9 @@ export class PackageStore {
   describeDomain(domainName: string): Record<string, unknown> {
     const now = this.#now();
     const domain = this.#requireDomain(domainName);
-    const busy = [...this.#recordsOf(domainName, now).values()].some((record) =>
-      IN_PROGRESS.has(statusAt(record, now) ?? 'ACTIVE'),
-    );
+    const busy =
+      this.#processingByAdmin(domainName, now) ||
+      [...this.#recordsOf(domainName, now).values()].some((record) => inProgress(record, now));
     const endpointHash = createHash('sha256').update(this.domainArn(domainName)).digest('hex').slice(0, 26);
     return {
       DomainId: `${this.#config.accountId}/${domainName}`,
@@ -290,6 +292,47 @@ export class PackageStore {
     };
   }
 
+  /** Holds the domain in processing, as a configuration change would, for `ms` from now (0 ends it). */
+  setProcessing(domainName: string, ms: number): void {
+    this.#requireDomain(domainName);
+    if (ms === 0) this.#processingUntil.delete(domainName);
+    else this.#processingUntil.set(domainName, this.#now() + ms);
+  }
+
+  /** Makes the next associations or dissociations of a package on a domain fail; `undefined` clears one. */
+  injectFailures(domainName: string, packageId: string, failures: InjectedFailures): void {
+    this.#requireDomain(domainName);
+    this.#catalogue.require(packageId);
+    const key = pairKey(domainName, packageId);
+    const merged = { ...this.#injected.get(key), ...failures };
+    if (merged.association === undefined && merged.dissociation === undefined) this.#injected.delete(key);
+    else this.#injected.set(key, merged);
+  }
+
+  injectedFailures(): {
+    DomainName: string;
+    PackageID: string;
+    failAssociation: boolean;
+    failDissociation: boolean;
+  }[] {
+    return [...this.#injected.entries()].map(([key, failures]) => {
+      const [DomainName = '', PackageID = ''] = key.split('/');
+      return {
+        DomainName,
+        PackageID,
+        failAssociation: failures.association !== undefined,
+        failDissociation: failures.dissociation !== undefined,
+      };
+    });
+  }
+
+  processingDomains(): { DomainName: string; processingUntil: string }[] {
+    const now = this.#now();
+    return [...this.#processingUntil.entries()]
+      .filter(([, until]) => until > now)
+      .map(([DomainName, until]) => ({ DomainName, processingUntil: new Date(until).toISOString() }));
+  }
+
   statusOf(domainName: string, packageId: string): DomainPackageStatus | undefined {
     const now = this.#now();
     if (!this.#domains.has(domainName)) return undefined;
@@ -307,15 +350,41 @@ export class PackageStore {
           DomainName: domainName,
           PackageID: record.pkg.PackageID,
           DomainPackageStatus: statusAt(record, now) ?? 'DISSOCIATING',
+          ...(record.packageVersion !== undefined && { PackageVersion: record.packageVersion }),
         })),
       ),
     };
   }
 
-  #rejectConcurrentOperation(domainName: string, records: Map<string, AssociationRecord>, now: number): void {
+  #delayFor(packages: readonly PackageRecord[]): number {
+    return packages.some(isBlueGreen) ? this.pluginAssociationDelayMs : this.#config.associationDelayMs;
+  }
+
+  #rejectInProgress(packageId: string, domainName: string, status: DomainPackageStatus | undefined): void {
+    if (status !== undefined && IN_PROGRESS.has(status)) {
+      throw conflictError(
+        `A package operation is already in progress for package ${packageId} on domain ${domainName} (${status})`,
+      );
+    }
+  }
+
+  /**
+   * A domain in a blue/green deployment (a plugin's, or a change the admin route started) refuses package
+   * changes with ValidationException, as it refuses configuration changes; while a quick package operation runs,
+   * another one is a ConflictException. With `conflictOnConcurrentOperations` off only the admin route's
+   * processing refuses, so a test can run operations side by side.
+   */
+  #rejectWhileDomainBusy(domainName: string, records: Map<string, AssociationRecord>, now: number): void {
+    if (this.#processingByAdmin(domainName, now)) throw validationError(CHANGE_IN_PROGRESS);
     if (!this.#config.conflictOnConcurrentOperations) return;
-    const busy = [...records.values()].some((record) => IN_PROGRESS.has(statusAt(record, now) ?? 'ACTIVE'));
-    if (busy) throw conflictError(`Another package operation is in progress on domain ${domainName}`);
+    const running = [...records.values()].filter((record) => inProgress(record, now));
+    if (running.some((record) => isBlueGreen(record.pkg))) throw validationError(CHANGE_IN_PROGRESS);
+    if (running.length > 0)
+      throw conflictError(`Another package operation is in progress on domain ${domainName}`);
+  }
+
+  #processingByAdmin(domainName: string, now: number): boolean {
+    return (this.#processingUntil.get(domainName) ?? 0) > now;
   }
 
   /** The domain's associations, without those whose dissociation has settled. */
@@ -337,17 +406,11 @@ export class PackageStore {
     return domain;
   }
 
-  #requirePackage(packageId: string): SeedPackage {
-    const pkg = this.#packages.get(packageId);
-    if (pkg === undefined) throw notFoundError(`Package not found: ${packageId}`);
-    return pkg;
-  }
-
-  #requireAssociablePackage(packageId: string, domain: SeedDomain): SeedPackage {
-    const pkg = this.#requirePackage(packageId);
-    if (pkg.PackageStatus !== 'AVAILABLE') {
+  #requireAssociablePackage(packageId: string, domain: SeedDomain): PackageRecord {
+    const pkg = this.#catalogue.require(packageId);
+    if (pkg.status !== 'AVAILABLE') {
       throw validationError(
-        `Package ${packageId} is in status ${pkg.PackageStatus}; only AVAILABLE packages can be associated`,
+        `Package ${packageId} is in status ${pkg.status}; only AVAILABLE packages can be associated`,
       );
     }
     // Plugins are built for one engine version; dictionaries carry none and fit every domain.
@@ -357,47 +420,5 @@ export class PackageStore {
       );
     }
     return pkg;
-  }
-
-  #details(
-    record: AssociationRecord,
-    now: number,
-    reportedStatus?: DomainPackageStatus,
-  ): DomainPackageDetailsWire {
-    const status = reportedStatus ?? statusAt(record, now) ?? 'DISSOCIATING';
-    const { pkg } = record;
-    return {
-      PackageID: pkg.PackageID,
-      PackageName: pkg.PackageName,
-      PackageType: pkg.PackageType,
-      LastUpdated: toEpochSeconds(now < record.settlesAt ? record.startedAt : record.settlesAt),
-      DomainName: record.domainName,
-      DomainPackageStatus: status,
-      ...(pkg.AvailablePackageVersion && { PackageVersion: pkg.AvailablePackageVersion }),
-      ...(record.prerequisitePackageIds && { PrerequisitePackageIDList: record.prerequisitePackageIds }),
-      ...(pkg.PackageType === 'TXT-DICTIONARY' && { ReferencePath: `analyzers/${pkg.PackageID}` }),
-      ...(status === 'ASSOCIATION_FAILED' && record.failure && { ErrorDetails: record.failure }),
-      ...(record.associationConfiguration && { AssociationConfiguration: record.associationConfiguration }),
-    };
-  }
-
-  #packageDetails(pkg: SeedPackage): PackageDetailsWire {
-    const createdAt = Date.parse(pkg.CreatedAt);
-    return {
-      PackageID: pkg.PackageID,
-      PackageName: pkg.PackageName,
-      PackageType: pkg.PackageType,
-      ...(pkg.PackageDescription !== undefined && { PackageDescription: pkg.PackageDescription }),
-      PackageStatus: pkg.PackageStatus,
-      CreatedAt: toEpochSeconds(createdAt),
-      LastUpdatedAt: toEpochSeconds(
-        pkg.LastUpdatedAt === undefined ? createdAt : Date.parse(pkg.LastUpdatedAt),
-      ),
-      ...(pkg.AvailablePackageVersion && { AvailablePackageVersion: pkg.AvailablePackageVersion }),
-      ...(pkg.ErrorDetails && { ErrorDetails: pkg.ErrorDetails }),
-      ...(pkg.EngineVersion && { EngineVersion: pkg.EngineVersion }),
-      ...(pkg.AvailablePluginProperties && { AvailablePluginProperties: pkg.AvailablePluginProperties }),
-      PackageOwner: pkg.PackageOwner ?? this.#config.accountId,
-    };
   }
 }

@@ -261,6 +261,24 @@ describe('associator send', () => {
     expect(readyBodies(QUEUES.requests)).toEqual(['not json at all']);
   });
 
+  it('sends a dissociation with --dissociate, as the body the service is given', async () => {
+    const result = await cli(
+      'send',
+      '--dissociate',
+      '--domain',
+      'orders-logs',
+      '--package',
+      'F222222222',
+      '--idempotency-key',
+      'cli-dissociate-1',
+    );
+
+    expect(result.code).toBe(0);
+    expect(readyBodies(QUEUES.requests)).toEqual([
+      '{"action":"dissociate","domainName":"orders-logs","packageId":"F222222222","idempotencyKey":"cli-dissociate-1"}',
+    ]);
+  });
+
   it('exits 1 with one error line when the file cannot be read', async () => {
     const result = await cli('send', '--file', join(workDir, 'missing.json'));
 
@@ -820,6 +838,51 @@ describe('associator status of requests the running service handled', () => {
   });
 });
 
+// These read only the OpenSearch emulator's demo seed, so they can run side by side.
+describe.concurrent('associator packages', () => {
+  it('shows each package with its available version and the domains holding it, current or behind', async () => {
+    const result = await cli('packages');
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^PACKAGE +NAME +TYPE +STATUS +AVAILABLE$/);
+    const synonyms = lines.findIndex((line) => line.startsWith('F111111111 '));
+    expect(lines[synonyms]).toMatch(/^F111111111 +catalog-synonyms +TXT-DICTIONARY +AVAILABLE +v3$/);
+    expect(lines[synonyms + 1]).toBe('  orders-metrics  ACTIVE  v2  behind');
+    expect(lines.find((line) => line.startsWith('F444444444 '))).toMatch(
+      /VALIDATION_FAILED +- +ValidationFailed: /,
+    );
+  });
+
+  it('prints one JSON object per package with --json, for the packages asked for', async () => {
+    const result = await cli('packages', '--package', 'F222222222', '--json');
+
+    expect(result.code).toBe(0);
+    expect(
+      result.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      {
+        packageId: 'F222222222',
+        packageName: 'common-stopwords',
+        packageType: 'TXT-DICTIONARY',
+        status: 'AVAILABLE',
+        availableVersion: 'v1',
+        domains: [{ domainName: 'orders-logs', status: 'ACTIVE', version: 'v1', standing: 'current' }],
+      },
+    ]);
+  });
+
+  it('exits 1 when no package matches', async () => {
+    const result = await cli('packages', '--package', 'F999999999');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no such package');
+  });
+});
+
 describe.concurrent('usage errors', () => {
   it.each([
     {
@@ -832,6 +895,10 @@ describe.concurrent('usage errors', () => {
     { args: ['events', '--max', '0'], message: 'must be a whole number above 0' },
     { args: ['status'], message: 'give --key, --message, or --domain (with --package)' },
     { args: ['dlq'], message: 'Usage: associator dlq' },
+    {
+      args: ['send', '--dissociate', '--domain', 'orders-logs', '--package', 'F1', '--package-version', 'v2'],
+      message: "option '--dissociate' cannot be used with option '--package-version <version>'",
+    },
   ])('exits 2 with a usage message for $args', async ({ args, message }) => {
     const result = await cli(...args);
 

@@ -219,7 +219,7 @@ describe('OpenSearch emulator: package operations through the real SDK', () => {
         client.send(new AssociatePackageCommand({ PackageID: 'F222222222', DomainName: 'orders-logs' })),
         ConflictException,
         409,
-        'already in desired state',
+        /^Package is already in desired state$/,
       );
     });
 
@@ -419,9 +419,9 @@ describe('OpenSearch emulator: package operations through the real SDK', () => {
     it('refuses a package that is not on the domain, one still in progress, and a prerequisite in use', async () => {
       await expectAwsError(
         client.send(new DissociatePackageCommand({ PackageID: 'F111111111', DomainName: 'orders-logs' })),
-        ResourceNotFoundException,
-        409,
-        'not associated',
+        ValidationException,
+        400,
+        /^Package is not associated to this domain$/,
       );
       await client.send(
         new AssociatePackageCommand({
@@ -927,7 +927,20 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
       associationDelayMs: 60_000,
       conflictOnConcurrentOperations: true,
       domains: ['catalog-search', 'orders-logs', 'orders-metrics', 'hr-private'],
-      associations: [{ DomainName: 'orders-logs', PackageID: 'F222222222', DomainPackageStatus: 'ACTIVE' }],
+      associations: [
+        {
+          DomainName: 'orders-logs',
+          PackageID: 'F222222222',
+          DomainPackageStatus: 'ACTIVE',
+          PackageVersion: 'v1',
+        },
+        {
+          DomainName: 'orders-metrics',
+          PackageID: 'F111111111',
+          DomainPackageStatus: 'ACTIVE',
+          PackageVersion: 'v2',
+        },
+      ],
     });
 
     const faults = [{ operation: 'AssociatePackage', errorType: 'ThrottlingException', rate: 1 }];
@@ -962,7 +975,10 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
       conflictOnConcurrentOperations: true,
       faults: [],
       latencyMs: 0,
-      associations: [{ DomainName: 'orders-logs', PackageID: 'F222222222' }],
+      associations: [
+        { DomainName: 'orders-logs', PackageID: 'F222222222' },
+        { DomainName: 'orders-metrics', PackageID: 'F111111111' },
+      ],
       callCounts: { AssociatePackage: { calls: 0, succeeded: 0, failed: 0 } },
     });
     expect(await admin('GET', 'nothing-here')).toMatchObject({ status: 404 });
@@ -994,6 +1010,9 @@ describe('OpenSearch emulator: seed and options', () => {
     expect(fromDefault.state()).toMatchObject({
       region: 'us-east-1',
       associationDelayMs: 3000,
+      pluginAssociationDelayMs: 3000,
+      packageCopyMs: 1000,
+      packageValidationMs: 2000,
       conflictOnConcurrentOperations: true,
       maxPackagesPerDomain: 20,
     });
@@ -1015,6 +1034,33 @@ describe('OpenSearch emulator: seed and options', () => {
         seed: { domains: [], packages: [], associations: [{ DomainName: 'ghost-domain', PackageID: 'F1' }] },
       }),
     ).toThrow(/seeded domain/);
+    const pkg = {
+      PackageID: 'F1',
+      PackageName: 'words',
+      PackageType: 'TXT-DICTIONARY',
+      PackageStatus: 'AVAILABLE',
+      AvailablePackageVersion: 'v2',
+      CreatedAt: '2025-01-01T00:00:00Z',
+    } as const;
+    expect(() =>
+      createOpenSearchEmulator({
+        seed: {
+          domains: [],
+          packages: [
+            { ...pkg, versionHistory: [{ PackageVersion: 'v1', CreatedAt: '2025-01-01T00:00:00Z' }] },
+          ],
+        },
+      }),
+    ).toThrow(/versionHistory must end at AvailablePackageVersion/);
+    expect(() =>
+      createOpenSearchEmulator({
+        seed: {
+          domains: [{ DomainName: 'words-domain', EngineVersion: 'OpenSearch_2.17' }],
+          packages: [pkg],
+          associations: [{ DomainName: 'words-domain', PackageID: 'F1', PackageVersion: 'v3' }],
+        },
+      }),
+    ).toThrow(/PackageVersion must be in the version history of F1/);
   });
 
   it('refuses fault rules and latency out of range', () => {

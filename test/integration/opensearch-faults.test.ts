@@ -2,8 +2,11 @@ import {
   AssociatePackageCommand,
   AssociatePackagesCommand,
   ConflictException,
+  CreatePackageCommand,
   DescribeDomainCommand,
   DescribePackagesCommand,
+  DissociatePackagesCommand,
+  GetPackageVersionHistoryCommand,
   InternalException,
   ListDomainNamesCommand,
   ListDomainsForPackageCommand,
@@ -11,6 +14,8 @@ import {
   OpenSearchClient,
   OpenSearchServiceException,
   ThrottlingException,
+  UpdatePackageCommand,
+  ValidationException,
 } from '@aws-sdk/client-opensearch';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -173,6 +178,55 @@ describe('OpenSearch emulator: LostAnswer and fault rules scoped to a domain or 
     await expect(
       client.send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'catalog-search' })),
     ).resolves.toMatchObject({ DomainPackageDetails: { DomainPackageStatus: 'ASSOCIATING' } });
+  });
+
+  it('a rule scoped to a package matches UpdatePackage and DissociatePackages bodies and the history path', async () => {
+    const { server, client } = await start({
+      faults: [{ operation: '*', errorType: 'ThrottlingException', rate: 1, packageId: 'F222222222' }],
+    });
+    const source = { S3BucketName: 'search-packages', S3Key: 'stopwords.txt' };
+    const calls = [
+      client.send(new UpdatePackageCommand({ PackageID: 'F222222222', PackageSource: source })),
+      client.send(new GetPackageVersionHistoryCommand({ PackageID: 'F222222222' })),
+      client.send(new DissociatePackagesCommand({ DomainName: 'orders-logs', PackageList: ['F222222222'] })),
+    ];
+    for (const call of calls) expect(await rejectionOf(call)).toBeInstanceOf(ThrottlingException);
+    await expect(
+      client.send(new UpdatePackageCommand({ PackageID: 'G555555555', PackageSource: source })),
+    ).resolves.toMatchObject({ PackageDetails: { PackageStatus: 'COPYING' } });
+    // CreatePackage names no package yet, so the rule does not apply to it.
+    await expect(
+      client.send(
+        new CreatePackageCommand({
+          PackageName: 'fresh-words',
+          PackageType: 'TXT-DICTIONARY',
+          PackageSource: source,
+        }),
+      ),
+    ).resolves.toBeDefined();
+    expect(server.emulator.getDomainPackageStatus('orders-logs', 'F222222222')).toBe('ACTIVE');
+  });
+
+  it('LostAnswer on UpdatePackage: the update runs, and the retry is refused while it does', async () => {
+    const { server, client } = await start({
+      faults: [{ operation: 'UpdatePackage', errorType: 'LostAnswer', rate: 1 }],
+    });
+    const update = new UpdatePackageCommand({
+      PackageID: 'F111111111',
+      PackageSource: { S3BucketName: 'search-packages', S3Key: 'synonyms.txt' },
+    });
+    expect(await rejectionOf(client.send(update))).toMatchObject({ code: 'ECONNRESET' });
+    const [details] =
+      (
+        await client.send(
+          new DescribePackagesCommand({ Filters: [{ Name: 'PackageID', Value: ['F111111111'] }] }),
+        )
+      ).PackageDetailsList ?? [];
+    expect(details).toMatchObject({ PackageStatus: 'COPYING', AvailablePackageVersion: 'v3' });
+    server.emulator.setFaults([]);
+    const retry = await rejectionOf(client.send(update));
+    expect(retry).toBeInstanceOf(ValidationException);
+    expect((retry as Error).message).toContain('Package F111111111 is being updated (COPYING)');
   });
 
   it('sets, reads and clears scoped rules through PUT, POST, GET and DELETE /_emulator/opensearch/faults', async () => {

@@ -14,6 +14,24 @@ describe('npm start', () => {
     }
   });
 
+  it("lists the flags that set the OpenSearch emulator's durations", () => {
+    const result = start('--help');
+    for (const flag of [
+      '--association-delay-ms',
+      '--plugin-association-delay-ms',
+      '--package-copy-ms',
+      '--package-validation-ms',
+    ]) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+
+  it('refuses a duration that is not a whole number, naming the flag', () => {
+    const result = start('--plugin-association-delay-ms', 'soon', '--port', '0');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--plugin-association-delay-ms must be a whole number, got "soon"');
+  });
+
   it.each(['0', '0x5', '1.5', 'soon'])('refuses --window-seconds %j, naming the flag', (value) => {
     const result = start('--window-seconds', value, '--port', '0');
     expect(result.status).toBe(2);

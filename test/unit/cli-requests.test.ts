@@ -35,6 +35,33 @@ describe('requestFromFlags', () => {
   });
 });
 
+describe('requestFromFlags for dissociations and versions', () => {
+  it('puts action "dissociate" first for --dissociate', () => {
+    const body = requestFromFlags({ dissociate: true, domain: 'orders-logs', package: 'F222222222' });
+    expect(JSON.stringify(body)).toBe(
+      '{"action":"dissociate","domainName":"orders-logs","packageId":"F222222222"}',
+    );
+  });
+
+  it('adds packageVersion for --package-version, and no action for an association', () => {
+    expect(
+      requestFromFlags({ domain: 'orders-logs', package: 'F1', packageVersion: 'v7', dissociate: false }),
+    ).toEqual({
+      domainName: 'orders-logs',
+      packageId: 'F1',
+      packageVersion: 'v7',
+    });
+  });
+
+  it('names the flags of the new fields in refusals', () => {
+    expect(
+      withFlagNames('action: must be associate or dissociate; packageVersion: must match ^v[0-9]+$'),
+    ).toBe(
+      'action (--dissociate): must be associate or dissociate; packageVersion (--package-version): must match ^v[0-9]+$',
+    );
+  });
+});
+
 describe('checkRequestBody', () => {
   it("accepts what the service accepts and refuses with the service's message", () => {
     expect(checkRequestBody('{"domainName":"orders-logs","packageId":"F222222222"}')).toEqual({ ok: true });
