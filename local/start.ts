@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { LOCAL_REGION, startLocalStack } from './stack.ts';
+import { LOCAL_NAMES, LOCAL_REGION, startLocalStack } from './stack.ts';
 
 const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--association-delay-ms 3000] [--quiet]
                  [--window-seconds 86400] [--retry-budget-seconds 3600] [--deadline-seconds 1800]
@@ -94,7 +94,7 @@ opensearch-package-associator local stack ready in ${((performance.now() - start
   requests queue  ${stack.queueUrls.requests}
   requests DLQ    ${stack.queueUrls.requestsDlq}
   tracking queue  ${stack.queueUrls.tracking}
-  events queue    ${stack.queueUrls.events}   (every event on bus ${stack.busName})
+  events queue    ${stack.queueUrls.events}   (rule ${LOCAL_NAMES.eventsRule}: every event of the service on bus ${stack.busName})
   ledger          ${stack.tableName}
   allowed domains catalog-search, orders-*  (hr-private is seeded but not allowed)
 
