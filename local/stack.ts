@@ -15,6 +15,7 @@ import {
   createEventBridgeEmulator,
   EMULATOR_ADMIN_PREFIX as EVENTS_ADMIN_PREFIX,
   type EventBridgeEmulator,
+  type EventBridgeEmulatorOptions,
   type EventBridgeFaults,
 } from './eventbridge/index.ts';
 import { LAMBDA_ADMIN_PREFIX, lambdaAdminHandler } from './lambda-faults.ts';
@@ -89,6 +90,8 @@ export interface LocalStackOptions {
    */
   functionTimeoutSeconds?: number;
   onInvoke?: (report: InvocationReport) => void;
+  /** Told when a rule's target could not take an event (a queue that does not exist, a FIFO refusal...). */
+  onEventDeliveryError?: EventBridgeEmulatorOptions['onDeliveryError'];
 }
 
 export type {
@@ -253,6 +256,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       buses: [LOCAL_NAMES.bus],
       ...(options.eventBridgeFaults && { faults: options.eventBridgeFaults }),
       ...(options.randomSeed !== undefined && { randomSeed: options.randomSeed + 1 }),
+      ...(options.onEventDeliveryError && { onDeliveryError: options.onEventDeliveryError }),
       deliverToQueue: async (queue, body, { messageGroupId }) => {
         sqs.sendMessage(queue.queueName, body, {
           region: queue.region,

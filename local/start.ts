@@ -72,6 +72,11 @@ const stack = await startLocalStack({
   // The handlers' DynamoDB calls take the fault route, so rules set at /_emulator/dynamodb/faults reach them.
   dynamoDbFaults: [],
   handlerEnvironment,
+  // Without this a rule pointing at a queue that does not exist would drop events without a word.
+  onEventDeliveryError: (error, target, envelope) =>
+    console.error(
+      `event ${envelope.id} not delivered: rule ${target.rule} target ${target.targetId} (${target.queueArn}): ${error instanceof Error ? error.message : String(error)}`,
+    ),
   ...(values['data-dir'] !== undefined && { dataDir: values['data-dir'] }),
   ...(!values.quiet && {
     onInvoke: (report) => {

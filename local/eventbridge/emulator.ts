@@ -1,12 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Random, seededRandom, uuidFactory } from '../rng.ts';
 import { EMULATOR_ADMIN_PREFIX, handleAdmin } from './admin.ts';
+import {
+  type DeliveryOutcomes,
+  type DeliveryTarget,
+  deliverToTargets,
+  type QueueDelivery,
+} from './deliveries.ts';
 import { EventBridgeApiError } from './errors.ts';
 import { type EventBridgeFaults, validateFaults } from './faults.ts';
-import { JSON_11, readJsonBody, send, sendApiError } from './http.ts';
-import { flattenEvent, matchesFlatEvent } from './pattern.ts';
+import { operationCaller, serveApi } from './http.ts';
 import {
   type AccountScope,
   assertRequestSize,
@@ -22,10 +26,10 @@ import {
 } from './put-events.ts';
 import { RuleStore } from './rules.ts';
 import { type Operation, ruleOperations } from './rules-api.ts';
-import { type QueueRef, targetBody } from './targets.ts';
 import { isRecord, validationError } from './validation.ts';
 
 export { EMULATOR_ADMIN_PREFIX } from './admin.ts';
+export type { DeliveryTarget, QueueDelivery } from './deliveries.ts';
 export type { EventBridgeFaults } from './faults.ts';
 
 export interface EventBridgeStats {
@@ -39,21 +43,6 @@ export interface EventBridgeStats {
   /** Messages handed to target queues, one per matching rule target and event. */
   deliveries: number;
   deliveryFailures: number;
-}
-
-/** Sends one message to an SQS queue; the local stack hands this to its SQS. */
-export type QueueDelivery = (
-  queue: QueueRef,
-  body: string,
-  options: { messageGroupId?: string },
-) => Promise<void>;
-
-/** Which rule target a failed delivery was for. */
-export interface DeliveryTarget {
-  rule: string;
-  eventBusName: string;
-  targetId: string;
-  queueArn: string;
 }
 
 export interface EventBridgeEmulatorOptions {
@@ -93,20 +82,7 @@ export interface EventBridgeEmulator {
   reset(): void;
 }
 
-const TARGET_PREFIX = 'AWSEvents.';
 const DEFAULT_PUBLISHED_LIMIT = 1000;
-
-/**
- * The envelope as the JSON text an SQS target receives, every character past ASCII escaped: the same strings to
- * any JSON parser, and text that fauxqs accepts too (it refuses U+FFFE and U+FFFF as SQS does, and also every
- * character beyond U+FFFF, which SQS accepts), so free text in a detail reaches the subscriber's queue.
- */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
 
 function emptyStats(): EventBridgeStats {
   return {
@@ -157,30 +133,16 @@ export function createEventBridgeEmulator(options: EventBridgeEmulatorOptions): 
     if (ring.length > publishedLimit) ring.shift();
   }
 
-  /** Every target of every enabled rule on the bus whose pattern matches, each handed its own message. */
-  function deliveriesFor(eventBusName: string, envelope: EventEnvelope): Promise<void>[] {
-    const deliver = options.deliverToQueue;
-    if (deliver === undefined) return [];
-    const flat = flattenEvent(envelope);
-    return store
-      .enabledOn(eventBusName)
-      .filter((rule) => matchesFlatEvent(rule.compiled, flat))
-      .flatMap((rule) =>
-        [...rule.targets.values()].map(async (target) => {
-          try {
-            const body = targetBody(target, envelope, asciiJson);
-            const group = target.messageGroupId;
-            await deliver(target.queue, body, group === undefined ? {} : { messageGroupId: group });
-            stats.deliveries += 1;
-          } catch (error) {
-            // On AWS a failed target never fails the PutEvents call that published the event: it is
-            // retried and then dead-lettered out of band. So it is counted and reported, not thrown.
-            stats.deliveryFailures += 1;
-            const where = { rule: rule.name, eventBusName, targetId: target.id, queueArn: target.queue.arn };
-            options.onDeliveryError?.(error, where, envelope);
-          }
-        }),
-      );
+  function outcomesFor(envelope: EventEnvelope): DeliveryOutcomes {
+    return {
+      delivered: () => {
+        stats.deliveries += 1;
+      },
+      failed: (error, target) => {
+        stats.deliveryFailures += 1;
+        options.onDeliveryError?.(error, target, envelope);
+      },
+    };
   }
 
   function resolveBuses(entries: ReturnType<typeof parsePutEventsRequest>): string[] {
@@ -231,7 +193,12 @@ export function createEventBridgeEmulator(options: EventBridgeEmulatorOptions): 
         const envelope = buildEnvelope(check, entry.Resources, nextEventId(), scope, receivedAt);
         remember(eventBusName, envelope);
         results.push({ EventId: envelope.id });
-        deliveries.push(...deliveriesFor(eventBusName, envelope));
+        const deliver = options.deliverToQueue;
+        if (deliver !== undefined) {
+          deliveries.push(
+            ...deliverToTargets(store.enabledOn(eventBusName), envelope, deliver, outcomesFor(envelope)),
+          );
+        }
       }
     }
     // Delivering before answering keeps the local stack deterministic: once PutEvents returns, the
@@ -299,49 +266,14 @@ export function createEventBridgeEmulator(options: EventBridgeEmulatorOptions): 
     reset: resetState,
   };
 
-  async function call(operationName: string, input: unknown): Promise<unknown> {
-    const operation = operations[operationName];
-    if (operation === undefined) {
-      throw new EventBridgeApiError(
-        'UnknownOperationException',
-        `The local EventBridge emulator does not support ${TARGET_PREFIX}${operationName}.`,
-      );
-    }
-    return operation(input);
-  }
+  const call = operationCaller(operations);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     if (url.pathname.startsWith(EMULATOR_ADMIN_PREFIX)) return handleAdmin(req, res, url, admin);
-
-    const requestId = randomUUID();
-    try {
-      const target = req.headers['x-amz-target'];
-      const operationName =
-        typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-          ? target.slice(TARGET_PREFIX.length)
-          : '';
-      if (req.method !== 'POST' || operations[operationName] === undefined) {
-        throw new EventBridgeApiError(
-          'UnknownOperationException',
-          `The local EventBridge emulator does not support ${typeof target === 'string' ? target : 'this request'}.`,
-        );
-      }
-      const body = await readJsonBody(req);
+    return serveApi(req, res, call, async () => {
       if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-      const output = await call(operationName, body);
-      send(res, 200, { 'content-type': JSON_11, 'x-amzn-requestid': requestId }, output);
-    } catch (error) {
-      const apiError =
-        error instanceof EventBridgeApiError
-          ? error
-          : new EventBridgeApiError(
-              'InternalException',
-              `The local EventBridge emulator failed: ${error instanceof Error ? error.message : String(error)}`,
-              500,
-            );
-      sendApiError(res, apiError, requestId);
-    }
+    });
   }
 
   return { handle, call, ...admin };

@@ -77,140 +77,146 @@ function isRuleState(value: string | undefined): value is RuleState {
   return (RULE_STATES as readonly (string | undefined)[]).includes(value);
 }
 
+function bus(context: RulesContext, nameOrArn: string | undefined): string {
+  const name = eventBusNameOf(nameOrArn, context.scope);
+  if (name === undefined || !context.buses.has(name)) {
+    throw new EventBridgeApiError('ResourceNotFoundException', `Event bus ${nameOrArn} does not exist.`);
+  }
+  return name;
+}
+
+/** Starts reading a request naming a rule: its body, the violations so far, the rule name and bus as given. */
+function read(body: unknown, field: 'Name' | 'Rule') {
+  const input = requestBody(body);
+  const v = new Violations();
+  const name = v.string(input, field, field.toLowerCase(), { ...RULE_NAME, required: true }) ?? '';
+  const busRef = v.string(input, 'EventBusName', 'eventBusName', EVENT_BUS_NAME_OR_ARN);
+  return { input, v, name, busRef };
+}
+
+function ruleRef(context: RulesContext, body: unknown, field: 'Name' | 'Rule') {
+  const { v, name, busRef } = read(body, field);
+  v.throwIfAny();
+  return { name, eventBusName: bus(context, busRef) };
+}
+
+/** ListRules and ListTargetsByRule: the bus (and rule), Limit and NextToken. */
+function listing(context: RulesContext, body: unknown, field: 'Rule' | undefined) {
+  const input = requestBody(body);
+  const v = new Violations();
+  const name =
+    field === undefined ? '' : (v.string(input, field, 'rule', { ...RULE_NAME, required: true }) ?? '');
+  const prefix = field === undefined ? v.string(input, 'NamePrefix', 'namePrefix', RULE_NAME) : undefined;
+  const busRef = v.string(input, 'EventBusName', 'eventBusName', EVENT_BUS_NAME_OR_ARN);
+  const limit = v.integer(input, 'Limit', 'limit', 1, 100);
+  const token = v.string(input, 'NextToken', 'nextToken', NEXT_TOKEN);
+  v.throwIfAny();
+  return { name, prefix, eventBusName: bus(context, busRef), limit, token };
+}
+
+async function putRule(context: RulesContext, body: unknown) {
+  const { input, v, name, busRef } = read(body, 'Name');
+  const pattern = v.string(input, 'EventPattern', 'eventPattern', { max: 4096 });
+  const schedule = v.string(input, 'ScheduleExpression', 'scheduleExpression', { max: 256 });
+  const state = v.string(input, 'State', 'state', { enum: RULE_STATES });
+  const description = v.string(input, 'Description', 'description', { max: 512 });
+  const roleArn = v.string(input, 'RoleArn', 'roleArn', { min: 1, max: 1600 });
+  v.throwIfAny();
+  if (pattern === undefined && schedule === undefined) {
+    throw validationError('Parameter(s) EventPattern or ScheduleExpression must be specified.');
+  }
+  if (schedule !== undefined) {
+    throw validationError(
+      'The local EventBridge emulator does not run scheduled rules; give an EventPattern only.',
+    );
+  }
+  const eventBusName = bus(context, busRef);
+  const eventPattern = pattern ?? '';
+  const RuleArn = context.store.put({
+    name,
+    eventBusName,
+    eventPattern,
+    compiled: compile(eventPattern),
+    // Omitted arguments do not keep their old values: "they are replaced with null values" (PutRule).
+    state: isRuleState(state) ? state : 'ENABLED',
+    ...(description !== undefined && { description }),
+    ...(roleArn !== undefined && { roleArn }),
+  });
+  return { RuleArn };
+}
+
+async function putTargets(context: RulesContext, body: unknown) {
+  const { input, v, name, busRef } = read(body, 'Rule');
+  const given = v.list(input, 'Targets', 'targets', { min: 1, max: 100, element: 'Target' });
+  v.throwIfAny();
+  const eventBusName = bus(context, busRef);
+  context.store.putTargets(eventBusName, name, parseTargets(given, context.scope));
+  return { FailedEntryCount: 0, FailedEntries: [] };
+}
+
+async function removeTargets(context: RulesContext, body: unknown) {
+  const { input, v, name, busRef } = read(body, 'Rule');
+  const list = v.list(input, 'Ids', 'ids', { min: 1, max: 100, element: 'String' });
+  const ids = list.map((id, index) => v.string({ id }, 'id', `ids.${index + 1}.member`, TARGET_ID) ?? '');
+  v.throwIfAny();
+  context.store.removeTargets(bus(context, busRef), name, ids);
+  return { FailedEntryCount: 0, FailedEntries: [] };
+}
+
+async function testEventPattern(body: unknown) {
+  const input = requestBody(body);
+  const v = new Violations();
+  const pattern = v.string(input, 'EventPattern', 'eventPattern', { required: true, max: 4096 }) ?? '';
+  const eventText = v.string(input, 'Event', 'event', { required: true }) ?? '';
+  v.throwIfAny();
+  const compiled = compile(pattern);
+  let event: unknown;
+  try {
+    event = JSON.parse(eventText);
+  } catch {
+    event = undefined;
+  }
+  if (!isRecord(event) || !MANDATORY_EVENT_FIELDS.every((field) => Object.hasOwn(event, field))) {
+    throw validationError('Parameter Event is not valid.');
+  }
+  return { Result: matchesEventPattern(compiled, event) };
+}
+
 /** The rule and target operations of the EventBridge API, over one rule store. */
-export function ruleOperations({ scope, buses, store }: RulesContext): Record<string, Operation> {
-  function bus(nameOrArn: string | undefined): string {
-    const name = eventBusNameOf(nameOrArn, scope);
-    if (name === undefined || !buses.has(name)) {
-      throw new EventBridgeApiError('ResourceNotFoundException', `Event bus ${nameOrArn} does not exist.`);
-    }
-    return name;
-  }
-
-  /** Starts reading a request naming a rule: its body, the violations so far, the rule name and bus as given. */
-  function read(body: unknown, field: 'Name' | 'Rule') {
-    const input = requestBody(body);
-    const v = new Violations();
-    const name = v.string(input, field, field.toLowerCase(), { ...RULE_NAME, required: true }) ?? '';
-    const busRef = v.string(input, 'EventBusName', 'eventBusName', EVENT_BUS_NAME_OR_ARN);
-    return { input, v, name, busRef };
-  }
-
-  function ruleRef(body: unknown, field: 'Name' | 'Rule') {
-    const { v, name, busRef } = read(body, field);
-    v.throwIfAny();
-    return { name, eventBusName: bus(busRef) };
-  }
-
-  const putRule: Operation = async (body) => {
-    const { input, v, name, busRef } = read(body, 'Name');
-    const pattern = v.string(input, 'EventPattern', 'eventPattern', { max: 4096 });
-    const schedule = v.string(input, 'ScheduleExpression', 'scheduleExpression', { max: 256 });
-    const state = v.string(input, 'State', 'state', { enum: RULE_STATES });
-    const description = v.string(input, 'Description', 'description', { max: 512 });
-    const roleArn = v.string(input, 'RoleArn', 'roleArn', { min: 1, max: 1600 });
-    v.throwIfAny();
-    if (pattern === undefined && schedule === undefined) {
-      throw validationError('Parameter(s) EventPattern or ScheduleExpression must be specified.');
-    }
-    if (schedule !== undefined) {
-      throw validationError(
-        'The local EventBridge emulator does not run scheduled rules; give an EventPattern only.',
-      );
-    }
-    const eventBusName = bus(busRef);
-    const eventPattern = pattern ?? '';
-    const RuleArn = store.put({
-      name,
-      eventBusName,
-      eventPattern,
-      compiled: compile(eventPattern),
-      // Omitted arguments do not keep their old values: "they are replaced with null values" (PutRule).
-      state: isRuleState(state) ? state : 'ENABLED',
-      ...(description !== undefined && { description }),
-      ...(roleArn !== undefined && { roleArn }),
-    });
-    return { RuleArn };
+export function ruleOperations(context: RulesContext): Record<string, Operation> {
+  const { store } = context;
+  const setState = (state: RuleState) => async (body: unknown) => {
+    const { name, eventBusName } = ruleRef(context, body, 'Name');
+    store.setState(eventBusName, name, state);
+    return {};
   };
-
-  const setState =
-    (state: RuleState): Operation =>
-    async (body) => {
-      const { name, eventBusName } = ruleRef(body, 'Name');
-      store.setState(eventBusName, name, state);
-      return {};
-    };
-
-  /** ListRules and ListTargetsByRule: the bus (and rule), Limit and NextToken. */
-  function listing(body: unknown, field: 'Rule' | undefined) {
-    const input = requestBody(body);
-    const v = new Violations();
-    const name =
-      field === undefined ? '' : (v.string(input, field, 'rule', { ...RULE_NAME, required: true }) ?? '');
-    const prefix = field === undefined ? v.string(input, 'NamePrefix', 'namePrefix', RULE_NAME) : undefined;
-    const busRef = v.string(input, 'EventBusName', 'eventBusName', EVENT_BUS_NAME_OR_ARN);
-    const limit = v.integer(input, 'Limit', 'limit', 1, 100);
-    const token = v.string(input, 'NextToken', 'nextToken', NEXT_TOKEN);
-    v.throwIfAny();
-    return { name, prefix, eventBusName: bus(busRef), limit, token };
-  }
-
-  const testEventPattern: Operation = async (body) => {
-    const input = requestBody(body);
-    const v = new Violations();
-    const pattern = v.string(input, 'EventPattern', 'eventPattern', { required: true, max: 4096 }) ?? '';
-    const eventText = v.string(input, 'Event', 'event', { required: true }) ?? '';
-    v.throwIfAny();
-    const compiled = compile(pattern);
-    let event: unknown;
-    try {
-      event = JSON.parse(eventText);
-    } catch {
-      event = undefined;
-    }
-    if (!isRecord(event) || !MANDATORY_EVENT_FIELDS.every((field) => Object.hasOwn(event, field))) {
-      throw validationError('Parameter Event is not valid.');
-    }
-    return { Result: matchesEventPattern(compiled, event) };
-  };
-
   return {
-    PutRule: putRule,
+    PutRule: (body) => putRule(context, body),
     DescribeRule: async (body) => {
-      const { name, eventBusName } = ruleRef(body, 'Name');
-      return { ...ruleShape(store.get(eventBusName, name)), CreatedBy: scope.accountId };
+      const { name, eventBusName } = ruleRef(context, body, 'Name');
+      return { ...ruleShape(store.get(eventBusName, name)), CreatedBy: context.scope.accountId };
     },
     DeleteRule: async (body) => {
-      const { name, eventBusName } = ruleRef(body, 'Name');
+      const { name, eventBusName } = ruleRef(context, body, 'Name');
       store.delete(eventBusName, name);
       return {};
     },
     EnableRule: setState('ENABLED'),
     DisableRule: setState('DISABLED'),
     ListRules: async (body) => {
-      const { prefix, eventBusName, limit, token } = listing(body, undefined);
-      const rules = store.list(eventBusName, prefix);
-      const { items, ...next } = page(rules, `rules/${eventBusName}/${prefix ?? ''}`, limit, token);
+      const { prefix, eventBusName, limit, token } = listing(context, body, undefined);
+      const { items, ...next } = page(
+        store.list(eventBusName, prefix),
+        `rules/${eventBusName}/${prefix ?? ''}`,
+        limit,
+        token,
+      );
       return { Rules: items.map(ruleShape), ...next };
     },
-    PutTargets: async (body) => {
-      const { input, v, name, busRef } = read(body, 'Rule');
-      const given = v.list(input, 'Targets', 'targets', { min: 1, max: 100, element: 'Target' });
-      v.throwIfAny();
-      const eventBusName = bus(busRef);
-      store.putTargets(eventBusName, name, parseTargets(given, scope));
-      return { FailedEntryCount: 0, FailedEntries: [] };
-    },
-    RemoveTargets: async (body) => {
-      const { input, v, name, busRef } = read(body, 'Rule');
-      const list = v.list(input, 'Ids', 'ids', { min: 1, max: 100, element: 'String' });
-      const ids = list.map((id, index) => v.string({ id }, 'id', `ids.${index + 1}.member`, TARGET_ID) ?? '');
-      v.throwIfAny();
-      store.removeTargets(bus(busRef), name, ids);
-      return { FailedEntryCount: 0, FailedEntries: [] };
-    },
+    PutTargets: (body) => putTargets(context, body),
+    RemoveTargets: (body) => removeTargets(context, body),
     ListTargetsByRule: async (body) => {
-      const { name, eventBusName, limit, token } = listing(body, 'Rule');
+      const { name, eventBusName, limit, token } = listing(context, body, 'Rule');
       const targets = [...store.get(eventBusName, name).targets.values()].map((target) => target.given);
       const { items, ...next } = page(targets, `targets/${eventBusName}/${name}`, limit, token);
       return { Targets: items, ...next };
