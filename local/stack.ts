@@ -15,6 +15,7 @@ import {
   createEventBridgeEmulator,
   EMULATOR_ADMIN_PREFIX as EVENTS_ADMIN_PREFIX,
   type EventBridgeEmulator,
+  type EventBridgeEmulatorOptions,
   type EventBridgeFaults,
 } from './eventbridge/index.ts';
 import { LAMBDA_ADMIN_PREFIX, lambdaAdminHandler } from './lambda-faults.ts';
@@ -47,6 +48,7 @@ export const LOCAL_NAMES = {
   trackingQueue: 'package-associator-tracking',
   trackingDlq: 'package-associator-tracking-dlq',
   eventsQueue: 'package-association-events',
+  eventsRule: 'package-association-events-to-queue',
   table: 'package-associator-ledger',
   bus: 'package-associator',
 } as const;
@@ -93,6 +95,8 @@ export interface LocalStackOptions {
    */
   functionTimeoutSeconds?: number;
   onInvoke?: (report: InvocationReport) => void;
+  /** Told when a rule's target could not take an event (a queue that does not exist, a FIFO refusal...). */
+  onEventDeliveryError?: EventBridgeEmulatorOptions['onDeliveryError'];
 }
 
 export type {
@@ -145,8 +149,28 @@ function toNumber(value: unknown, name: string): number {
 const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /**
+ * The service's own subscriber: an ordinary rule on the bus, made with PutRule and PutTargets as a
+ * subscriber would, so ListRules shows it and it can be disabled, retargeted or deleted like any other.
+ */
+async function subscribeEventsQueue(eventBridge: EventBridgeEmulator, eventSource: string): Promise<void> {
+  const rule = { Name: LOCAL_NAMES.eventsRule, EventBusName: LOCAL_NAMES.bus };
+  await eventBridge.call('PutRule', {
+    ...rule,
+    EventPattern: JSON.stringify({ source: [eventSource] }),
+    Description: `Every event of the service into the local ${LOCAL_NAMES.eventsQueue} queue`,
+  });
+  await eventBridge.call('PutTargets', {
+    Rule: rule.Name,
+    EventBusName: rule.EventBusName,
+    Targets: [
+      { Id: 'events-queue', Arn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${LOCAL_NAMES.eventsQueue}` },
+    ],
+  });
+}
+
+/**
  * Starts the whole service on this machine: SQS (fauxqs), DynamoDB (dynalite), the OpenSearch packages API
- * and EventBridge PutEvents emulators behind one edge endpoint, and runners that invoke the real handler
+ * and EventBridge emulators behind one edge endpoint, and runners that invoke the real handler
  * modules with the event source mapping's semantics read from serverless.yml.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -162,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const requestsQueue = queues[associate.sqs.queueLogicalId];
   const trackingQueue = queues[track.sqs.queueLogicalId];
   const maxAttempts = toNumber(params.maxAttempts, 'params.maxAttempts');
+  const eventSource = String(params.eventSource ?? 'package-associator');
   const maxReceiveCount = toNumber(requestsQueue?.maxReceiveCount ?? maxAttempts + 1, 'maxReceiveCount');
   const visibility = (seconds: number | undefined) =>
     String(options.visibilityTimeoutSeconds ?? seconds ?? 30);
@@ -241,16 +266,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       buses: [LOCAL_NAMES.bus],
       ...(options.eventBridgeFaults && { faults: options.eventBridgeFaults }),
       ...(options.randomSeed !== undefined && { randomSeed: options.randomSeed + 1 }),
-      rules: [
-        {
-          name: 'all-association-events',
-          eventBusName: LOCAL_NAMES.bus,
-          deliver: async (envelope) => {
-            sqs.sendMessage(LOCAL_NAMES.eventsQueue, envelope);
-          },
-        },
-      ],
+      ...(options.onEventDeliveryError && { onDeliveryError: options.onEventDeliveryError }),
+      deliverToQueue: async (queue, body, { messageGroupId }) => {
+        sqs.sendMessage(queue.queueName, body, {
+          region: queue.region,
+          ...(messageGroupId !== undefined && { messageGroupId }),
+        });
+      },
     });
+    await subscribeEventsQueue(eventBridge, eventSource);
 
     const dynamoDb = createDynamoDbFaultInjector({
       upstream: dynamo.url,
@@ -296,7 +320,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       EVENT_BUS_NAME: LOCAL_NAMES.bus,
-      EVENT_SOURCE: String(params.eventSource ?? 'package-associator'),
+      EVENT_SOURCE: eventSource,
       DLQ_URL: queueUrls.requestsDlq,
       TRACKING_QUEUE_URL: queueUrls.tracking,
       TRACKING_DLQ_URL: queueUrls.trackingDlq,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { LOCAL_REGION, startLocalStack } from './stack.ts';
+import { LOCAL_NAMES, LOCAL_REGION, startLocalStack } from './stack.ts';
 
 const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--quiet]
                  [--association-delay-ms 3000] [--plugin-association-delay-ms 30000]
@@ -104,6 +104,11 @@ const stack = await startLocalStack({
   // The handlers' DynamoDB calls take the fault route, so rules set at /_emulator/dynamodb/faults reach them.
   dynamoDbFaults: [],
   handlerEnvironment,
+  // Without this a rule pointing at a queue that does not exist would drop events without a word.
+  onEventDeliveryError: (error, target, envelope) =>
+    console.error(
+      `event ${envelope.id} not delivered: rule ${target.rule} target ${target.targetId} (${target.queueArn}): ${error instanceof Error ? error.message : String(error)}`,
+    ),
   ...(values['data-dir'] !== undefined && { dataDir: values['data-dir'] }),
   ...(!values.quiet && {
     onInvoke: (report) => {
@@ -132,7 +137,7 @@ opensearch-package-associator local stack ready in ${((performance.now() - start
   requests queue  ${stack.queueUrls.requests}
   requests DLQ    ${stack.queueUrls.requestsDlq}
   tracking queue  ${stack.queueUrls.tracking}
-  events queue    ${stack.queueUrls.events}   (every event on bus ${stack.busName})
+  events queue    ${stack.queueUrls.events}   (rule ${LOCAL_NAMES.eventsRule}: every event of the service on bus ${stack.busName})
   ledger          ${stack.tableName}
   allowed domains catalog-search, orders-*  (hr-private is seeded but not allowed)
 

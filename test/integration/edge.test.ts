@@ -17,7 +17,12 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { ListDomainNamesCommand, OpenSearchClient } from '@aws-sdk/client-opensearch';
 import {
   CreateQueueCommand,
@@ -116,7 +121,12 @@ describe('edge router against the real backends', () => {
     fauxqs = await startFauxqs({ port: 0, logger: false });
     dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await new Promise<void>((resolve) => dynaliteServer.listen(0, '127.0.0.1', resolve));
-    emulator = createEventBridgeEmulator({ buses: ['orders'] });
+    emulator = createEventBridgeEmulator({
+      buses: ['orders'],
+      deliverToQueue: async (queue, body) => {
+        fauxqs.sendMessage(queue.queueName, body, { region: queue.region });
+      },
+    });
     edge = await startEdge({
       port: 0,
       routes: {
@@ -202,19 +212,25 @@ describe('edge router against the real backends', () => {
     expect(Item).toEqual({ pk: { S: 'k1' }, v: { N: '42' } });
   });
 
-  it('routes EventBridge to the in-process emulator, whose rule can feed an SQS queue through the edge', async () => {
+  it('routes EventBridge to the in-process emulator, whose rule feeds an SQS queue', async () => {
     const sqs = sqsClient();
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'edge-events-subscriber' }));
-    emulator.addRule({
-      name: 'orders-to-queue',
-      eventBusName: 'orders',
-      eventPattern: { source: ['package-associator'] },
-      deliver: async (envelopeJson) => {
-        await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: envelopeJson }));
-      },
-    });
-
     const events = new EventBridgeClient({ endpoint: edge.url, region, credentials });
+    await events.send(
+      new PutRuleCommand({
+        Name: 'orders-to-queue',
+        EventBusName: 'orders',
+        EventPattern: JSON.stringify({ source: ['package-associator'] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: 'orders-to-queue',
+        EventBusName: 'orders',
+        Targets: [{ Id: 'subscriber', Arn: `arn:aws:sqs:${region}:000000000000:edge-events-subscriber` }],
+      }),
+    );
+
     const output = await events.send(
       new PutEventsCommand({
         Entries: [

@@ -6,11 +6,12 @@ import {
   ListEventBusesCommand,
   PutEventsCommand,
   type PutEventsRequestEntry,
+  PutRuleCommand,
+  PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   createEventBridgeEmulator,
-  EventBridgeConfigError,
   type EventBridgeEmulator,
   type EventBridgeEmulatorOptions,
 } from '../../local/eventbridge/index.ts';
@@ -52,6 +53,37 @@ async function startEmulator(options: Partial<EventBridgeEmulatorOptions> = {}):
     maxAttempts: 1,
   });
   return { emulator, client, url };
+}
+
+/** Messages the emulator handed to each SQS queue, by queue name. */
+function queueCapture() {
+  const queues = new Map<string, string[]>();
+  const deliverToQueue: EventBridgeEmulatorOptions['deliverToQueue'] = async (queue, body) => {
+    queues.set(queue.queueName, [...(queues.get(queue.queueName) ?? []), body]);
+  };
+  return { deliverToQueue, messages: (queueName: string) => queues.get(queueName) ?? [] };
+}
+
+/** A rule on the bus with one SQS target, the way a subscriber makes it. */
+async function subscribe(
+  client: EventBridgeClient,
+  rule: { name: string; bus: string; pattern: unknown; queue: string; accountId?: string },
+): Promise<void> {
+  const region = await client.config.region();
+  await client.send(
+    new PutRuleCommand({
+      Name: rule.name,
+      EventBusName: rule.bus,
+      EventPattern: JSON.stringify(rule.pattern),
+    }),
+  );
+  await client.send(
+    new PutTargetsCommand({
+      Rule: rule.name,
+      EventBusName: rule.bus,
+      Targets: [{ Id: 'q', Arn: `arn:aws:sqs:${region}:${rule.accountId ?? '000000000000'}:${rule.queue}` }],
+    }),
+  );
 }
 
 function entry(overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry {
@@ -204,28 +236,25 @@ describe('EventBridge emulator PutEvents', () => {
   });
 
   it('delivers the exact envelope to the rules whose pattern matches, on the right bus only', async () => {
-    const ordersRule: string[] = [];
-    const catchAll: string[] = [];
+    const capture = queueCapture();
     const { client } = await startEmulator({
       region: 'eu-west-1',
       accountId: '123456789012',
-      rules: [
-        {
-          name: 'placed-orders',
-          eventBusName: 'orders',
-          eventPattern: { source: ['shop'], 'detail-type': ['OrderPlaced', 'OrderAmended'] },
-          deliver: async (json) => {
-            ordersRule.push(json);
-          },
-        },
-        {
-          name: 'everything-on-default',
-          eventBusName: 'default',
-          deliver: async (json) => {
-            catchAll.push(json);
-          },
-        },
-      ],
+      deliverToQueue: capture.deliverToQueue,
+    });
+    await subscribe(client, {
+      name: 'placed-orders',
+      bus: 'orders',
+      pattern: { source: ['shop'], 'detail-type': ['OrderPlaced', 'OrderAmended'] },
+      queue: 'orders-queue',
+      accountId: '123456789012',
+    });
+    await subscribe(client, {
+      name: 'everything-on-default',
+      bus: 'default',
+      pattern: { source: [{ prefix: '' }] },
+      queue: 'default-queue',
+      accountId: '123456789012',
     });
 
     const output = await client.send(
@@ -247,6 +276,8 @@ describe('EventBridge emulator PutEvents', () => {
     );
 
     expect(output.FailedEntryCount).toBe(0);
+    const ordersRule = capture.messages('orders-queue');
+    const catchAll = capture.messages('default-queue');
     expect(ordersRule).toHaveLength(1);
     expect(JSON.parse(ordersRule[0] ?? '')).toEqual({
       version: '0',
@@ -278,40 +309,41 @@ describe('EventBridge emulator PutEvents', () => {
   it('keeps the call successful when a rule delivery fails, and reports it', async () => {
     const reported: string[] = [];
     const { client, emulator } = await startEmulator({
-      rules: [
-        {
-          name: 'broken-target',
-          eventBusName: 'default',
-          deliver: async () => {
-            throw new Error('queue is gone');
-          },
-        },
-      ],
-      onDeliveryError: (error, rule) => {
-        reported.push(`${rule.name}: ${error instanceof Error ? error.message : String(error)}`);
+      deliverToQueue: async () => {
+        throw new Error('queue is gone');
       },
+      onDeliveryError: (error, target) => {
+        reported.push(
+          `${target.rule}/${target.targetId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      },
+    });
+    await subscribe(client, {
+      name: 'broken-target',
+      bus: 'default',
+      pattern: { source: ['package-associator'] },
+      queue: 'gone',
     });
     const output = await client.send(new PutEventsCommand({ Entries: [entry()] }));
 
     expect(output.FailedEntryCount).toBe(0);
-    expect(reported).toEqual(['broken-target: queue is gone']);
+    expect(reported).toEqual(['broken-target/q: queue is gone']);
     expect(emulator.stats()).toMatchObject({ deliveries: 0, deliveryFailures: 1, entriesAccepted: 1 });
-  });
-
-  it('rejects a rule on a bus that does not exist', async () => {
-    const { emulator } = await startEmulator();
-    expect(() => emulator.addRule({ name: 'r', eventBusName: 'missing', deliver: async () => {} })).toThrow(
-      EventBridgeConfigError,
-    );
   });
 });
 
 describe('EventBridge emulator fault injection', () => {
   it('fails every entry with InternalFailure at an entry failure rate of 1', async () => {
-    const delivered: string[] = [];
+    const capture = queueCapture();
     const { client, emulator } = await startEmulator({
       faults: { entryFailureRate: 1 },
-      rules: [{ name: 'all', eventBusName: 'default', deliver: async (json) => void delivered.push(json) }],
+      deliverToQueue: capture.deliverToQueue,
+    });
+    await subscribe(client, {
+      name: 'all',
+      bus: 'default',
+      pattern: { source: ['package-associator'] },
+      queue: 'all',
     });
     const output = await client.send(new PutEventsCommand({ Entries: [entry(), entry(), entry()] }));
 
@@ -320,7 +352,7 @@ describe('EventBridge emulator fault injection', () => {
       expect(result.ErrorCode).toBe('InternalFailure');
       expect(result.EventId).toBeUndefined();
     }
-    expect(delivered).toEqual([]);
+    expect(capture.messages('all')).toEqual([]);
     expect(emulator.published()).toEqual([]);
   });
 
@@ -419,7 +451,7 @@ describe('EventBridge emulator protocol', () => {
     const { url } = await startEmulator();
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'x-amz-target': 'AWSEvents.PutRule', 'content-type': 'application/x-amz-json-1.1' },
+      headers: { 'x-amz-target': 'AWSEvents.CreateEventBus', 'content-type': 'application/x-amz-json-1.1' },
       body: '{}',
     });
     expect(response.status).toBe(400);
@@ -427,7 +459,7 @@ describe('EventBridge emulator protocol', () => {
     expect(response.headers.get('x-amzn-requestid')).toMatch(UUID);
     expect(await response.json()).toEqual({
       __type: 'UnknownOperationException',
-      message: 'The local EventBridge emulator does not support AWSEvents.PutRule.',
+      message: 'The local EventBridge emulator does not support AWSEvents.CreateEventBus.',
     });
   });
 

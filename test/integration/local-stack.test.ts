@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventsFor,
@@ -134,6 +135,30 @@ describe('the local stack, through real SDK clients over HTTP', () => {
     expect(attributes?.MaximumMessageSize).toBe('253952');
     expect(JSON.parse(attributes?.RedrivePolicy ?? '{}')).toMatchObject({ maxReceiveCount: 50 });
     expect(test.stack.maxAttempts).toBe(40);
+  });
+
+  it('delivers to the events queue through an ordinary rule that ListRules shows', async () => {
+    const events = new EventBridgeClient({
+      endpoint: test.stack.endpoint,
+      region: test.stack.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const { Rules } = await events.send(new ListRulesCommand({ EventBusName: test.stack.busName }));
+    expect(Rules).toEqual([
+      expect.objectContaining({
+        Name: 'package-association-events-to-queue',
+        Arn: `arn:aws:events:us-east-1:000000000000:rule/${test.stack.busName}/package-association-events-to-queue`,
+        EventPattern: '{"source":["package-associator"]}',
+        State: 'ENABLED',
+      }),
+    ]);
+    const { Targets } = await events.send(
+      new ListTargetsByRuleCommand({ Rule: Rules?.[0]?.Name, EventBusName: test.stack.busName }),
+    );
+    expect(Targets).toEqual([
+      { Id: 'events-queue', Arn: 'arn:aws:sqs:us-east-1:000000000000:package-association-events' },
+    ]);
+    events.destroy();
   });
 
   it('answers the AWS CLI on the one endpoint', async () => {
