@@ -217,6 +217,10 @@ function formatPending(entry: PendingView): string {
       return `dead letter ${entry.reasonCode} ${entry.deadLetterId}`;
     case 'tracking':
       return `tracking message (first check after ${entry.delaySeconds} s)`;
+    case 'rollout-outcome':
+      return `outcome of ${entry.domainName} for rollout ${entry.rolloutId}`;
+    case 'children':
+      return `${entry.count} child requests of wave ${entry.wave}`;
   }
 }
 

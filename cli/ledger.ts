@@ -24,7 +24,9 @@ export type LeaseView = { status: 'free' } | { status: 'held' | 'expired'; owner
 export type PendingView =
   | { id: string; kind: 'event'; eventId: string; detailType: string }
   | { id: string; kind: 'dead-letter'; deadLetterId: string; reasonCode: string }
-  | { id: string; kind: 'tracking'; delaySeconds: number };
+  | { id: string; kind: 'tracking'; delaySeconds: number }
+  | { id: string; kind: 'rollout-outcome'; rolloutId: string; domainName: string }
+  | { id: string; kind: 'children'; wave: number; count: number };
 
 interface ViewBase {
   /** The item's key in the ledger table. */
@@ -89,6 +91,10 @@ function pendingView(id: string, entry: OutboxEntry): PendingView {
       return { id, kind: 'dead-letter', deadLetterId: entry.deadLetterId, reasonCode: entry.reasonCode };
     case 'tracking':
       return { id, kind: 'tracking', delaySeconds: entry.delaySeconds };
+    case 'rollout-outcome':
+      return { id, kind: 'rollout-outcome', rolloutId: entry.rolloutId, domainName: entry.domainName };
+    case 'children':
+      return { id, kind: 'children', wave: entry.wave, count: entry.bodies.length };
   }
 }
 

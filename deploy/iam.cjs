@@ -92,17 +92,20 @@ function parseOperatorRoleArns(raw) {
  * The condition of a deny that spares exactly these principals: roles and users by `aws:PrincipalArn`, and
  * for an account root every principal of that account (`aws:PrincipalAccount`), since no request is made
  * as the root ARN itself. Both keys in one statement are ANDed: denied only if neither spares the caller.
- * @param {string[]} principals ARNs as parsed (pseudo parameters not yet substituted)
+ * @param {(string | { 'Fn::GetAtt': string[] })[]} principals ARNs as parsed (pseudo parameters not yet
+ *   substituted), or the intrinsic of a role of this stack
  */
 function denyAllButCondition(principals) {
-  const arns = principals.filter((principal) => !ROOT_ARN.test(principal)).map(withPseudoParameters);
-  const accounts = principals
-    .filter((principal) => ROOT_ARN.test(principal))
-    .map((root) => {
-      // Not split on ":": the pseudo parameters hold colons of their own.
-      const account = ROOT_ARN.exec(root)?.[2] ?? '';
-      return account === `\${AWS::AccountId}` ? { Ref: 'AWS::AccountId' } : account;
-    });
+  // A principal given as an intrinsic (the functions' roles, `Fn::GetAtt`) is a role ARN, not an account root.
+  const isRoot = (principal) => typeof principal === 'string' && ROOT_ARN.test(principal);
+  const arns = principals
+    .filter((principal) => !isRoot(principal))
+    .map((principal) => (typeof principal === 'string' ? withPseudoParameters(principal) : principal));
+  const accounts = principals.filter(isRoot).map((root) => {
+    // Not split on ":": the pseudo parameters hold colons of their own.
+    const account = ROOT_ARN.exec(root)?.[2] ?? '';
+    return account === `\${AWS::AccountId}` ? { Ref: 'AWS::AccountId' } : account;
+  });
   return {
     ...(arns.length > 0 && { ArnNotEquals: { 'aws:PrincipalArn': arns } }),
     ...(accounts.length > 0 && { StringNotEquals: { 'aws:PrincipalAccount': accounts } }),
@@ -125,6 +128,12 @@ async function requestSenders(context) {
   return [...new Set([...producers, ...operators])];
 }
 
+/** The service's own roles: a rollout's children are requests the functions send themselves. */
+const FUNCTION_ROLES = [
+  { 'Fn::GetAtt': ['AssociatePackageRole', 'Arn'] },
+  { 'Fn::GetAtt': ['TrackAssociationRole', 'Arn'] },
+];
+
 module.exports = {
   /** @param {Context} context */
   opensearchDomainArns: async (context) =>
@@ -135,9 +144,12 @@ module.exports = {
   /** The principals the requests queue allows: the producers and the operators. */
   requestSenders: async (/** @type {Context} */ context) =>
     (await requestSenders(context)).map(withPseudoParameters),
-  /** The condition of the requests queue's deny: everyone but the producers and the operators. */
+  /**
+   * The condition of the requests queue's deny: everyone but the producers, the operators and the functions
+   * (which need no Allow there: their own IAM policies grant what this account's queue lets them do).
+   */
   requestSendersDenyCondition: async (/** @type {Context} */ context) =>
-    denyAllButCondition(await requestSenders(context)),
+    denyAllButCondition([...FUNCTION_ROLES, ...(await requestSenders(context))]),
   /** Who besides the two function roles may send to the tracking queue: the operators (redrive). */
   trackingQueueSenders: async (/** @type {Context} */ context) => [
     { 'Fn::GetAtt': ['AssociatePackageRole', 'Arn'] },

@@ -322,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       EVENT_BUS_NAME: LOCAL_NAMES.bus,
       EVENT_SOURCE: eventSource,
       DLQ_URL: queueUrls.requestsDlq,
+      REQUESTS_QUEUE_URL: queueUrls.requests,
       TRACKING_QUEUE_URL: queueUrls.tracking,
       TRACKING_DLQ_URL: queueUrls.trackingDlq,
       LEDGER_TABLE: LOCAL_NAMES.table,

@@ -83,6 +83,8 @@ const environmentSchema = (localOrigins: string[]) =>
     EVENT_BUS_NAME: text(1, 1600),
     EVENT_SOURCE: z._default(text(1, 256), 'package-associator'),
     DLQ_URL: queueUrl(localOrigins),
+    // A rollout sends its child requests to the queue the associate function reads.
+    REQUESTS_QUEUE_URL: queueUrl(localOrigins),
     TRACKING_QUEUE_URL: queueUrl(localOrigins),
     TRACKING_DLQ_URL: queueUrl(localOrigins),
     LEDGER_TABLE: text(3, 255),
@@ -116,6 +118,7 @@ export interface Config {
   eventBusName: string;
   eventSource: string;
   dlqUrl: string;
+  requestsQueueUrl: string;
   trackingQueueUrl: string;
   trackingDlqUrl: string;
   ledgerTable: string;
@@ -179,6 +182,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     eventBusName: env.EVENT_BUS_NAME,
     eventSource: env.EVENT_SOURCE,
     dlqUrl: env.DLQ_URL,
+    requestsQueueUrl: env.REQUESTS_QUEUE_URL,
     trackingQueueUrl: env.TRACKING_QUEUE_URL,
     trackingDlqUrl: env.TRACKING_DLQ_URL,
     ledgerTable: env.LEDGER_TABLE,

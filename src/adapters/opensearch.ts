@@ -5,6 +5,7 @@ import {
   DissociatePackageCommand,
   type DomainPackageDetails,
   GetPackageVersionHistoryCommand,
+  ListDomainNamesCommand,
   ListPackagesForDomainCommand,
   type OpenSearchClient,
 } from '@aws-sdk/client-opensearch';
@@ -43,6 +44,8 @@ export interface PackageAssociations {
   describePackage(packageId: string): Promise<PackageState | undefined>;
   /** Every version the package has had (`GetPackageVersionHistory`). */
   versionHistory(packageId: string): Promise<string[]>;
+  /** Every domain of the account and region (`ListDomainNames`). */
+  listDomainNames(): Promise<string[]>;
   /** Whether the domain is processing a change (a blue/green deployment): package operations must wait. */
   isProcessing(domainName: string): Promise<boolean>;
 }
@@ -104,6 +107,12 @@ export function openSearchPackageAssociations(client: OpenSearchClient): Package
         nextToken = page.NextToken;
       } while (nextToken);
       return versions;
+    },
+    async listDomainNames() {
+      const response = await client.send(new ListDomainNamesCommand({}));
+      return (response.DomainNames ?? []).flatMap((domain) =>
+        domain.DomainName === undefined ? [] : [domain.DomainName],
+      );
     },
     async isProcessing(domainName) {
       const response = await client.send(new DescribeDomainCommand({ DomainName: domainName }));

@@ -40,6 +40,7 @@ const requestDetailSchema = packageDetailsSchema.extend({
   packageId: z.string(),
   attempt: z.int().min(1).meta({ description: 'the attempts the service had made at this request' }),
   requestedBy: z.string().optional(),
+  rolloutId: z.string().optional().meta({ description: "a rollout's child request: the rollout's id" }),
   occurredAt: z.iso.datetime(),
 });
 
@@ -105,6 +106,38 @@ export const rejectedDetailSchema = z
   })
   .meta({ title: DETAIL_TYPES.rejected });
 
+const domainProgressSchema = z.object({
+  state: z.enum(['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED']),
+  code: z.string().optional().meta({ description: "a failed child's reason code" }),
+  packageVersion: z.string().optional().meta({ description: 'the version the domain reported at the end' }),
+});
+
+const rolloutDetailSchema = z.object({
+  eventId: eventIdSchema,
+  rolloutId: z.string().meta({ description: "the rollout's idempotencyKey; its child requests carry it" }),
+  correlationId: z.string(),
+  packageId: z.string(),
+  packageVersion: z.string().optional().meta({ description: 'the version every domain must end at' }),
+  strategy: z.object({ canary: z.int(), waveSize: z.int(), maxFailures: z.int() }),
+  domains: z.array(z.string()).meta({ description: 'the resolved domains, in rollout order' }),
+  waves: z.array(z.array(z.string())).meta({ description: 'wave 0 is the canary' }),
+  wave: z.int().min(0).optional().meta({ description: 'the wave a WaveCompleted event is about' }),
+  outcomes: z.record(z.string(), domainProgressSchema).meta({ description: 'per domain, so far' }),
+  counts: z.object({ pending: z.int(), running: z.int(), succeeded: z.int(), failed: z.int() }),
+  requestedBy: z.string().optional(),
+  occurredAt: z.iso.datetime(),
+});
+
+export const rolloutStartedDetailSchema = rolloutDetailSchema.meta({ title: DETAIL_TYPES.rolloutStarted });
+export const rolloutWaveCompletedDetailSchema = rolloutDetailSchema
+  .extend({ wave: z.int().min(0) })
+  .meta({ title: DETAIL_TYPES.rolloutWaveCompleted });
+export const rolloutCompletedDetailSchema = rolloutDetailSchema.meta({
+  title: DETAIL_TYPES.rolloutCompleted,
+});
+export const rolloutHaltedDetailSchema = rolloutDetailSchema.meta({ title: DETAIL_TYPES.rolloutHalted });
+export type RolloutDetail = z.infer<typeof rolloutDetailSchema>;
+
 export type StartedDetail =
   | z.infer<typeof startedDetailSchema>
   | z.infer<typeof dissociationStartedDetailSchema>;
@@ -115,7 +148,7 @@ export type FailedDetail =
   | z.infer<typeof failedDetailSchema>
   | z.infer<typeof dissociationFailedDetailSchema>;
 export type RejectedDetail = z.infer<typeof rejectedDetailSchema>;
-export type EventDetail = StartedDetail | SucceededDetail | FailedDetail | RejectedDetail;
+export type EventDetail = StartedDetail | SucceededDetail | FailedDetail | RejectedDetail | RolloutDetail;
 
 export const DETAIL_SCHEMAS = {
   [DETAIL_TYPES.started]: startedDetailSchema,
@@ -125,4 +158,8 @@ export const DETAIL_SCHEMAS = {
   [DETAIL_TYPES.dissociationSucceeded]: dissociationSucceededDetailSchema,
   [DETAIL_TYPES.dissociationFailed]: dissociationFailedDetailSchema,
   [DETAIL_TYPES.rejected]: rejectedDetailSchema,
+  [DETAIL_TYPES.rolloutStarted]: rolloutStartedDetailSchema,
+  [DETAIL_TYPES.rolloutWaveCompleted]: rolloutWaveCompletedDetailSchema,
+  [DETAIL_TYPES.rolloutCompleted]: rolloutCompletedDetailSchema,
+  [DETAIL_TYPES.rolloutHalted]: rolloutHaltedDetailSchema,
 } as const;

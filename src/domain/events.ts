@@ -16,6 +16,10 @@ export const DETAIL_TYPES = {
   dissociationSucceeded: 'PackageDissociationSucceeded',
   dissociationFailed: 'PackageDissociationFailed',
   rejected: 'PackageRequestRejected',
+  rolloutStarted: 'PackageRolloutStarted',
+  rolloutWaveCompleted: 'PackageRolloutWaveCompleted',
+  rolloutCompleted: 'PackageRolloutCompleted',
+  rolloutHalted: 'PackageRolloutHalted',
 } as const;
 
 /** Each action's detail types: a subscriber tells an added package from a removed one by the name. */
@@ -70,6 +74,8 @@ export interface RequestIdentity {
   domainName: string;
   packageId: string;
   requestedBy?: string | undefined;
+  /** A rollout's child request: the rollout it belongs to. */
+  rolloutId?: string | undefined;
 }
 
 export interface FailureReason {
@@ -120,6 +126,7 @@ function requestFields(identity: RequestIdentity, details: PackageDetails, stamp
     referencePath: details.referencePath,
     attempt: stamp.attempt,
     requestedBy: identity.requestedBy,
+    rolloutId: identity.rolloutId,
     occurredAt: stamp.occurredAt.toISOString(),
   };
 }

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { AssociationRequest } from './request.ts';
+import type { RolloutRequest } from './rollout-request.ts';
 
 /**
  * What a request asks for, hashed: the same key with another fingerprint is a conflict. Who sent it and how it
@@ -19,5 +20,18 @@ export function fingerprintOf(request: AssociationRequest): string {
   // Appended only when named, so an association without a version keeps the fingerprint it had before
   // versions existed, and a copy of it delivered across a deploy is still a duplicate, not a conflict.
   if (request.packageVersion !== undefined) asked.push(request.packageVersion);
+  return hash('sha256', JSON.stringify(asked), 'hex');
+}
+
+/** A rollout's fingerprint: what it asks for, in a fixed order, as for requests. */
+export function rolloutFingerprintOf(rollout: RolloutRequest): string {
+  const { canary, waveSize, maxFailures } = rollout.strategy;
+  const asked = [
+    'rollout',
+    rollout.packageId,
+    rollout.packageVersion ?? null,
+    rollout.domains,
+    [canary, waveSize, maxFailures],
+  ];
   return hash('sha256', JSON.stringify(asked), 'hex');
 }

@@ -5,6 +5,7 @@
 import type { DomainLockRecord } from './domain-lock.ts';
 import type { PackageDetails } from './events.ts';
 import type { RequestAction } from './request.ts';
+import type { RolloutRecord } from './rollout.ts';
 
 /** A request's states; only `ACCEPTED` may call AWS, only `TRACKING` is followed by the tracker. */
 export const REQUEST_STATES = ['ACCEPTED', 'TRACKING', 'SUCCEEDED', 'FAILED'] as const;
@@ -39,7 +40,34 @@ export interface OutboxTrackingMessage {
   delaySeconds: number;
 }
 
-export type OutboxEntry = OutboxEvent | OutboxDeadLetter | OutboxTrackingMessage;
+/** A rollout child's outcome, to be applied to its rollout's record (docs/DESIGN.md, "Rollouts"). */
+export interface OutboxRolloutOutcome {
+  kind: 'rollout-outcome';
+  rolloutId: string;
+  domainName: string;
+  outcome: DomainOutcome;
+}
+
+/** A rollout wave's child requests, to be sent to the requests queue. */
+export interface OutboxChildRequests {
+  kind: 'children';
+  wave: number;
+  bodies: string[];
+}
+
+/** How a rollout's domain ended, as its child request's decision says. */
+export interface DomainOutcome {
+  state: 'SUCCEEDED' | 'FAILED';
+  code?: string;
+  packageVersion?: string;
+}
+
+export type OutboxEntry =
+  | OutboxEvent
+  | OutboxDeadLetter
+  | OutboxTrackingMessage
+  | OutboxRolloutOutcome
+  | OutboxChildRequests;
 
 /**
  * What a record still has to send, one slot per thing a request sends at most once in its life; the slots'
@@ -49,11 +77,25 @@ export type OutboxEntry = OutboxEvent | OutboxDeadLetter | OutboxTrackingMessage
 export interface Outbox {
   deadLetter?: OutboxDeadLetter;
   started?: OutboxEvent;
+  /** A rollout's: the wave just completed, announced before the next wave starts or the rollout ends. */
+  waveCompleted?: OutboxEvent;
   decision?: OutboxEvent;
+  /** A rollout child's: its outcome, applied to the rollout after its own decision is announced. */
+  rolloutOutcome?: OutboxRolloutOutcome;
+  /** A rollout's: the children of the wave it started. */
+  children?: OutboxChildRequests;
   tracking?: OutboxTrackingMessage;
 }
 export type OutboxSlot = keyof Outbox;
-export const OUTBOX_SLOTS: readonly OutboxSlot[] = ['deadLetter', 'started', 'decision', 'tracking'];
+export const OUTBOX_SLOTS: readonly OutboxSlot[] = [
+  'deadLetter',
+  'started',
+  'waveCompleted',
+  'decision',
+  'rolloutOutcome',
+  'children',
+  'tracking',
+];
 
 /** What a request asks for, as kept in its record: enough to call AWS and to describe it in events. */
 export interface StoredRequest {
@@ -69,6 +111,8 @@ export interface StoredRequest {
     keyStoreAccessOption: { keyStoreAccessEnabled: boolean; keyAccessRoleArn?: string };
   };
   requestedBy?: string;
+  /** A rollout's child: the rollout its decision advances. */
+  rolloutId?: string;
 }
 
 export interface RecordBase {
@@ -118,7 +162,7 @@ export interface RejectionRecord extends RecordBase {
   reason: string;
 }
 
-export type LedgerRecord = RequestRecord | RejectionRecord | DomainLockRecord;
+export type LedgerRecord = RequestRecord | RejectionRecord | DomainLockRecord | RolloutRecord;
 
 export const requestRecordId = (idempotencyKey: string) => `request#${idempotencyKey}`;
 export const rejectionRecordId = (messageId: string) => `rejection#${messageId}`;
@@ -151,5 +195,9 @@ export function isSameEntry(a: OutboxEntry | undefined, b: OutboxEntry): boolean
   if (a === undefined || a.kind !== b.kind) return false;
   if (a.kind === 'event' && b.kind === 'event') return a.eventId === b.eventId;
   if (a.kind === 'dead-letter' && b.kind === 'dead-letter') return a.deadLetterId === b.deadLetterId;
+  if (a.kind === 'rollout-outcome' && b.kind === 'rollout-outcome') {
+    return a.rolloutId === b.rolloutId && a.domainName === b.domainName;
+  }
+  if (a.kind === 'children' && b.kind === 'children') return a.wave === b.wave;
   return a.kind === 'tracking' && b.kind === 'tracking' && a.body === b.body;
 }

@@ -1,67 +1,20 @@
 import * as z from 'zod/mini';
+import {
+  associationConfigurationSchema,
+  correlationIdSchema,
+  domainNameSchema,
+  idempotencyKeySchema,
+  packageIdSchema,
+  packageVersionSchema,
+  requestedBySchema,
+} from './request-fields.ts';
+import { type RolloutRequest, rolloutRequestSchema, withRolloutDefaults } from './rollout-request.ts';
 
-/** AWS's DomainName rule (OpenSearch Service API reference, DomainName type). */
-const DOMAIN_NAME_PATTERN = /^[a-z][a-z0-9-]+$/;
-/** Both package id styles the current API accepts: legacy `F123`/`G123` and `pkg-<hex>`. */
-const PACKAGE_ID_PATTERN = /^(([FG][0-9]+)|(pkg-[a-f0-9]+))$/;
-const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:/-]+$/;
-const IAM_ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]{1,512}$/;
+export { domainNameSchema, packageIdSchema };
 
-const lengthBetween = (min: number, max: number) => {
-  const error = `must be ${min} to ${max} characters`;
-  return [z.minLength(min, { error }), z.maxLength(max, { error })] as const;
-};
-
-export const domainNameSchema = z.string({ error: 'must be a string' }).check(
-  ...lengthBetween(3, 28),
-  z.regex(DOMAIN_NAME_PATTERN, {
-    error: 'must start with a lowercase letter and contain only lowercase letters, digits and hyphens',
-  }),
-);
-
-export const packageIdSchema = z
-  .string({ error: 'must be a string' })
-  .check(z.regex(PACKAGE_ID_PATTERN, { error: 'must match F<digits>, G<digits> or pkg-<lowercase hex>' }));
-
-const associationConfigurationSchema = z.strictObject(
-  {
-    keyStoreAccessOption: z.strictObject(
-      {
-        keyStoreAccessEnabled: z.boolean({ error: 'must be a boolean' }),
-        keyAccessRoleArn: z.optional(
-          z
-            .string({ error: 'must be a string' })
-            .check(z.regex(IAM_ROLE_ARN_PATTERN, { error: 'must be an IAM role ARN' })),
-        ),
-      },
-      { error: 'must be an object' },
-    ),
-  },
-  { error: 'must be an object' },
-);
-
-const PACKAGE_VERSION_PATTERN = /^[A-Za-z0-9._-]+$/;
-
-const idempotencyKeySchema = z.optional(
-  z
-    .string({ error: 'must be a string' })
-    .check(
-      ...lengthBetween(1, 128),
-      z.regex(IDEMPOTENCY_KEY_PATTERN, { error: 'must contain only A-Z a-z 0-9 . _ : / -' }),
-    ),
-);
-const correlationIdSchema = z.optional(
-  z.string({ error: 'must be a string' }).check(...lengthBetween(1, 128)),
-);
-const requestedBySchema = z.optional(
-  z
-    .string({ error: 'must be a string' })
-    .check(z.maxLength(256, { error: 'must be at most 256 characters' })),
-);
-
-/** The actions a request may name; `rollout` is not one yet. */
-export const REQUEST_ACTIONS = ['associate', 'dissociate'] as const;
-export type RequestAction = (typeof REQUEST_ACTIONS)[number];
+/** The actions a message may name; a rollout is not a request of its own but makes one per domain. */
+export const REQUEST_ACTIONS = ['associate', 'dissociate', 'rollout'] as const;
+export type RequestAction = 'associate' | 'dissociate';
 
 /**
  * The request message producers put on the requests queue.
@@ -74,14 +27,7 @@ export const associationRequestSchema = z
       action: z.optional(z.literal('associate', { error: 'must be "associate" here' })),
       domainName: domainNameSchema,
       packageId: packageIdSchema,
-      packageVersion: z.optional(
-        z
-          .string({ error: 'must be a string' })
-          .check(
-            ...lengthBetween(1, 64),
-            z.regex(PACKAGE_VERSION_PATTERN, { error: 'must contain only A-Z a-z 0-9 . _ -' }),
-          ),
-      ),
+      packageVersion: packageVersionSchema,
       prerequisitePackageIds: z.optional(
         z
           .array(packageIdSchema, { error: 'must be an array of package ids' })
@@ -91,6 +37,8 @@ export const associationRequestSchema = z
       idempotencyKey: idempotencyKeySchema,
       correlationId: correlationIdSchema,
       requestedBy: requestedBySchema,
+      /** Set by the service on a rollout's child requests: their decisions advance the rollout. */
+      rolloutId: idempotencyKeySchema,
     },
     { error: 'must be a JSON object' },
   )
@@ -136,7 +84,7 @@ export type AssociationRequest = (
 };
 
 export type ParseResult =
-  | { ok: true; request: AssociationRequest }
+  | { ok: true; kind: 'request'; request: AssociationRequest }
   | { ok: false; message: string; hint: Partial<AssociationRequestMessage> };
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -207,6 +155,19 @@ function hintFrom(value: unknown): Partial<AssociationRequestMessage> {
  * @param messageId the SQS message id, the default idempotency key
  */
 export function parseRequest(body: string, messageId: string): ParseResult {
+  const parsed = parseMessage(body, messageId);
+  if (!parsed.ok || parsed.kind === 'request') return parsed;
+  return { ok: false, message: 'action: must be associate or dissociate here', hint: parsed.hint };
+}
+
+/** Every message the requests queue takes: an association, a dissociation or a rollout. */
+export type ParsedMessage =
+  | { ok: true; kind: 'request'; request: AssociationRequest }
+  | { ok: true; kind: 'rollout'; rollout: RolloutRequest; hint: Partial<AssociationRequestMessage> }
+  | { ok: false; message: string; hint: Partial<AssociationRequestMessage> };
+
+/** Like parseRequest, for any action; never throws. */
+export function parseMessage(body: string, messageId: string): ParsedMessage {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -225,11 +186,15 @@ export function parseRequest(body: string, messageId: string): ParseResult {
   }
   const idempotencyKey = result.data.idempotencyKey ?? messageId;
   const correlationId = result.data.correlationId ?? idempotencyKey;
+  if (result.data.action === 'rollout') {
+    const rollout = withRolloutDefaults(result.data, idempotencyKey, correlationId);
+    return { ok: true, kind: 'rollout', rollout, hint: hintFrom(value) };
+  }
   const request: AssociationRequest =
     result.data.action === 'dissociate'
       ? { ...result.data, action: 'dissociate', idempotencyKey, correlationId }
       : { ...result.data, action: 'associate', idempotencyKey, correlationId };
-  return { ok: true, request };
+  return { ok: true, kind: 'request', request };
 }
 
 /** The schema of the body's action; undefined for an action this service does not know. */
@@ -237,5 +202,6 @@ function schemaFor(value: unknown) {
   const action =
     typeof value === 'object' && value !== null ? (value as { action?: unknown }).action : undefined;
   if (action === undefined || action === 'associate') return associationRequestSchema;
+  if (action === 'rollout') return rolloutRequestSchema;
   return action === 'dissociate' ? dissociationRequestSchema : undefined;
 }

@@ -17,6 +17,7 @@ import {
   succeededEvent,
 } from './events.ts';
 import {
+  type DomainOutcome,
   isSameEntry,
   type LedgerRecord,
   type OutboxDeadLetter,
@@ -76,6 +77,7 @@ export function identityOf(request: StoredRequest, targetVersion?: string): Requ
     domainName: request.domainName,
     packageId: request.packageId,
     requestedBy: request.requestedBy,
+    ...(request.rolloutId !== undefined && { rolloutId: request.rolloutId }),
   };
 }
 
@@ -233,7 +235,8 @@ export function decide(ctx: TransitionContext, record: RequestRecord, decision: 
   } else {
     outbox.decision = eventEntry(failedEvent(identity, decision.reason, stamp, decision.details));
     // Sent before the event: the DLQ copy is what an operator acts on, the event what a subscriber reacts to.
-    if (decision.deadLetter) {
+    // A rollout's child is not dead-lettered: its rollout's outcomes carry its failure.
+    if (decision.deadLetter && record.request.rolloutId === undefined) {
       const input = {
         body: record.body,
         reasonCode: decision.reason.code,
@@ -244,6 +247,20 @@ export function decide(ctx: TransitionContext, record: RequestRecord, decision: 
       };
       outbox.deadLetter = deadLetterEntry(input, ctx.newId());
     }
+  }
+  const { rolloutId } = record.request;
+  if (rolloutId !== undefined) {
+    const version = decision.details.packageVersion ?? record.details?.packageVersion;
+    const outcome: DomainOutcome =
+      decision.outcome === 'succeeded'
+        ? { state: 'SUCCEEDED', ...(version !== undefined && { packageVersion: version }) }
+        : { state: 'FAILED', code: decision.reason.code };
+    outbox.rolloutOutcome = {
+      kind: 'rollout-outcome',
+      rolloutId,
+      domainName: record.request.domainName,
+      outcome,
+    };
   }
   const { leaseOwner: _owner, leaseUntil: _until, body: _body, ...rest } = record;
   return {

@@ -3,9 +3,12 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import type { RejectionHint } from '../domain/events.ts';
-import { parseRequest } from '../domain/request.ts';
+import { parseMessage } from '../domain/request.ts';
+import type { OutboxTargets } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
 import { handleRequest } from './request-lifecycle.ts';
+import { handleRollout } from './rollout-accept.ts';
+import { rolloutAdvancer } from './rollout-advance.ts';
 import {
   attemptOf,
   describeError,
@@ -35,12 +38,24 @@ export function createAssociateHandler(deps: Runtime) {
     // In the order a record uses them (see InvocationBatcher): an event before the tracking message.
     const publisher = invocationPublisher(deps, context, batcher);
     const tracking = new BatchedQueueSender(deps.queues, config.trackingQueueUrl, batcher);
+    const requests = new BatchedQueueSender(deps.queues, config.requestsQueueUrl, batcher);
     const serializer = new KeyedSerializer();
     return processPartialResponse(
       event,
       (record: SQSRecord) => {
         const owner = deps.newId();
         const writeId = writeIdsFrom(owner);
+        const outbox: OutboxTargets = {
+          ledger: deps.ledger,
+          publisher,
+          tracking,
+          requests,
+          deadLetters: { queues: deps.queues, url: config.dlqUrl },
+          messageBody: record.body,
+          hook: deps.stepHook,
+          writeId,
+        };
+        outbox.advanceRollout = rolloutAdvancer(deps, () => outbox);
         const delivery: Delivery = {
           deps,
           record,
@@ -49,15 +64,7 @@ export function createAssociateHandler(deps: Runtime) {
           writeId,
           receiveCount: attemptOf(record),
           originalMessageId: record.messageAttributes?.SourceMessageId?.stringValue ?? record.messageId,
-          outbox: {
-            ledger: deps.ledger,
-            publisher,
-            tracking,
-            deadLetters: { queues: deps.queues, url: config.dlqUrl },
-            messageBody: record.body,
-            hook: deps.stepHook,
-            writeId,
-          },
+          outbox,
         };
         return handleMessage(delivery, batcher, serializer);
       },
@@ -69,11 +76,15 @@ export function createAssociateHandler(deps: Runtime) {
 
 async function handleMessage(delivery: Delivery, batcher: InvocationBatcher, serializer: KeyedSerializer) {
   const { record, deps } = delivery;
-  const parsed = parseRequest(record.body, delivery.originalMessageId);
-  const hint: RejectionHint = parsed.ok ? parsed.request : parsed.hint;
+  const parsed = parseMessage(record.body, delivery.originalMessageId);
+  const hint: RejectionHint = parsed.ok && parsed.kind === 'request' ? parsed.request : parsed.hint;
   try {
     if (!parsed.ok) {
       await batcher.track(() => reject(delivery, hint, 'InvalidRequest', parsed.message));
+      return;
+    }
+    if (parsed.kind === 'rollout') {
+      await batcher.track(() => handleRollout(delivery, parsed.rollout, hint));
       return;
     }
     // Records for one domain run in order: the API refuses a second package operation while one runs.

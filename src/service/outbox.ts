@@ -5,8 +5,10 @@ import type { Queues } from '../adapters/queues.ts';
 import {
   isSameEntry,
   type LedgerRecord,
+  type OutboxChildRequests,
   type OutboxEntry,
   type OutboxEvent,
+  type OutboxRolloutOutcome,
   type OutboxSlot,
   type OutboxTrackingMessage,
   pendingEntries,
@@ -22,6 +24,10 @@ export interface OutboxTargets {
   tracking?: BatchedQueueSender;
   /** Absent for the tracker: its decisions are not dead-lettered, and it leaves the requests' own alone. */
   deadLetters?: { queues: Queues; url: string };
+  /** The requests queue: a rollout's child requests go there. */
+  requests?: BatchedQueueSender;
+  /** Applies a rollout child's outcome to its rollout (src/service/rollout.ts). */
+  advanceRollout?: (entry: OutboxRolloutOutcome) => Promise<void>;
   /** The body of the message being handled: a dead letter that kept none is this message's. */
   messageBody: string;
   hook?: StepHook | undefined;
@@ -30,8 +36,15 @@ export interface OutboxTargets {
 }
 
 export type EntryKinds = ReadonlySet<OutboxEntry['kind']>;
-export const ALL_ENTRIES: EntryKinds = new Set(['dead-letter', 'event', 'tracking']);
-export const EVENTS_ONLY: EntryKinds = new Set(['event']);
+export const ALL_ENTRIES: EntryKinds = new Set([
+  'dead-letter',
+  'event',
+  'tracking',
+  'rollout-outcome',
+  'children',
+]);
+/** What the tracker sends of a decided record: its events, and what a rollout's child owes its rollout. */
+export const EVENTS_ONLY: EntryKinds = new Set(['event', 'rollout-outcome', 'children']);
 /** What the tracker drops unsent: the message it holds proves its tracking message was sent. */
 export const TRACKING_ONLY: EntryKinds = new Set(['tracking']);
 const NONE: EntryKinds = new Set();
@@ -87,6 +100,16 @@ export async function flushOutbox<R extends LedgerRecord>(
     );
   });
   await stage('publish', 'event', ([, entry]) => targets.publisher.publish(entry as OutboxEvent));
+  await stage('advance-rollout', 'rollout-outcome', async ([, entry]) => {
+    if (targets.advanceRollout === undefined) throw new Error('this function does not advance rollouts');
+    await targets.advanceRollout(entry as OutboxRolloutOutcome);
+  });
+  await stage('send-children', 'children', async ([, entry]) => {
+    if (targets.requests === undefined) throw new Error('this function does not send requests');
+    const { bodies } = entry as OutboxChildRequests;
+    const requests = targets.requests;
+    await Promise.all(bodies.map((body) => requests.send(body, 0)));
+  });
   await stage('send-tracking', 'tracking', async ([, entry]) => {
     const message = entry as OutboxTrackingMessage;
     if (targets.tracking === undefined) throw new Error('this function does not send tracking messages');

@@ -72,6 +72,8 @@ function storedRequest(request: AssociationRequest): RequestRecord['request'] {
       associationConfiguration: request.associationConfiguration,
     }),
     ...(request.requestedBy !== undefined && { requestedBy: request.requestedBy }),
+    ...(request.action === 'associate' &&
+      request.rolloutId !== undefined && { rolloutId: request.rolloutId }),
   };
 }
 

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
+import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
 import { trackingFor } from '../config.ts';
 import { classifyError } from '../domain/classify.ts';
@@ -18,6 +19,7 @@ import {
 import { actionOf, type Decision, decide, identityOf } from '../domain/transitions.ts';
 import { runStep } from './ledger-steps.ts';
 import { EVENTS_ONLY, flushOutbox, type OutboxTargets, TRACKING_ONLY } from './outbox.ts';
+import { rolloutAdvancer } from './rollout-advance.ts';
 import {
   attemptOf,
   audit,
@@ -50,19 +52,26 @@ export function createTrackHandler(deps: Runtime) {
   ): Promise<SQSBatchResponse> {
     const batcher = new InvocationBatcher();
     const publisher = invocationPublisher(deps, context, batcher);
+    // A child's decision here may start its rollout's next wave: its requests go to the requests queue.
+    const requests = new BatchedQueueSender(deps.queues, deps.config.requestsQueueUrl, batcher);
     return processPartialResponse(
       event,
-      (record: SQSRecord) => handleRecord(deps, batcher, publisher, record),
+      (record: SQSRecord) => handleRecord(deps, { batcher, publisher, requests }, record),
       new BatchProcessor(EventType.SQS),
       { context, processInParallel: true, throwOnFullBatchFailure: false },
     );
   };
 }
 
+interface InvocationSenders {
+  batcher: InvocationBatcher;
+  publisher: BatchedEventPublisher;
+  requests: BatchedQueueSender;
+}
+
 async function handleRecord(
   deps: Runtime,
-  batcher: InvocationBatcher,
-  publisher: BatchedEventPublisher,
+  { batcher, publisher, requests }: InvocationSenders,
   record: SQSRecord,
 ): Promise<void> {
   let json: unknown;
@@ -90,10 +99,12 @@ async function handleRecord(
   const outbox: OutboxTargets = {
     ledger: deps.ledger,
     publisher,
+    requests,
     messageBody: record.body,
     hook: deps.stepHook,
     writeId: writeIdsFrom(deps.newId()),
   };
+  outbox.advanceRollout = rolloutAdvancer(deps, () => outbox);
   try {
     await batcher.track(() => lookAgain({ deps, record, outbox }, parsed.data));
   } catch (error) {

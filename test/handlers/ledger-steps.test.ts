@@ -59,8 +59,10 @@ class StepFaults implements StepHook {
 }
 
 interface Expected {
-  /** The detail type of the one decision (a rejection's, for rejected messages). */
-  decision: string;
+  /** The detail types of the decisions (a rejection's, for rejected messages; a rollout's children's). */
+  decisions: string[];
+  /** A rollout's: its decision and how many waves it announces. */
+  rollout?: { decision: string; waves: number };
   started: boolean;
   deadLetters: number;
   operations: number;
@@ -84,47 +86,59 @@ const REJECTED = 'PackageRequestRejected';
 
 const SCENARIOS: Record<string, Scenario> = {
   'an association followed until ACTIVE': {
-    expected: { decision: SUCCEEDED, started: true, deadLetters: 0, operations: 1 },
+    expected: { decisions: [SUCCEEDED], started: true, deadLetters: 0, operations: 1 },
     run: async (world, _domains, key) => {
       world.send(request(key, 'F1'));
     },
   },
   'a package already ACTIVE': {
-    expected: { decision: SUCCEEDED, started: false, deadLetters: 0, operations: 0 },
+    expected: { decisions: [SUCCEEDED], started: false, deadLetters: 0, operations: 0 },
     run: async (world, domains, key) => {
       domains.active('orders-a', 'F2');
       world.send(request(key, 'F2'));
     },
   },
   'a permanent error': {
-    expected: { decision: FAILED, started: false, deadLetters: 1, operations: 0 },
+    expected: { decisions: [FAILED], started: false, deadLetters: 1, operations: 0 },
     run: async (world, _domains, key) => {
       world.send(request(key, 'F4040'));
     },
   },
   'a throttled call, retried': {
-    expected: { decision: SUCCEEDED, started: true, deadLetters: 0, operations: 1 },
+    expected: { decisions: [SUCCEEDED], started: true, deadLetters: 0, operations: 1 },
     run: async (world, domains, key) => {
       domains.throttles = 1;
       world.send(request(key, 'F3'));
     },
   },
   'a call whose answer was lost': {
-    expected: { decision: SUCCEEDED, started: true, deadLetters: 0, operations: 1 },
+    expected: { decisions: [SUCCEEDED], started: true, deadLetters: 0, operations: 1 },
     run: async (world, domains, key) => {
       domains.lostAnswers = 1;
       world.send(request(key, 'F5'));
     },
   },
   'an association the domain fails': {
-    expected: { decision: FAILED, started: true, deadLetters: 0, operations: 1 },
+    expected: { decisions: [FAILED], started: true, deadLetters: 0, operations: 1 },
     run: async (world, domains, key) => {
       domains.failPackages.add('F6');
       world.send(request(key, 'F6'));
     },
   },
+  'a rollout over a pattern, in two waves': {
+    expected: {
+      decisions: [SUCCEEDED, SUCCEEDED, SUCCEEDED],
+      started: true,
+      deadLetters: 0,
+      operations: 3,
+      rollout: { decision: 'PackageRolloutCompleted', waves: 2 },
+    },
+    run: async (world, _domains, key) => {
+      world.send({ action: 'rollout', packageId: 'F7', domains: ['orders-*'], idempotencyKey: key });
+    },
+  },
   'a body that is not JSON': {
-    expected: { decision: REJECTED, started: false, deadLetters: 1, operations: 0 },
+    expected: { decisions: [REJECTED], started: false, deadLetters: 1, operations: 0 },
     run: async (world) => {
       world.send('{not json');
     },
@@ -140,7 +154,10 @@ async function runScenario(scenario: Scenario, faults: StepFaults) {
   };
   const domains = new FakeDomains();
   domains.install(openSearch);
-  const world = new World(sqs, handlers, ENV.TRACKING_QUEUE_URL);
+  const world = new World(sqs, handlers, {
+    tracking: ENV.TRACKING_QUEUE_URL,
+    requests: ENV.REQUESTS_QUEUE_URL,
+  });
   const key = `ledger-${randomUUID()}`;
   await scenario.run(world, domains, key);
   await world.drain(faults);
@@ -160,8 +177,17 @@ function checkGuarantees(expected: Expected, domains: FakeDomains) {
   const distinct = (detailType: string) =>
     new Set(events.filter((event) => event.detailType === detailType).map((event) => event.detail.eventId));
   const decisions = [SUCCEEDED, FAILED, REJECTED].flatMap((type) => [...distinct(type)].map(() => type));
-  expect(decisions).toEqual([expected.decision]);
-  expect(distinct('PackageAssociationStarted').size).toBe(expected.started ? 1 : 0);
+  expect(decisions).toEqual(expected.decisions);
+  const starts = expected.started ? expected.decisions.length : 0;
+  expect(distinct('PackageAssociationStarted').size).toBe(starts);
+  if (expected.rollout !== undefined) {
+    expect(distinct('PackageRolloutStarted').size).toBe(1);
+    expect(distinct('PackageRolloutWaveCompleted').size).toBe(expected.rollout.waves);
+    const ends = ['PackageRolloutCompleted', 'PackageRolloutHalted'].flatMap((type) =>
+      [...distinct(type)].map(() => type),
+    );
+    expect(ends).toEqual([expected.rollout.decision]);
+  }
   const letters = deadLettersSent(sqs, ENV.DLQ_URL);
   expect(new Set(letters.map((letter) => letter.id)).size).toBe(expected.deadLetters);
   expect(domains.operations).toBe(expected.operations);

@@ -27,6 +27,7 @@ export function handlerEnvironment() {
     EVENT_BUS_NAME: 'package-associator-test',
     EVENT_SOURCE: 'package-associator',
     DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
+    REQUESTS_QUEUE_URL: `${QUEUE_BASE}/package-associator-requests`,
     TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
     TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
     LEDGER_TABLE: `ledger-${randomUUID()}`,

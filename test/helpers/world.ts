@@ -1,6 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   AssociatePackageCommand,
+  ListDomainNamesCommand,
   ListPackagesForDomainCommand,
   type OpenSearchClient,
 } from '@aws-sdk/client-opensearch';
@@ -47,6 +48,9 @@ export class FakeDomains {
   }
 
   install(openSearch: AwsClientStub<OpenSearchClient>): void {
+    openSearch.on(ListDomainNamesCommand).resolves({
+      DomainNames: ['orders-a', 'orders-b', 'orders-c'].map((DomainName) => ({ DomainName })),
+    });
     openSearch.on(AssociatePackageCommand).callsFake((input: { DomainName: string; PackageID: string }) => {
       const key = `${input.DomainName}/${input.PackageID}`;
       if (this.associations.has(key)) {
@@ -104,18 +108,21 @@ export class World {
   readonly requests: Queued[] = [];
   readonly tracking: Queued[] = [];
   #trackingSeen = 0;
+  #requestsSeen = 0;
   readonly #sqs: AwsClientStub<SQSClient>;
   readonly #handlers: { associate: BatchHandler; track: BatchHandler };
   readonly #trackingQueueUrl: string;
+  readonly #requestsQueueUrl: string;
 
   constructor(
     sqs: AwsClientStub<SQSClient>,
     handlers: { associate: BatchHandler; track: BatchHandler },
-    trackingQueueUrl: string,
+    queueUrls: { tracking: string; requests: string },
   ) {
     this.#sqs = sqs;
     this.#handlers = handlers;
-    this.#trackingQueueUrl = trackingQueueUrl;
+    this.#trackingQueueUrl = queueUrls.tracking;
+    this.#requestsQueueUrl = queueUrls.requests;
   }
 
   send(body: unknown, options: { messageId?: string } = {}): SQSRecord {
@@ -157,17 +164,27 @@ export class World {
     return deliveries;
   }
 
-  /** Tracking messages the handlers sent become messages of the tracking queue. */
+  /**
+   * Tracking messages the handlers sent become messages of the tracking queue, and requests they sent (a
+   * rollout's children) messages of the requests queue.
+   */
   collectTracking(): void {
-    const sent = this.#sqs
-      .commandCalls(SendMessageBatchCommand)
-      .filter((call) => call.args[0].input.QueueUrl === this.#trackingQueueUrl)
-      .flatMap((call) => call.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
-    for (const entry of sent.slice(this.#trackingSeen)) {
+    const sentTo = (queueUrl: string) =>
+      this.#sqs
+        .commandCalls(SendMessageBatchCommand)
+        .filter((call) => call.args[0].input.QueueUrl === queueUrl)
+        .flatMap((call) => call.args[0].input.Entries ?? []) as SendMessageBatchRequestEntry[];
+    const tracking = sentTo(this.#trackingQueueUrl);
+    for (const entry of tracking.slice(this.#trackingSeen)) {
       const record = { ...sqsRecord(entry.MessageBody ?? ''), eventSourceARN: TRACKING_QUEUE_ARN };
       this.tracking.push({ record, receiveCount: 1 });
     }
-    this.#trackingSeen = sent.length;
+    this.#trackingSeen = tracking.length;
+    const requests = sentTo(this.#requestsQueueUrl);
+    for (const entry of requests.slice(this.#requestsSeen)) {
+      this.requests.push({ record: sqsRecord(entry.MessageBody ?? ''), receiveCount: 1 });
+    }
+    this.#requestsSeen = requests.length;
   }
 }
 

@@ -25,6 +25,7 @@ const ENV = {
   EVENT_BUS_NAME: 'package-associator-security',
   EVENT_SOURCE: 'package-associator',
   DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
+  REQUESTS_QUEUE_URL: `${QUEUE_BASE}/package-associator-requests`,
   TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
   TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
   LEDGER_TABLE: `ledger-security-${randomUUID()}`,

@@ -21,6 +21,7 @@ const FUNCTION_ENVIRONMENT = {
   EVENT_BUS_NAME: 'package-associator',
   EVENT_SOURCE: 'package-associator',
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/requests-dlq',
+  REQUESTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/requests',
   TRACKING_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking',
   TRACKING_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking-dlq',
   LEDGER_TABLE: 'package-associator-ledger',

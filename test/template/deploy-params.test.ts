@@ -349,7 +349,14 @@ describe('the IAM exports osls resolves', () => {
     expect(await keyAccessRoleArns(context)).toEqual([KEY_ROLE]);
     expect(await requestSenders(context)).toEqual([PRODUCER, OPERATOR]);
     expect(await requestSendersDenyCondition(context)).toEqual({
-      ArnNotEquals: { 'aws:PrincipalArn': [PRODUCER, OPERATOR] },
+      ArnNotEquals: {
+        'aws:PrincipalArn': [
+          { 'Fn::GetAtt': ['AssociatePackageRole', 'Arn'] },
+          { 'Fn::GetAtt': ['TrackAssociationRole', 'Arn'] },
+          PRODUCER,
+          OPERATOR,
+        ],
+      },
     });
     expect((await trackingQueueSenders(context)).at(-1)).toBe(OPERATOR);
   });

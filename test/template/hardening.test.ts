@@ -236,7 +236,13 @@ describe('packaged template: hardening', () => {
           Resource: getAttArn('RequestsQueue'),
           Condition: {
             ArnNotEquals: {
-              'aws:PrincipalArn': [...producers.filter((arn) => !roots.includes(arn)), ...operators],
+              // The functions send a rollout's children to this queue themselves.
+              'aws:PrincipalArn': [
+                getAttArn('AssociatePackageRole'),
+                getAttArn('TrackAssociationRole'),
+                ...producers.filter((arn) => !roots.includes(arn)),
+                ...operators,
+              ],
             },
             // No request is made as an account root: naming one spares every principal of that account.
             StringNotEquals: { 'aws:PrincipalAccount': roots.map((root) => root.split(':')[4]) },

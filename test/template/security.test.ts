@@ -158,7 +158,11 @@ const LEDGER_ACTIONS = iamActionsOf('src/adapters/ledger.ts');
 const EVENT_SOURCE_MAPPING_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 /** Reads of a package, not a domain: IAM has no resource-level permissions for them. */
-const PACKAGE_READS: ReadonlySet<string> = new Set(['es:DescribePackages', 'es:GetPackageVersionHistory']);
+const PACKAGE_READS: ReadonlySet<string> = new Set([
+  'es:DescribePackages',
+  'es:GetPackageVersionHistory',
+  'es:ListDomainNames',
+]);
 const TRACE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 
 /**
@@ -279,6 +283,7 @@ describe('packaged template: security', () => {
         'associations.describePackage': ['es:DescribePackages'],
         'associations.versionHistory': ['es:GetPackageVersionHistory'],
         'associations.isProcessing': ['es:DescribeDomain'],
+        'associations.listDomainNames': ['es:ListDomainNames'],
         'associations.list': ['es:ListPackagesForDomain'],
         'associations.find': ['es:ListPackagesForDomain'],
         'queues.defer': ['sqs:ChangeMessageVisibility'],
@@ -294,9 +299,17 @@ describe('packaged template: security', () => {
       const track = codeUseOf(FUNCTIONS.trackAssociation.service);
       expect(associate.has('es:AssociatePackage')).toBe(true);
       expect(track.has('es:AssociatePackage')).toBe(false);
-      expect([...(associate.get('sqs:SendMessage') ?? [])].sort()).toEqual(['DLQ_URL', 'TRACKING_QUEUE_URL']);
-      // The next check is the same message made visible later: the tracker sends only malformed ones, aside.
-      expect([...(track.get('sqs:SendMessage') ?? [])].sort()).toEqual(['TRACKING_DLQ_URL']);
+      expect([...(associate.get('sqs:SendMessage') ?? [])].sort()).toEqual([
+        'DLQ_URL',
+        'REQUESTS_QUEUE_URL',
+        'TRACKING_QUEUE_URL',
+      ]);
+      // The next check is the same message made visible later: the tracker sends only malformed ones, aside,
+      // and the children of a rollout wave its decision starts.
+      expect([...(track.get('sqs:SendMessage') ?? [])].sort()).toEqual([
+        'REQUESTS_QUEUE_URL',
+        'TRACKING_DLQ_URL',
+      ]);
     });
   });
 

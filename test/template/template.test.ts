@@ -134,6 +134,7 @@ const ENVIRONMENT_NAMES = [
   'EVENT_BUS_NAME',
   'EVENT_SOURCE',
   'DLQ_URL',
+  'REQUESTS_QUEUE_URL',
   'TRACKING_QUEUE_URL',
   'TRACKING_DLQ_URL',
   'LEDGER_TABLE',
@@ -169,7 +170,12 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
       ...logs('AssociatePackageLogGroup'),
       ...tracing,
       ...consume('RequestsQueue'),
-      'sqs:SendMessage': sorted([getAttArn('RequestsDlq'), getAttArn('TrackingQueue')]),
+      // The DLQ, the tracker's queue, and the requests queue for a rollout's children.
+      'sqs:SendMessage': sorted([
+        getAttArn('RequestsDlq'),
+        getAttArn('TrackingQueue'),
+        getAttArn('RequestsQueue'),
+      ]),
       'es:AssociatePackage': sorted(domainArns),
       'es:DissociatePackage': sorted(domainArns),
       'es:ListPackagesForDomain': sorted(domainArns),
@@ -177,6 +183,7 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
       // Package reads: no resource-level permissions.
       'es:DescribePackages': ['*'],
       'es:GetPackageVersionHistory': ['*'],
+      'es:ListDomainNames': ['*'],
       'events:PutEvents': [busArn],
       ...ledger,
     },
@@ -184,7 +191,7 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
       ...logs('TrackAssociationLogGroup'),
       ...tracing,
       ...consume('TrackingQueue'),
-      'sqs:SendMessage': [getAttArn('TrackingDlq')],
+      'sqs:SendMessage': sorted([getAttArn('TrackingDlq'), getAttArn('RequestsQueue')]),
       'es:ListPackagesForDomain': sorted(domainArns),
       'events:PutEvents': [busArn],
       ...ledger,
@@ -236,6 +243,7 @@ describe('packaged CloudFormation template', () => {
       expect(environment).toMatchObject({
         EVENT_SOURCE: 'package-associator',
         DLQ_URL: { Ref: 'RequestsDlq' },
+        REQUESTS_QUEUE_URL: { Ref: 'RequestsQueue' },
         TRACKING_QUEUE_URL: { Ref: 'TrackingQueue' },
         TRACKING_DLQ_URL: { Ref: 'TrackingDlq' },
         LEDGER_TABLE: { Ref: 'LedgerTable' },
@@ -422,7 +430,11 @@ describe('packaged CloudFormation template', () => {
     );
 
     it('scopes every OpenSearch action on a domain to the allowed domains, never to all domains', () => {
-      const packageReads = new Set(['es:DescribePackages', 'es:GetPackageVersionHistory']);
+      const packageReads = new Set([
+        'es:DescribePackages',
+        'es:GetPackageVersionHistory',
+        'es:ListDomainNames',
+      ]);
       const esStatements = allPolicyStatements(template).filter((statement) =>
         asArray(statement.Action).some((action) => action.startsWith('es:') && !packageReads.has(action)),
       );

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.ts';
 const minimal = {
   EVENT_BUS_NAME: 'bus',
   DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
+  REQUESTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/requests',
   TRACKING_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking',
   TRACKING_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tracking-dlq',
   LEDGER_TABLE: 'ledger',

@@ -370,6 +370,7 @@ describe('parseRequest, for hostile bodies', () => {
     const padding = ' \n\t\r'.repeat(OVERSIZED / 8);
     expect(parse(`${padding}${validText}${padding}`)).toEqual({
       ok: true,
+      kind: 'request',
       request: { action: 'associate', ...valid, idempotencyKey: MESSAGE_ID, correlationId: MESSAGE_ID },
     });
   });

@@ -14,6 +14,7 @@ describe('parseRequest', () => {
   it('resolves defaults: the key is the message id and the correlation id is the key', () => {
     expect(parse(valid)).toEqual({
       ok: true,
+      kind: 'request',
       request: { action: 'associate', ...valid, idempotencyKey: 'msg-1', correlationId: 'msg-1' },
     });
   });
@@ -22,6 +23,7 @@ describe('parseRequest', () => {
     const body = { action: 'dissociate', domainName: 'catalog-search', packageId: 'F123' };
     expect(parse(body)).toEqual({
       ok: true,
+      kind: 'request',
       request: { ...body, idempotencyKey: 'msg-1', correlationId: 'msg-1' },
     });
     expect(parse({ ...body, packageVersion: 'v2' })).toEqual({
@@ -32,19 +34,20 @@ describe('parseRequest', () => {
   });
 
   it('names the actions it knows when the action is another', () => {
-    expect(parse({ ...valid, action: 'rollout' })).toMatchObject({
+    expect(parse({ ...valid, action: 'purge' })).toMatchObject({
       ok: false,
-      message: 'action: must be one of associate, dissociate',
+      message: 'action: must be one of associate, dissociate, rollout',
     });
     expect(parse({ ...valid, action: 7 })).toMatchObject({
       ok: false,
-      message: 'action: must be one of associate, dissociate',
+      message: 'action: must be one of associate, dissociate, rollout',
     });
   });
 
   it('takes a package version: letters, digits, dots, dashes and underscores', () => {
     expect(parse({ ...valid, packageVersion: 'v7' })).toMatchObject({
       ok: true,
+      kind: 'request',
       request: { packageVersion: 'v7' },
     });
     expect(parse({ ...valid, packageVersion: 'v 7' })).toMatchObject({
@@ -71,7 +74,7 @@ describe('parseRequest', () => {
       correlationId: 'corr 1',
       requestedBy: 'team-search',
     };
-    expect(parse(full)).toEqual({ ok: true, request: { action: 'associate', ...full } });
+    expect(parse(full)).toEqual({ ok: true, kind: 'request', request: { action: 'associate', ...full } });
   });
 
   describe.each([

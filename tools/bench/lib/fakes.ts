@@ -133,6 +133,7 @@ export function benchEnvironment(): Record<string, string> {
     EVENT_BUS_NAME: 'package-associator-bench',
     EVENT_SOURCE: 'package-associator',
     DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
+    REQUESTS_QUEUE_URL: `${QUEUE_BASE}/package-associator-requests`,
     TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
     TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
     LEDGER_TABLE: 'package-associator-bench-ledger',
@@ -219,6 +220,10 @@ export function fakeAws(options: FakeAwsOptions = {}): FakeAws {
       async versionHistory() {
         await latency(latencyMs);
         return ['v1'];
+      },
+      async listDomainNames() {
+        await latency(latencyMs);
+        return [];
       },
       async isProcessing() {
         counts.describeDomain += 1;
