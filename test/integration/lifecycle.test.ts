@@ -335,6 +335,36 @@ describe.concurrent('the package lifecycle end to end, through the local stack',
     expect(deadLetter.MessageAttributes?.ReasonCode?.StringValue).toBe('PackageNotUsable');
     expect(callsOn('AssociatePackage', 'orders-8')).toEqual([]);
   });
+
+  it('associates the current version after waiting for a busy domain while the package was updated', async ({
+    expect,
+  }) => {
+    const processing = await fetch(`${test.stack.endpoint}/_emulator/opensearch/domains/orders-9`, {
+      method: 'PUT',
+      body: JSON.stringify({ processingForMs: 4_000 }),
+    });
+    expect(processing.status).toBe(200);
+    const outcome = decided(test, { domainName: 'orders-9', packageId: 'F9004' });
+    // The request has read the package at v1 (DescribePackages comes before DescribeDomain) and is waiting.
+    await test.events.waitFor(
+      () => local.recorder.calls({ operation: 'DescribeDomain', domainName: 'orders-9' })[0],
+      5_000,
+      'the request to find the domain processing',
+    );
+    await openSearch.send(
+      new UpdatePackageCommand({
+        PackageID: 'F9004',
+        PackageSource: { ...SOURCE, S3Key: 'synonyms/9004-v2.txt' },
+      }),
+    );
+    await availableAt('F9004', 'v2');
+
+    const events = await outcome;
+
+    // No version named: "the current one", which AssociatePackage applies; v1 was never made durable by `pin`.
+    expect(types(events)).toEqual(['PackageAssociationStarted', 'PackageAssociationSucceeded']);
+    expect(events[1]?.detail).toMatchObject({ status: 'ACTIVE', packageVersion: 'v2', targetVersion: 'v2' });
+  });
 });
 
 // Concurrent with the suite above: the two stacks run side by side.
