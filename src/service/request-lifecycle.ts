@@ -254,6 +254,9 @@ async function planFor(
   const ready = await packageReady(delivery, held);
   if (!isRecord(ready)) return { held, plan: ready };
   const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready));
+  // A wait releases the record as read: the target `ready` chose stays in memory until `pin`, so the next
+  // holder chooses again (a package updated meanwhile is associated at its new version, not failed).
+  if (waiting?.kind === 'retry') return { held, plan: waiting };
   if (waiting !== undefined) return { held: ready, plan: waiting };
   held = await pinCall(delivery, ready);
   return { held, plan: await callAws(delivery, held) };

@@ -257,6 +257,24 @@ describe('readiness', () => {
     expect(calls(AssociatePackageCommand)).toBe(1);
   });
 
+  it('chooses the target again after a wait: a package updated meanwhile is associated at its new version', async () => {
+    packageIs('AVAILABLE', 'v1');
+    openSearch.on(DescribeDomainCommand).resolves({ DomainStatus: { Processing: true } as never });
+    const record = request();
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+
+    packageIs('AVAILABLE', 'v2', { history: ['v1', 'v2'] });
+    openSearch.on(DescribeDomainCommand).resolves({ DomainStatus: { Processing: false } as never });
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING', 'v2'));
+    expect(await associate(again(record, 2))).toEqual({ batchItemFailures: [] });
+
+    expect(calls(AssociatePackageCommand)).toBe(1);
+    expect(publishedEvents(eventBridge)[0]?.Detail).toMatchObject({
+      status: 'ASSOCIATING',
+      targetVersion: 'v2',
+    });
+  });
+
   it('fails a package that does not exist, without calling AssociatePackage', async () => {
     openSearch.on(DescribePackagesCommand).resolves({ PackageDetailsList: [] });
 
