@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DETAIL_SCHEMAS } from './event-schemas.ts';
 import { associationRequestSchema, dissociationRequestSchema } from './request.ts';
+import { rolloutRequestSchema } from './rollout-request.ts';
 
 /**
  * Where each published schema says it lives: this base plus its path under schema/. An `$id` names a schema;
@@ -54,6 +55,7 @@ export function jsonSchemas(): Record<string, unknown> {
       dissociationRequestSchema,
       'input',
     ),
+    'rollout-request.schema.json': published('rollout-request.schema.json', rolloutRequestSchema, 'input'),
   };
   for (const [detailType, detail] of Object.entries(DETAIL_SCHEMAS)) {
     const envelopeFile = `events/${detailType}.schema.json`;
