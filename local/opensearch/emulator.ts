@@ -104,6 +104,11 @@ export interface OpenSearchEmulator {
   /** Associations and/or dissociations of the package on the domain end failed with these details, or pass. */
   setDomainPackageFailures(domainName: string, packageId: string, failures: InjectedFailures): void;
   callCounts(): Record<OperationName, CallCount>;
+  /**
+   * Package operations that took effect (a lost answer's included), per `<domain>/<package>`: a soak names the
+   * pair an operation ran twice on, not only that one did.
+   */
+  operationsByPair(): Record<string, number>;
   getDomainPackageStatus(domainName: string, packageId: string): string | undefined;
   state(): OpenSearchEmulatorState;
   /** Back to the seed data and the construction options; call counts start again from zero. */
@@ -153,6 +158,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
   let faults = initialFaults;
   let latency = initialLatency;
   let counts = zeroCounts();
+  let operationsByPair = new Map<string, number>();
   const newRandom = () => (options.randomSeed === undefined ? Math.random : seededRandom(options.randomSeed));
   let random = newRandom();
   const pendingWaits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -230,6 +236,10 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       store.injectFailures(domainName, packageId, failures);
     },
 
+    operationsByPair() {
+      return Object.fromEntries(operationsByPair);
+    },
+
     callCounts() {
       return Object.fromEntries(
         Object.entries(counts).map(([name, count]) => [name, { ...count }]),
@@ -278,6 +288,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       faults = initialFaults;
       latency = initialLatency;
       counts = zeroCounts();
+      operationsByPair = new Map();
       random = newRandom();
     },
 
@@ -320,6 +331,9 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       const body = req.method === 'GET' ? {} : parseJsonObject(rawBody);
       const result = OPERATIONS[operation](store, { params, query, body });
       count.succeeded += 1;
+      for (const pair of pairsOperatedOn(operation, params, body)) {
+        operationsByPair.set(pair, (operationsByPair.get(pair) ?? 0) + 1);
+      }
       if (loseAnswer) {
         // The operation has run; only its answer is lost.
         req.socket.destroy();
@@ -345,4 +359,17 @@ function asApiError(error: unknown): EmulatorApiError {
   if (error instanceof EmulatorApiError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new EmulatorApiError('InternalException', `Emulator error: ${message}`);
+}
+
+/** The `<domain>/<package>` pairs a package operation that succeeded acted on. */
+function pairsOperatedOn(operation: OperationName, params: Record<string, string>, body: unknown): string[] {
+  if (operation === 'AssociatePackage' || operation === 'DissociatePackage') {
+    return [`${params.DomainName}/${params.PackageID}`];
+  }
+  if (operation !== 'AssociatePackages' && operation !== 'DissociatePackages') return [];
+  const { DomainName, PackageList } = body as { DomainName?: unknown; PackageList?: unknown };
+  if (!Array.isArray(PackageList)) return [];
+  return PackageList.flatMap((entry: { PackageID?: unknown }) =>
+    typeof entry?.PackageID === 'string' ? [`${String(DomainName)}/${entry.PackageID}`] : [],
+  );
 }

@@ -787,6 +787,31 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
     );
   });
 
+  it("counts the package operations that took effect per pair, a lost answer's included, a refused one not", async () => {
+    const { server, client } = await start({
+      associationDelayMs: 0,
+      faults: [
+        { operation: 'AssociatePackage', errorType: 'LostAnswer', rate: 1, domainName: 'orders-logs' },
+      ],
+    });
+    await client.send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'catalog-search' }));
+    // Already in desired state: refused, so no operation.
+    await client
+      .send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'catalog-search' }))
+      .catch(() => undefined);
+    await client
+      .send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'orders-logs' }))
+      .catch(() => undefined);
+    await client.send(
+      new DissociatePackageCommand({ PackageID: 'F111111111', DomainName: 'catalog-search' }),
+    );
+
+    expect(server.emulator.operationsByPair()).toEqual({
+      'catalog-search/F111111111': 2,
+      'orders-logs/F111111111': 1,
+    });
+  });
+
   it('fails every call of the faulted operation at rate 1, and only that operation', async () => {
     const { server, client } = await start({
       faults: [{ operation: 'AssociatePackage', errorType: 'ThrottlingException', rate: 1 }],

@@ -95,6 +95,23 @@ describe('reconcile', () => {
     expect(result.lost).toBe(0);
   });
 
+  it("names the pair an operation ran on twice, from the emulator's count per pair", () => {
+    const result = reconcile(
+      observation({
+        requests,
+        sent,
+        events: requests.map((request) => event(`key-${request.id}`, SUCCEEDED)),
+        associatePackage: { calls: 6, succeeded: 6, failed: 0 },
+        associations: active,
+        operationsByPair: { 'orders-1/F9001': 2, 'orders-2/F9001': 1 },
+      }),
+    );
+    expect(result.associatePackage.pairsOperatedTwice).toEqual({ 'orders-1/F9001': 2 });
+    expect(result.violations).toEqual([
+      '6 successful AssociatePackage calls for 5 (domain, package) pairs: orders-1/F9001 ×2',
+    ]);
+  });
+
   it('counts an event published again under its id once, and a second decision as a violation', () => {
     const again = event('key-0', SUCCEEDED);
     const once = reconcile(

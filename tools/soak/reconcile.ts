@@ -71,6 +71,8 @@ export interface Observation {
   queuedTrackingKeys: readonly string[];
   associatePackage: CallCount;
   associations: readonly AssociationState[];
+  /** Package operations that took effect, per `<domain>/<package>` (the emulator's count). */
+  operationsByPair?: Readonly<Record<string, number>>;
 }
 
 export interface Example {
@@ -121,6 +123,8 @@ export interface Reconciliation {
     /** Unique requests that reach AssociatePackage (valid bodies on allowed domains). */
     requestsReachingAws: number;
     associatedPairs: number;
+    /** The pairs operated on more than once, with how often: what to look for in the logs. */
+    pairsOperatedTwice: Record<string, number>;
   };
   examples: Record<string, Example[]>;
   /** Broken invariants, in words; empty when the run passed. */
@@ -372,6 +376,9 @@ export function reconcile(observation: Observation): Reconciliation {
       ...observation.associatePackage,
       requestsReachingAws: requests.filter((request) => reachesAws.has(request.kind)).length,
       associatedPairs,
+      pairsOperatedTwice: Object.fromEntries(
+        Object.entries(observation.operationsByPair ?? {}).filter(([, operations]) => operations > 1),
+      ),
     },
     examples,
   };
@@ -397,10 +404,12 @@ function violationsOf(result: Omit<Reconciliation, 'violations'>): string[] {
     [result.freeTextChanged, 'requests whose requestedBy reached an event changed'],
   ];
   for (const [count, what] of mustBeZero) if (count > 0) violations.push(`${count} ${what}`);
-  const { succeeded, associatedPairs } = result.associatePackage;
-  if (succeeded > associatedPairs) {
+  const { succeeded, associatedPairs, pairsOperatedTwice } = result.associatePackage;
+  const twice = Object.entries(pairsOperatedTwice).map(([pair, operations]) => `${pair} ×${operations}`);
+  if (succeeded > associatedPairs || twice.length > 0) {
+    const which = twice.length > 0 ? `: ${twice.join(', ')}` : ': some pair was associated twice';
     violations.push(
-      `${succeeded} successful AssociatePackage calls for ${associatedPairs} (domain, package) pairs: some pair was associated twice`,
+      `${succeeded} successful AssociatePackage calls for ${associatedPairs} (domain, package) pairs${which}`,
     );
   }
   return violations;

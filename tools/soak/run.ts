@@ -422,6 +422,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       queuedRequestMessageIds: queuedMessages(stack, LOCAL_NAMES.requestsQueue).messageIds,
       queuedTrackingKeys: trackingKeys,
       associatePackage: stack.openSearch.callCounts().AssociatePackage,
+      operationsByPair: stack.openSearch.operationsByPair(),
       associations: stack.openSearch.state().associations,
     });
   }
