@@ -2,18 +2,10 @@
  * A rollout message (docs/DESIGN.md, "Rollouts"): acceptance resolves the domains once and starts the canary
  * wave in the rollout's record; its children's outcomes advance it (rollout-advance.ts).
  */
-
 import type { RejectionHint } from '../domain/events.ts';
 import { rolloutFingerprintOf } from '../domain/fingerprint.ts';
 import { hasPending, isExpired } from '../domain/ledger.ts';
-import {
-  acceptRollout,
-  advance,
-  hasUnsentProgress,
-  type RolloutRecord,
-  resolveDomains,
-  rolloutRecordId,
-} from '../domain/rollout.ts';
+import { acceptRollout, resolveDomains, rolloutRecordId } from '../domain/rollout.ts';
 import type { RolloutRequest } from '../domain/rollout-request.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
