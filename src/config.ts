@@ -4,7 +4,7 @@ import type { BackoffPolicy } from './domain/backoff.ts';
 import { isPluginType } from './domain/readiness.ts';
 
 /** Decimal digits only: `Number()` would also read `0x8`, `1e3` or ` 8 ` as numbers nobody meant to write. */
-const wholeNumber = (max: number) =>
+const wholeNumber = (max: number, min = 1) =>
   z.pipe(
     z.string().check(z.regex(/^[0-9]+$/, { error: 'must be a whole number in decimal digits' })),
     z.pipe(
@@ -12,8 +12,8 @@ const wholeNumber = (max: number) =>
       z
         .number()
         .check(
-          z.minimum(1, { error: `must be from 1 to ${max}` }),
-          z.maximum(max, { error: `must be from 1 to ${max}` }),
+          z.minimum(min, { error: `must be from ${min} to ${max}` }),
+          z.maximum(max, { error: `must be from ${min} to ${max}` }),
         ),
     ),
   );
@@ -112,6 +112,8 @@ const environmentSchema = (localOrigins: string[]) =>
     // Plugins install by a blue/green deployment; their checks are made visible again (up to 12 h), not delayed.
     PLUGIN_TRACKING_MAX_DELAY_SECONDS: seconds(900, 43_200),
     PLUGIN_TRACKING_DEADLINE_SECONDS: seconds(21_600, 7 * 86_400),
+    // Milliseconds a package's state and a domain's processing flag are reused by one environment; 0: never.
+    READ_REUSE_MS: z._default(wholeNumber(60_000, 0), 2000),
   });
 
 export interface Config {
@@ -125,6 +127,8 @@ export interface Config {
   allowList: DomainAllowList;
   /** The key-access roles a request may name (`associationConfiguration.keyStoreAccessOption.keyAccessRoleArn`). */
   keyAccessRoleArns: ReadonlySet<string>;
+  /** How long DescribePackages and DescribeDomain answers are reused (src/adapters/recent-reads.ts). */
+  readReuseMs: number;
   maxAttempts: number;
   retryBudgetSeconds: number;
   /** The idempotency window: how long a decided request stays a duplicate, counted from its decision. */
@@ -188,6 +192,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     ledgerTable: env.LEDGER_TABLE,
     allowList,
     keyAccessRoleArns: new Set(splitList(env.KEY_ACCESS_ROLE_ARNS)),
+    readReuseMs: env.READ_REUSE_MS,
     maxAttempts: env.MAX_ATTEMPTS,
     retryBudgetSeconds: env.RETRY_BUDGET_SECONDS,
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,

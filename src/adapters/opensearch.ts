@@ -41,7 +41,7 @@ export interface PackageAssociations {
   /** The package as the domain reports it, or undefined when the domain does not list it. */
   find(domainName: string, packageId: string): Promise<PackageDetails | undefined>;
   /** The package itself (`DescribePackages`), or undefined when the account has no such package. */
-  describePackage(packageId: string): Promise<PackageState | undefined>;
+  describePackage(packageId: string, options?: { fresh?: boolean }): Promise<PackageState | undefined>;
   /** Every version the package has had (`GetPackageVersionHistory`). */
   versionHistory(packageId: string): Promise<string[]>;
   /** Every domain of the account and region (`ListDomainNames`). */

@@ -13,7 +13,23 @@ export interface DomainLockRecord extends RecordBase {
   kind: 'domain-lock';
   domainName: string;
   holder?: DomainLockHolder & { packageId: string; since: number };
+  /**
+   * Set when the last holder's decision came from seeing its operation end (or fail before any ran): nothing of
+   * the service's runs on the domain, so the next `lock` need not read the listing.
+   */
+  idle?: boolean;
 }
+
+/** Decisions made without seeing the operation end: AWS may still be running it. */
+const DECIDED_WHILE_RUNNING: ReadonlySet<string> = new Set([
+  'TimedOut',
+  'DomainNotAllowed',
+  'AssociationLost',
+]);
+
+/** Whether a decided request leaves its domain idle (see `DomainLockRecord.idle`). */
+export const leavesIdle = (reason: string | undefined): boolean =>
+  reason !== undefined && !DECIDED_WHILE_RUNNING.has(reason);
 
 export const domainLockId = (domainName: string) => `domain#${domainName}`;
 
@@ -72,6 +88,7 @@ export function lockedBy(
     id: domainLockId(domainName),
     kind: 'domain-lock',
     domainName,
+    idle: false,
     holder: { ...holder, since: now.getTime() },
     outbox: {},
     version: current?.version ?? 0,
@@ -81,7 +98,7 @@ export function lockedBy(
 }
 
 /** The lock dropped; the record stays so the next `lock` is a conditional overwrite. */
-export function unlocked(lock: DomainLockRecord): DomainLockRecord {
+export function unlocked(lock: DomainLockRecord, idle: boolean): DomainLockRecord {
   const { holder: _holder, ...rest } = lock;
-  return rest;
+  return { ...rest, idle };
 }

@@ -9,6 +9,7 @@ import { dynamoDbLedger } from '../adapters/ledger.ts';
 import { logger, metrics, tracer } from '../adapters/observability.ts';
 import { openSearchPackageAssociations } from '../adapters/opensearch.ts';
 import { sqsQueues } from '../adapters/queues.ts';
+import { withRecentReads } from '../adapters/recent-reads.ts';
 import { loadConfig } from '../config.ts';
 import type { Runtime } from '../service/runtime.ts';
 
@@ -17,7 +18,7 @@ export function lambdaDependencies(): Runtime {
   const config = loadConfig(process.env);
   return {
     config,
-    associations: openSearchPackageAssociations(openSearchClient),
+    associations: withRecentReads(openSearchPackageAssociations(openSearchClient), config.readReuseMs),
     queues: sqsQueues(sqsClient),
     ledger: dynamoDbLedger(dynamoDBClient, config.ledgerTable),
     eventBridge: eventBridgeClient,

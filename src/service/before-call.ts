@@ -13,7 +13,7 @@ import {
   lockedBy,
 } from '../domain/domain-lock.ts';
 import type { PackageDetails } from '../domain/events.ts';
-import { type RequestRecord, requestRecordId } from '../domain/ledger.ts';
+import { type LedgerRecord, type RequestRecord, requestRecordId } from '../domain/ledger.ts';
 import { type PackageState, packageReadiness, type Readiness } from '../domain/readiness.ts';
 import { isAtTarget } from '../domain/tracking.ts';
 import { actionOf } from '../domain/transitions.ts';
@@ -91,29 +91,66 @@ function abandonedAfter(deps: Runtime): AbandonedAfter {
   };
 }
 
+/** The domain's lock as it stands, and whether a live request other than this one holds it. */
+export interface LockState {
+  current: LedgerRecord | undefined;
+  ours: boolean;
+  busy: Plan | undefined;
+}
+
+async function lockState(delivery: Delivery, held: RequestRecord): Promise<LockState> {
+  const { ledger, now } = delivery.deps;
+  const { domainName, idempotencyKey } = held.request;
+  const current = await ledger.get(domainLockId(domainName));
+  if (isHeldBy(current, { idempotencyKey, incarnation: held.incarnation })) {
+    return { current, ours: true, busy: undefined };
+  }
+  if (current?.kind === 'domain-lock' && current.holder !== undefined) {
+    const other = current.holder;
+    const otherRecord = await ledger.get(requestRecordId(other.idempotencyKey));
+    if (isLiveHolder(otherRecord, other, now(), abandonedAfter(delivery.deps))) {
+      const busy = wait(
+        'DomainBusy',
+        `${domainName} is running ${other.packageId} for ${other.idempotencyKey}`,
+      );
+      return { current, ours: false, busy };
+    }
+  }
+  return { current, ours: false, busy: undefined };
+}
+
+/** `lock`, read only: whether a live request other than this one holds the domain (then `busy` is the wait). */
+export function domainBusy(delivery: Delivery, held: RequestRecord): Promise<LockState> {
+  return lockState(delivery, held);
+}
+
 /**
  * `lock`: the domain lock for this request. One naming a live request is waited for (`DomainBusy`). Before a
  * free one is taken, the listing must show nothing running on the domain (a holder may have been decided, say
  * `TimedOut`, while AWS went on; an operation may have been started outside the service), and a package
- * already at its end state is decided without any operation.
+ * already at its end state is decided without any operation; a lock its last holder left idle (its operation
+ * seen to end) needs no listing.
  */
-export async function lockDomain(delivery: Delivery, held: RequestRecord): Promise<Plan | undefined> {
+export async function lockDomain(
+  delivery: Delivery,
+  held: RequestRecord,
+  seen?: LockState,
+): Promise<Plan | undefined> {
   const { ledger, now, stepHook } = delivery.deps;
   const { domainName, packageId, idempotencyKey } = held.request;
-  const holder = { idempotencyKey, incarnation: held.incarnation };
   for (let round = 0; round < 3; round += 1) {
-    const current = await ledger.get(domainLockId(domainName));
-    if (isHeldBy(current, holder)) return undefined;
-    if (current?.kind === 'domain-lock' && current.holder !== undefined) {
-      const other = current.holder;
-      const otherRecord = await ledger.get(requestRecordId(other.idempotencyKey));
-      if (isLiveHolder(otherRecord, other, now(), abandonedAfter(delivery.deps))) {
-        return wait('DomainBusy', `${domainName} is running ${other.packageId} for ${other.idempotencyKey}`);
-      }
+    // The lock as `domainBusy` read it, first: the write below is conditional on it all the same.
+    const { current, ours, busy } =
+      round === 0 && seen !== undefined ? seen : await lockState(delivery, held);
+    if (ours) return undefined;
+    if (busy !== undefined) return busy;
+    const idle = current?.kind === 'domain-lock' && current.idle === true;
+    if (!idle) {
+      const listed = await listingBeforeLock(delivery, held);
+      if (listed !== undefined) return listed;
     }
-    const listed = await listingBeforeLock(delivery, held);
-    if (listed !== undefined) return listed;
-    const next = lockedBy(current, domainName, { ...holder, packageId }, now());
+    const holder = { idempotencyKey, incarnation: held.incarnation, packageId };
+    const next = lockedBy(current, domainName, holder, now());
     const result = await runStep(stepHook, 'lock', () => ledger.write(next, current, delivery.writeId()));
     if (result.written) return undefined;
   }

@@ -68,7 +68,7 @@ export async function callAws(delivery: Delivery, held: RequestRecord): Promise<
  */
 async function updatedMeanwhile(delivery: Delivery, held: RequestRecord): Promise<Plan | undefined> {
   try {
-    const pkg = await delivery.deps.associations.describePackage(held.request.packageId);
+    const pkg = await delivery.deps.associations.describePackage(held.request.packageId, { fresh: true });
     if (pkg?.status !== 'COPYING' && pkg?.status !== 'VALIDATING') return undefined;
     const message = `${held.request.packageId} is ${pkg.status}`;
     return { kind: 'retry', code: 'PackageNotReady', message, uncertain: false };

@@ -26,7 +26,7 @@ import {
   release,
   takeOver,
 } from '../domain/transitions.ts';
-import { domainReady, lockDomain, packageReady, pinCall } from './before-call.ts';
+import { domainBusy, domainReady, lockDomain, packageReady, pinCall } from './before-call.ts';
 import { callAws, type Plan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
@@ -251,9 +251,13 @@ async function planFor(
     const plan = await resolveByListing(delivery, held, 'uncertain');
     if (plan.kind !== 'call') return { held, plan };
   }
+  // A domain another request operates on is waited for before anything is asked of AWS: a burst queued on one
+  // domain costs ledger reads while it waits, not control-plane calls.
+  const lock = await domainBusy(delivery, held);
+  if (lock.busy !== undefined) return { held, plan: lock.busy };
   const ready = await packageReady(delivery, held);
   if (!isRecord(ready)) return { held, plan: ready };
-  const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready));
+  const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready, lock));
   // A wait releases the record as read: the target `ready` chose stays in memory until `pin`, so the next
   // holder chooses again (a package updated meanwhile is associated at its new version, not failed).
   if (waiting?.kind === 'retry') return { held, plan: waiting };

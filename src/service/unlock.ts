@@ -1,4 +1,4 @@
-import { domainLockId, isHeldBy, unlocked } from '../domain/domain-lock.ts';
+import { domainLockId, isHeldBy, leavesIdle, unlocked } from '../domain/domain-lock.ts';
 import type { RequestRecord } from '../domain/ledger.ts';
 import { runStep } from './ledger-steps.ts';
 import type { Runtime } from './runtime.ts';
@@ -13,7 +13,10 @@ export async function unlockDomain(deps: Runtime, decided: RequestRecord, writeI
     const current = await deps.ledger.get(domainLockId(domainName));
     if (current?.kind !== 'domain-lock') return;
     if (!isHeldBy(current, { idempotencyKey, incarnation: decided.incarnation })) return;
-    await runStep(deps.stepHook, 'unlock', () => deps.ledger.write(unlocked(current), current, writeId));
+    const idle = leavesIdle(decided.reason);
+    await runStep(deps.stepHook, 'unlock', () =>
+      deps.ledger.write(unlocked(current, idle), current, writeId),
+    );
   } catch (error) {
     deps.logger.warn('could not release the domain lock', { domainName, idempotencyKey, error });
   }

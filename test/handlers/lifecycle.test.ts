@@ -373,6 +373,27 @@ describe('one package operation per domain', () => {
     expect(openSearch.commandCalls(AssociatePackageCommand)[1]?.args[0].input.PackageID).toBe('F2');
   });
 
+  it('makes a waiting request cost no control-plane call, and a domain left idle no listing', async () => {
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const firstTracking = trackingBody();
+    const openSearchCalls = () => openSearch.calls().length;
+
+    const before = openSearchCalls();
+    const second = request({ packageId: 'F2' });
+    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    expect(openSearchCalls()).toBe(before);
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
+    expect(await track(firstTracking, 2)).toEqual({ batchItemFailures: [] });
+    const listingsBefore = calls(ListPackagesForDomainCommand);
+    expect(await associate(again(second, 2))).toEqual({ batchItemFailures: [] });
+    // The first request's operation was seen to end: its lock was left idle, so none is read to take it.
+    expect(calls(ListPackagesForDomainCommand)).toBe(listingsBefore);
+    expect(calls(AssociatePackageCommand)).toBe(2);
+  });
+
   it('keeps a domain whose holder timed out while AWS goes on closed until the listing shows it idle', async () => {
     domainLists();
     openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));

@@ -28,6 +28,8 @@ export function handlerEnvironment() {
     EVENT_SOURCE: 'package-associator',
     DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
     REQUESTS_QUEUE_URL: `${QUEUE_BASE}/package-associator-requests`,
+    // The tests change a package between deliveries that share one frozen clock: every read is fresh.
+    READ_REUSE_MS: '0',
     TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
     TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
     LEDGER_TABLE: `ledger-${randomUUID()}`,

@@ -26,6 +26,7 @@ const ENV = {
   EVENT_SOURCE: 'package-associator',
   DLQ_URL: `${QUEUE_BASE}/package-associator-requests-dlq`,
   REQUESTS_QUEUE_URL: `${QUEUE_BASE}/package-associator-requests`,
+  READ_REUSE_MS: '0',
   TRACKING_QUEUE_URL: `${QUEUE_BASE}/package-associator-tracking`,
   TRACKING_DLQ_URL: `${QUEUE_BASE}/package-associator-tracking-dlq`,
   LEDGER_TABLE: `ledger-security-${randomUUID()}`,
