@@ -185,12 +185,13 @@ describe('OpenSearch emulator: LostAnswer and fault rules scoped to a domain or 
       faults: [{ operation: '*', errorType: 'ThrottlingException', rate: 1, packageId: 'F222222222' }],
     });
     const source = { S3BucketName: 'search-packages', S3Key: 'stopwords.txt' };
-    const calls = [
+    // Each rejection is taken as the call starts: one awaited later must not count as unhandled meanwhile.
+    const rejections = [
       client.send(new UpdatePackageCommand({ PackageID: 'F222222222', PackageSource: source })),
       client.send(new GetPackageVersionHistoryCommand({ PackageID: 'F222222222' })),
       client.send(new DissociatePackagesCommand({ DomainName: 'orders-logs', PackageList: ['F222222222'] })),
-    ];
-    for (const call of calls) expect(await rejectionOf(call)).toBeInstanceOf(ThrottlingException);
+    ].map(rejectionOf);
+    for (const rejection of rejections) expect(await rejection).toBeInstanceOf(ThrottlingException);
     await expect(
       client.send(new UpdatePackageCommand({ PackageID: 'G555555555', PackageSource: source })),
     ).resolves.toMatchObject({ PackageDetails: { PackageStatus: 'COPYING' } });

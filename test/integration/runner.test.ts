@@ -154,6 +154,7 @@ function startRunner(overrides: RunnerOverrides) {
   runners.push(runner);
   const recorded = (): RecordedInvocation[] =>
     readdirSync(outDir)
+      .filter((file) => file.endsWith('.json'))
       .map((file) => JSON.parse(readFileSync(join(outDir, file), 'utf8')) as RecordedInvocation)
       .sort((a, b) => a.startedAt - b.startedAt);
   const receiveCounts = (messageId: string): string[] =>
