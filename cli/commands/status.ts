@@ -13,6 +13,8 @@ export interface StatusOptions {
   key?: string | undefined;
   /** A rejected message's SQS message id: its rejection record in the ledger. */
   message?: string | undefined;
+  /** A rollout's key: its record in the ledger. */
+  rollout?: string | undefined;
   table?: string | undefined;
   json?: boolean | undefined;
 }
@@ -47,6 +49,17 @@ async function showDomain(
   return options.package === undefined;
 }
 
+function notFound(lookup: RecordLookup): string {
+  switch (lookup.kind) {
+    case 'request':
+      return `no request ${lookup.idempotencyKey}: not received yet, or its window ended and the record was removed`;
+    case 'rejection':
+      return `no rejection of message ${lookup.messageId}: not rejected (yet), or its window ended and the record was removed`;
+    case 'rollout':
+      return `no rollout ${lookup.rolloutId}: not accepted yet (or rejected: status --message <message id>), or its window ended and the record was removed`;
+  }
+}
+
 /** Prints the ledger records asked for; false when one of them is not in the ledger, or expired. */
 async function showRecords(
   lookups: readonly RecordLookup[],
@@ -64,11 +77,7 @@ async function showRecords(
       const view = await readRecordView(ledger, lookup, now);
       if (view === undefined) {
         foundAll = false;
-        io.err(
-          lookup.kind === 'request'
-            ? `the ledger ${table} has no request ${lookup.idempotencyKey}: not received yet, or its window ended and the record was removed`
-            : `the ledger ${table} has no rejection of message ${lookup.messageId}: not rejected (yet), or its window ended and the record was removed`,
-        );
+        io.err(`the ledger ${table} has ${notFound(lookup)}`);
         continue;
       }
       if (options.json === true) io.out(JSON.stringify(view));
@@ -94,8 +103,9 @@ export async function runStatus(options: StatusOptions, context: CommandContext)
   const lookups: RecordLookup[] = [];
   if (key !== undefined) lookups.push({ kind: 'request', idempotencyKey: key });
   if (options.message !== undefined) lookups.push({ kind: 'rejection', messageId: options.message });
+  if (options.rollout !== undefined) lookups.push({ kind: 'rollout', rolloutId: options.rollout });
   if (domain === undefined && lookups.length === 0) {
-    throw new UsageError('give --key, --message, or --domain (with --package)');
+    throw new UsageError('give --key, --message, --rollout, or --domain (with --package)');
   }
   let found = true;
   if (domain !== undefined) found = (await showDomain({ ...options, domain }, context)) && found;
