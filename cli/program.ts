@@ -47,6 +47,7 @@ Examples:
   associator --local packages
   associator --local rollout --package F111111111 --domains 'search-eu-*' --key eu-v3 --follow
   associator --local status --rollout eu-v3
+  associator --local drift --package F111111111
 `;
 
 function positiveInteger(value: string): number {
@@ -252,6 +253,15 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
   queueOptions(rollout, '--queue-url', '--queue-name', 'requests').action(
     action(async () => (await import('./commands/rollout.ts')).runRollout),
   );
+
+  program
+    .command('drift')
+    .description(
+      "every domain holding a package, at the package's available version (current), an older one (behind) or neither",
+    )
+    .requiredOption('--package <id>', 'the package (repeat for more)', collect)
+    .option('--json', 'print one JSON object per package')
+    .action(action(async () => (await import('./commands/drift.ts')).runDrift));
 
   program
     .command('status')

@@ -1,8 +1,9 @@
-import { type DomainPackageDetails, paginateListPackagesForDomain } from '@aws-sdk/client-opensearch';
+import type { DomainPackageDetails } from '@aws-sdk/client-opensearch';
 import { dynamoDbLedger } from '../../src/adapters/ledger.ts';
 import { formatDomainPackage, formatRecordView } from '../format.ts';
 import { EXIT, type ExitCode, UsageError } from '../io.ts';
 import { type RecordLookup, readRecordView } from '../ledger.ts';
+import { packagesOfDomain } from '../opensearch-listing.ts';
 import { resolveTableName } from '../targets.ts';
 import { type CommandContext, createDynamoDbClient, createOpenSearchClient } from './context.ts';
 
@@ -26,15 +27,11 @@ async function showDomain(
 ): Promise<boolean> {
   const { io } = context;
   const client = createOpenSearchClient(context.target);
-  const found: DomainPackageDetails[] = [];
+  let found: DomainPackageDetails[];
   try {
-    // The API cannot filter by package: page through the domain's list.
-    const pages = paginateListPackagesForDomain({ client, pageSize: 100 }, { DomainName: options.domain });
-    for await (const page of pages) {
-      for (const details of page.DomainPackageDetailsList ?? []) {
-        if (options.package === undefined || details.PackageID === options.package) found.push(details);
-      }
-    }
+    found = (await packagesOfDomain(client, options.domain)).filter(
+      (details) => options.package === undefined || details.PackageID === options.package,
+    );
   } finally {
     client.destroy();
   }
