@@ -1,5 +1,5 @@
 import { dynamoDbLedger } from '../../src/adapters/ledger.ts';
-import { EXIT, type ExitCode, OperationError, UsageError } from '../io.ts';
+import { EXIT, type ExitCode, OperationError } from '../io.ts';
 import { queueUrlFor, sendBatch } from '../queue-ops.ts';
 import { type FollowTarget, followRollout } from '../rollout-follow.ts';
 import { checkRollout, type RolloutFlags, rolloutFromFlags } from '../rollout-message.ts';
@@ -8,6 +8,9 @@ import { resolveTableName } from '../targets.ts';
 import { type CommandContext, createDynamoDbClient, createSqsClient } from './context.ts';
 
 export interface RolloutOptions extends RolloutFlags {
+  /** Required options: Commander refuses the command line without them. */
+  package: string;
+  domains: string[];
   follow?: boolean | undefined;
   json?: boolean | undefined;
   queueUrl?: string | undefined;
@@ -67,9 +70,6 @@ async function follow(
  */
 export async function runRollout(options: RolloutOptions, context: CommandContext): Promise<ExitCode> {
   const { io } = context;
-  if (options.package === undefined || options.domains === undefined) {
-    throw new UsageError('give --package and --domains');
-  }
   const checked = checkRollout(rolloutFromFlags(options));
   if (!checked.ok) {
     io.err(`refused: ${checked.problem}`);
