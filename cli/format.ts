@@ -3,7 +3,8 @@ import type { DomainPackageDetails } from '@aws-sdk/client-opensearch';
 import type { Message } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { DETAIL_TYPES } from '../src/domain/events.ts';
-import type { LeaseView, PendingView, RecordView } from './ledger.ts';
+import type { LeaseView, PendingView, RecordView, RolloutView } from './ledger.ts';
+import { countsText, outcomeText, strategyText, targetText, waveLabel } from './rollout-view.ts';
 
 /** Just enough of an EventBridge envelope to print it; the rest is kept for `--json`. */
 const envelopeSchema = z.looseObject({
@@ -238,8 +239,35 @@ function windowLines(view: RecordView): string[] {
   ];
 }
 
+/** Each wave with its state, then its domains with their state and version or failure code, in columns. */
+function waveLines(view: RolloutView): string[] {
+  const domains = view.waves.flatMap((wave) => wave.domains);
+  const nameWidth = Math.max(...domains.map((domain) => domain.domainName.length));
+  return view.waves.flatMap((wave) => [
+    `  ${waveLabel(view, wave.wave)}  ${wave.state}  ${wave.succeeded + wave.failed}/${wave.domains.length} done`,
+    ...wave.domains.map((domain) =>
+      `    ${domain.domainName.padEnd(nameWidth)}  ${domain.state.padEnd(9)}  ${outcomeText(domain)}`.trimEnd(),
+    ),
+  ]);
+}
+
+function formatRolloutView(view: RolloutView): string[] {
+  const lines = [
+    `rollout ${view.rolloutId}: ${view.state}${view.halting && view.state === 'RUNNING' ? ' (halting)' : ''}`,
+    field('package', targetText(view)),
+    field('strategy', strategyText(view.strategy)),
+    field('correlation', view.correlationId),
+  ];
+  if (view.requestedBy !== undefined) lines.push(field('requested by', view.requestedBy));
+  lines.push(field('accepted', iso(view.acceptedAt)));
+  if (view.decidedAt !== undefined) lines.push(field('decided', iso(view.decidedAt)));
+  lines.push(field('domains', countsText(view.counts)));
+  return [...lines, ...waveLines(view), ...windowLines(view)];
+}
+
 /** A ledger record for people: what it is about, its state, and what the service still owes for it. */
 export function formatRecordView(view: RecordView): string[] {
+  if (view.kind === 'rollout') return formatRolloutView(view);
   if (view.kind === 'rejection') {
     return [
       `rejection of message ${view.messageId}: ${view.state}`,

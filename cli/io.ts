@@ -27,6 +27,8 @@ export interface CliIo {
   err(line: string): void;
   /** Where progress bars draw; they stay silent unless it is a terminal. */
   progressStream: NodeJS.WritableStream;
+  /** Standard output when it is a terminal, where live views redraw in place; undefined when it is not. */
+  terminal?: NodeJS.WriteStream | undefined;
   env: NodeJS.ProcessEnv;
   /**
    * Calls `handler` on every Ctrl-C (SIGINT) or SIGTERM instead of exiting; returns the function that
@@ -40,6 +42,7 @@ export function processIo(): CliIo {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     progressStream: process.stderr,
+    terminal: process.stdout.isTTY ? process.stdout : undefined,
     env: process.env,
     onInterrupt(handler) {
       process.on('SIGINT', handler);

@@ -1,6 +1,6 @@
 /**
- * Reading the service's request ledger (docs/DESIGN.md, "The request ledger") for one request key or one
- * rejected message, and what a person needs to know about the record: pure views of the stored item.
+ * Reading the service's request ledger (docs/DESIGN.md, "The request ledger") for one request key, one rejected
+ * message or one rollout, and what a person needs to know about the record: pure views of the stored item.
  */
 import type { Ledger } from '../src/adapters/ledger.ts';
 import {
@@ -15,7 +15,9 @@ import {
   requestRecordId,
   TERMINAL_STATES,
 } from '../src/domain/ledger.ts';
+import { type RolloutRecord, rolloutRecordId } from '../src/domain/rollout.ts';
 import { OperationError } from './io.ts';
+import { type RolloutSnapshot, rolloutSnapshot } from './rollout-view.ts';
 
 /** Who may call AWS for the request: nobody (`free`), an invocation now (`held`), or a dead one (`expired`). */
 export type LeaseView = { status: 'free' } | { status: 'held' | 'expired'; owner: string; until: Date };
@@ -70,17 +72,32 @@ export interface RejectionView extends ViewBase {
   reason: string;
 }
 
-export type RecordView = RequestView | RejectionView;
+/** A rollout's record: its target, strategy, waves with each domain's outcome, and counts. */
+export interface RolloutView extends ViewBase, RolloutSnapshot {
+  kind: 'rollout';
+  correlationId: string;
+  requestedBy?: string | undefined;
+  acceptedAt: Date;
+  decidedAt?: Date | undefined;
+}
 
-/** Which record to read: a request by its idempotency key, or a rejected message by its SQS message id. */
+export type RecordView = RequestView | RejectionView | RolloutView;
+
+/** Which record to read: a request or a rollout by its idempotency key, a rejected message by its message id. */
 export type RecordLookup =
   | { kind: 'request'; idempotencyKey: string }
-  | { kind: 'rejection'; messageId: string };
+  | { kind: 'rejection'; messageId: string }
+  | { kind: 'rollout'; rolloutId: string };
 
 export function recordIdOf(lookup: RecordLookup): string {
-  return lookup.kind === 'request'
-    ? requestRecordId(lookup.idempotencyKey)
-    : rejectionRecordId(lookup.messageId);
+  switch (lookup.kind) {
+    case 'request':
+      return requestRecordId(lookup.idempotencyKey);
+    case 'rejection':
+      return rejectionRecordId(lookup.messageId);
+    case 'rollout':
+      return rolloutRecordId(lookup.rolloutId);
+  }
 }
 
 function pendingView(id: string, entry: OutboxEntry): PendingView {
@@ -152,6 +169,30 @@ export function viewRejection(record: RejectionRecord, now: Date): RejectionView
   };
 }
 
+export function viewRollout(record: RolloutRecord, now: Date): RolloutView {
+  return {
+    kind: 'rollout',
+    ...baseView(record, now),
+    ...rolloutSnapshot(record),
+    correlationId: record.correlationId,
+    requestedBy: record.requestedBy,
+    acceptedAt: new Date(record.acceptedAt),
+    decidedAt: record.decidedAt === undefined ? undefined : new Date(record.decidedAt),
+  };
+}
+
+/** The view of a record of the kind looked up. */
+function viewOf(record: RequestRecord | RejectionRecord | RolloutRecord, now: Date): RecordView {
+  switch (record.kind) {
+    case 'request':
+      return viewRequest(record, now);
+    case 'rejection':
+      return viewRejection(record, now);
+    case 'rollout':
+      return viewRollout(record, now);
+  }
+}
+
 /**
  * The record `lookup` names, as the ledger holds it now (the adapter reads consistently: a record written a
  * moment ago by the invocation being watched is seen), or undefined when there is none.
@@ -170,5 +211,5 @@ export async function readRecordView(
       `${id} is not a ledger ${lookup.kind} record (kind ${String(record.kind)}): wrong table?`,
     );
   }
-  return record.kind === 'request' ? viewRequest(record, now) : viewRejection(record, now);
+  return viewOf(record, now);
 }

@@ -46,7 +46,8 @@ export function packageView(details: PackageDetails, domains: readonly DomainPac
   };
 }
 
-function columns(rows: readonly string[][]): string[] {
+/** Cells padded to their column's widest, two spaces apart; the last column unpadded. */
+export function columns(rows: readonly string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, index) => {

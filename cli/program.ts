@@ -45,6 +45,9 @@ Examples:
   associator --local status --key demo-1 --domain orders-logs --package F222222222
   associator --local send --dissociate --domain orders-logs --package F222222222
   associator --local packages
+  associator --local rollout --package F111111111 --domains 'search-eu-*' --key eu-v3 --follow
+  associator --local status --rollout eu-v3
+  associator --local drift --package F111111111
 `;
 
 function positiveInteger(value: string): number {
@@ -227,6 +230,39 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
     .option('--json', 'print one JSON object per package')
     .action(action(async () => (await import('./commands/packages.ts')).runPackages));
 
+  const rollout = program
+    .command('rollout')
+    .description('put one package version on many domains, in waves that stop on failure; --follow to watch')
+    .requiredOption('--package <id>', 'the package id (F123…, G123… or pkg-…)')
+    // Not `--version`, as for send: the program's own --version would answer it.
+    .option('--package-version <version>', 'this version (e.g. v7; default: the available one at acceptance)')
+    .requiredOption(
+      '--domains <names>',
+      'domain names and prefix* patterns, comma-separated (repeat for more)',
+      collect,
+    )
+    .option('--canary <n>', 'domains in the first wave, alone (default 1)')
+    .option('--wave-size <n>', 'domains per later wave (default 5)')
+    .option('--max-failures <n>', 'failed domains tolerated before the rollout halts (default 0)')
+    .option('--key <key>', "the rollout's idempotency key (default: the SQS message id)")
+    .option('--correlation-id <id>', 'carried into every child request and event (default: the key)')
+    .option('--requested-by <who>', 'who asked, for the audit trail')
+    .option('-f, --follow', 'watch its waves and domains until it is COMPLETED (exit 0) or HALTED (exit 1)')
+    .option('--json', 'print one JSON object per change')
+    .option('--table <name>', 'the ledger table (for --follow)');
+  queueOptions(rollout, '--queue-url', '--queue-name', 'requests').action(
+    action(async () => (await import('./commands/rollout.ts')).runRollout),
+  );
+
+  program
+    .command('drift')
+    .description(
+      "every domain holding a package, at the package's available version (current), an older one (behind) or neither",
+    )
+    .requiredOption('--package <id>', 'the package (repeat for more)', collect)
+    .option('--json', 'print one JSON object per package')
+    .action(action(async () => (await import('./commands/drift.ts')).runDrift));
+
   program
     .command('status')
     .description('what a domain reports for a package, and how far a request got (its record in the ledger)')
@@ -237,6 +273,10 @@ export function buildProgram(io: CliIo, report: (code: ExitCode) => void): Comma
       "the request's record in the ledger: state, lease, decision, pending sends",
     )
     .option('--message <message-id>', "a rejected message's record in the ledger (by its SQS message id)")
+    .option(
+      '--rollout <key>',
+      "a rollout's record in the ledger: state, target, strategy, waves and domains, pending sends",
+    )
     .option('--table <name>', 'the ledger table')
     .option('--json', 'print JSON lines')
     .action(action(async () => (await import('./commands/status.ts')).runStatus));

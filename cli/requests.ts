@@ -63,12 +63,15 @@ const FLAG_OF_FIELD: Record<string, string> = {
   requestedBy: '--requested-by',
 };
 
-/** "domainName: rule" → "domainName (--domain): rule", for requests built from flags. */
-export function withFlagNames(problem: string): string {
+/**
+ * "domainName: rule" → "domainName (--domain): rule", for messages built from flags; `flags` maps each field
+ * path (`strategy.canary`, array indexes left out) to its flag.
+ */
+export function withFlagNames(problem: string, flags: Record<string, string> = FLAG_OF_FIELD): string {
   return problem.replace(
-    /(^|; )([A-Za-z]+)((?:\.\d+)?):/g,
+    /(^|; )([A-Za-z]+(?:\.[A-Za-z]+)*)((?:\.\d+)?):/g,
     (match, start: string, field: string, index: string) => {
-      const flag = FLAG_OF_FIELD[field];
+      const flag = flags[field];
       return flag === undefined ? match : `${start}${field}${index} (${flag}):`;
     },
   );

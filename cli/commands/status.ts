@@ -1,8 +1,9 @@
-import { type DomainPackageDetails, paginateListPackagesForDomain } from '@aws-sdk/client-opensearch';
+import type { DomainPackageDetails } from '@aws-sdk/client-opensearch';
 import { dynamoDbLedger } from '../../src/adapters/ledger.ts';
 import { formatDomainPackage, formatRecordView } from '../format.ts';
 import { EXIT, type ExitCode, UsageError } from '../io.ts';
 import { type RecordLookup, readRecordView } from '../ledger.ts';
+import { packagesOfDomain } from '../opensearch-listing.ts';
 import { resolveTableName } from '../targets.ts';
 import { type CommandContext, createDynamoDbClient, createOpenSearchClient } from './context.ts';
 
@@ -13,6 +14,8 @@ export interface StatusOptions {
   key?: string | undefined;
   /** A rejected message's SQS message id: its rejection record in the ledger. */
   message?: string | undefined;
+  /** A rollout's key: its record in the ledger. */
+  rollout?: string | undefined;
   table?: string | undefined;
   json?: boolean | undefined;
 }
@@ -24,15 +27,11 @@ async function showDomain(
 ): Promise<boolean> {
   const { io } = context;
   const client = createOpenSearchClient(context.target);
-  const found: DomainPackageDetails[] = [];
+  let found: DomainPackageDetails[];
   try {
-    // The API cannot filter by package: page through the domain's list.
-    const pages = paginateListPackagesForDomain({ client, pageSize: 100 }, { DomainName: options.domain });
-    for await (const page of pages) {
-      for (const details of page.DomainPackageDetailsList ?? []) {
-        if (options.package === undefined || details.PackageID === options.package) found.push(details);
-      }
-    }
+    found = (await packagesOfDomain(client, options.domain)).filter(
+      (details) => options.package === undefined || details.PackageID === options.package,
+    );
   } finally {
     client.destroy();
   }
@@ -45,6 +44,17 @@ async function showDomain(
       : `${options.package} is not associated with ${options.domain}`,
   );
   return options.package === undefined;
+}
+
+function notFound(lookup: RecordLookup): string {
+  switch (lookup.kind) {
+    case 'request':
+      return `no request ${lookup.idempotencyKey}: not received yet, or its window ended and the record was removed`;
+    case 'rejection':
+      return `no rejection of message ${lookup.messageId}: not rejected (yet), or its window ended and the record was removed`;
+    case 'rollout':
+      return `no rollout ${lookup.rolloutId}: not accepted yet (or rejected: status --message <message id>), or its window ended and the record was removed`;
+  }
 }
 
 /** Prints the ledger records asked for; false when one of them is not in the ledger, or expired. */
@@ -64,11 +74,7 @@ async function showRecords(
       const view = await readRecordView(ledger, lookup, now);
       if (view === undefined) {
         foundAll = false;
-        io.err(
-          lookup.kind === 'request'
-            ? `the ledger ${table} has no request ${lookup.idempotencyKey}: not received yet, or its window ended and the record was removed`
-            : `the ledger ${table} has no rejection of message ${lookup.messageId}: not rejected (yet), or its window ended and the record was removed`,
-        );
+        io.err(`the ledger ${table} has ${notFound(lookup)}`);
         continue;
       }
       if (options.json === true) io.out(JSON.stringify(view));
@@ -94,8 +100,9 @@ export async function runStatus(options: StatusOptions, context: CommandContext)
   const lookups: RecordLookup[] = [];
   if (key !== undefined) lookups.push({ kind: 'request', idempotencyKey: key });
   if (options.message !== undefined) lookups.push({ kind: 'rejection', messageId: options.message });
+  if (options.rollout !== undefined) lookups.push({ kind: 'rollout', rolloutId: options.rollout });
   if (domain === undefined && lookups.length === 0) {
-    throw new UsageError('give --key, --message, or --domain (with --package)');
+    throw new UsageError('give --key, --message, --rollout, or --domain (with --package)');
   }
   let found = true;
   if (domain !== undefined) found = (await showDomain({ ...options, domain }, context)) && found;

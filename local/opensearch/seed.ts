@@ -78,11 +78,27 @@ const seedAssociationSchema = z.strictObject({
   PackageVersion: z.string().min(1).optional(),
 });
 
+/**
+ * Failures in force when the emulator starts or is reset, as the admin route `PUT domains/{d}/packages/{p}` sets
+ * them: one package failing on one domain only, for demos of a rollout that halts.
+ */
+const seedFailureSchema = z
+  .strictObject({
+    DomainName: z.string(),
+    PackageID: z.string(),
+    failAssociation: errorDetailsSchema.optional(),
+    failDissociation: errorDetailsSchema.optional(),
+  })
+  .refine((failure) => failure.failAssociation !== undefined || failure.failDissociation !== undefined, {
+    message: 'give failAssociation, failDissociation or both',
+  });
+
 const seedDataSchema = z
   .strictObject({
     domains: z.array(seedDomainSchema),
     packages: z.array(seedPackageSchema),
     associations: z.array(seedAssociationSchema).default([]),
+    failures: z.array(seedFailureSchema).default([]),
   })
   .superRefine((seed, ctx) => {
     const domainNames = new Set(seed.domains.map((domain) => domain.DomainName));
@@ -119,6 +135,15 @@ const seedDataSchema = z
           code: 'custom',
           path: ['associations', index, 'PackageVersion'],
           message: `PackageVersion must be in the version history of ${association.PackageID}`,
+        });
+      }
+    });
+    seed.failures.forEach((failure, index) => {
+      if (!domainNames.has(failure.DomainName) || !packageIds.has(failure.PackageID)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['failures', index],
+          message: 'failure must name a seeded domain and a seeded package',
         });
       }
     });

@@ -115,7 +115,12 @@ export class PackageStore {
     this.#domains = new Map(this.#seed.domains.map((domain) => [domain.DomainName, domain]));
     this.#associations = new Map(this.#seed.domains.map((domain) => [domain.DomainName, new Map()]));
     this.#processingUntil = new Map();
-    this.#injected = new Map();
+    this.#injected = new Map(
+      this.#seed.failures.map((failure) => [
+        pairKey(failure.DomainName, failure.PackageID),
+        { association: failure.failAssociation, dissociation: failure.failDissociation },
+      ]),
+    );
     for (const { DomainName, PackageID, PackageVersion } of this.#seed.associations) {
       const pkg = this.#catalogue.require(PackageID);
       this.#recordsOf(DomainName, now).set(PackageID, {

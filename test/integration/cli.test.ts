@@ -883,6 +883,37 @@ describe.concurrent('associator packages', () => {
   });
 });
 
+describe.concurrent('associator drift', () => {
+  it("shows each domain holding the package against its available version, from the seed's demo domains", async () => {
+    const result = await cli('drift', '--package', 'F111111111');
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trimEnd().split('\n')).toEqual([
+      'F111111111 catalog-synonyms  available v3: 1 current, 5 behind, 0 ahead/unknown',
+      '  orders-metrics  v2  ACTIVE  behind',
+      '  search-eu-1     v2  ACTIVE  behind',
+      '  search-eu-2     v3  ACTIVE  current',
+      '  search-eu-3     v1  ACTIVE  behind',
+      '  search-eu-5     v2  ACTIVE  behind',
+      '  search-us-1     v2  ACTIVE  behind',
+    ]);
+  });
+
+  it('prints one JSON object per package with --json, and exits 0 naming a package that is not there', async () => {
+    const result = await cli('drift', '--package', 'F222222222', '--package', 'F999999999', '--json');
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      packageId: 'F222222222',
+      packageName: 'common-stopwords',
+      availableVersion: 'v1',
+      domains: [{ domainName: 'orders-logs', status: 'ACTIVE', version: 'v1', drift: 'current' }],
+      counts: { current: 1, behind: 0, 'ahead/unknown': 0 },
+    });
+    expect(result.stderr).toContain('F999999999: no such package');
+  });
+});
+
 describe.concurrent('usage errors', () => {
   it.each([
     {
@@ -893,7 +924,9 @@ describe.concurrent('usage errors', () => {
     { args: ['send'], message: 'give --domain and --package, or --file, or --jsonl' },
     { args: ['send', '--file', 'a.json', '--domain', 'x'], message: 'cannot be used with option' },
     { args: ['events', '--max', '0'], message: 'must be a whole number above 0' },
-    { args: ['status'], message: 'give --key, --message, or --domain (with --package)' },
+    { args: ['status'], message: 'give --key, --message, --rollout, or --domain (with --package)' },
+    { args: ['rollout', '--domains', 'orders-*'], message: "required option '--package <id>' not specified" },
+    { args: ['drift'], message: "required option '--package <id>' not specified" },
     { args: ['dlq'], message: 'Usage: associator dlq' },
     {
       args: ['send', '--dissociate', '--domain', 'orders-logs', '--package', 'F1', '--package-version', 'v2'],

@@ -38,6 +38,22 @@ import {
 const START = Date.parse('2025-09-01T12:00:00.000Z');
 const DELAY_MS = 3000;
 const ROLE_ARN = 'arn:aws:iam::000000000000:role/package-key-store';
+/** The seed's domains for rollout demos, and which of them hold catalog-synonyms at which version. */
+const SEARCH_DOMAINS = [1, 2, 3, 4, 5, 6].map((n) => `search-eu-${n}`).concat(['search-us-1', 'search-us-2']);
+const SEARCH_ASSOCIATIONS = [
+  ['search-eu-1', 'v2'],
+  ['search-eu-2', 'v3'],
+  ['search-eu-3', 'v1'],
+  ['search-eu-5', 'v2'],
+  ['search-us-1', 'v2'],
+] as const;
+/** The seed makes catalog-synonyms fail on search-eu-4 alone, so that a rollout of it halts there. */
+const SEEDED_FAILURE = {
+  DomainName: 'search-eu-4',
+  PackageID: 'F111111111',
+  failAssociation: true,
+  failDissociation: false,
+};
 
 /** A clock the tests move by hand, so ASSOCIATING → ACTIVE needs no real waiting. */
 function manualClock() {
@@ -212,6 +228,30 @@ describe('OpenSearch emulator: package operations through the real SDK', () => {
           ErrorMessage: 'Plugin legacy-tokenizer 0.9.2 is not compatible with OpenSearch_2.17',
         },
       });
+    });
+
+    it('fails a package seeded to fail on one domain there only, and again after a reset', async () => {
+      await client.send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'search-eu-4' }));
+      await client.send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'search-eu-6' }));
+      clock.advance(DELAY_MS);
+
+      expect(await packagesOf('search-eu-4')).toMatchObject([
+        {
+          PackageID: 'F111111111',
+          DomainPackageStatus: 'ASSOCIATION_FAILED',
+          ErrorDetails: {
+            ErrorType: 'AssociationFailed',
+            ErrorMessage: "The synonyms of catalog-synonyms v3 do not fit this domain's analyzer settings",
+          },
+        },
+      ]);
+      expect(await packagesOf('search-eu-6')).toMatchObject([
+        { PackageID: 'F111111111', DomainPackageStatus: 'ACTIVE', PackageVersion: 'v3' },
+      ]);
+      server.emulator.reset();
+      await client.send(new AssociatePackageCommand({ PackageID: 'F111111111', DomainName: 'search-eu-4' }));
+      clock.advance(DELAY_MS);
+      expect((await packagesOf('search-eu-4'))[0]?.DomainPackageStatus).toBe('ASSOCIATION_FAILED');
     });
 
     it('answers ConflictException "already in desired state" for a package already ACTIVE', async () => {
@@ -666,6 +706,7 @@ describe('OpenSearch emulator: package operations through the real SDK', () => {
         { DomainName: 'orders-logs', EngineType: 'OpenSearch' },
         { DomainName: 'orders-metrics', EngineType: 'Elasticsearch' },
         { DomainName: 'hr-private', EngineType: 'OpenSearch' },
+        ...SEARCH_DOMAINS.map((DomainName) => ({ DomainName, EngineType: 'OpenSearch' })),
       ]);
       const elasticsearch = await client.send(new ListDomainNamesCommand({ EngineType: 'Elasticsearch' }));
       expect(elasticsearch.DomainNames).toEqual([
@@ -951,7 +992,7 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
       accountId: '000000000000',
       associationDelayMs: 60_000,
       conflictOnConcurrentOperations: true,
-      domains: ['catalog-search', 'orders-logs', 'orders-metrics', 'hr-private'],
+      domains: ['catalog-search', 'orders-logs', 'orders-metrics', 'hr-private', ...SEARCH_DOMAINS],
       associations: [
         {
           DomainName: 'orders-logs',
@@ -965,7 +1006,14 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
           DomainPackageStatus: 'ACTIVE',
           PackageVersion: 'v2',
         },
+        ...SEARCH_ASSOCIATIONS.map(([DomainName, PackageVersion]) => ({
+          DomainName,
+          PackageID: 'F111111111',
+          DomainPackageStatus: 'ACTIVE',
+          PackageVersion,
+        })),
       ],
+      injected: { domainPackages: [SEEDED_FAILURE] },
     });
 
     const faults = [{ operation: 'AssociatePackage', errorType: 'ThrottlingException', rate: 1 }];
@@ -1003,7 +1051,9 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
       associations: [
         { DomainName: 'orders-logs', PackageID: 'F222222222' },
         { DomainName: 'orders-metrics', PackageID: 'F111111111' },
+        ...SEARCH_ASSOCIATIONS.map(([DomainName]) => ({ DomainName, PackageID: 'F111111111' })),
       ],
+      injected: { domainPackages: [SEEDED_FAILURE] },
       callCounts: { AssociatePackage: { calls: 0, succeeded: 0, failed: 0 } },
     });
     expect(await admin('GET', 'nothing-here')).toMatchObject({ status: 404 });
@@ -1086,6 +1136,25 @@ describe('OpenSearch emulator: seed and options', () => {
         },
       }),
     ).toThrow(/PackageVersion must be in the version history of F1/);
+    const failure = { ErrorType: 'AssociationFailed', ErrorMessage: 'no' };
+    expect(() =>
+      createOpenSearchEmulator({
+        seed: {
+          domains: [],
+          packages: [pkg],
+          failures: [{ DomainName: 'ghost-domain', PackageID: 'F1', failAssociation: failure }],
+        },
+      }),
+    ).toThrow(/failure must name a seeded domain and a seeded package/);
+    expect(() =>
+      createOpenSearchEmulator({
+        seed: {
+          domains: [{ DomainName: 'words-domain', EngineVersion: 'OpenSearch_2.17' }],
+          packages: [pkg],
+          failures: [{ DomainName: 'words-domain', PackageID: 'F1' }],
+        },
+      }),
+    ).toThrow(/give failAssociation, failDissociation or both/);
   });
 
   it('refuses fault rules and latency out of range', () => {

@@ -429,6 +429,13 @@ describe('OpenSearch emulator: the package lifecycle through the real SDK', () =
       expect(marked.body.injected).toEqual({
         validation: [],
         domainPackages: [
+          // The demo seed's own: catalog-synonyms fails on search-eu-4.
+          {
+            DomainName: 'search-eu-4',
+            PackageID: 'F111111111',
+            failAssociation: true,
+            failDissociation: false,
+          },
           {
             DomainName: 'orders-logs',
             PackageID: 'F222222222',

@@ -125,7 +125,7 @@ describe('packaged template: hardening', () => {
       expect(loadParamDefaults(serverlessYml)).not.toHaveProperty('allowedDomains');
       expect(loadParamDefaults(serverlessYml, { stage: 'dev' })).not.toHaveProperty('allowedDomains');
       expect(loadParamDefaults(serverlessYml, { stage: 'local' }).allowedDomains).toBe(
-        'catalog-search,orders-*',
+        'catalog-search,orders-*,search-*',
       );
     });
   });
