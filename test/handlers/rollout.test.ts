@@ -224,6 +224,23 @@ describe('rollouts', () => {
     expect(sentTo(sqs, ENV.REQUESTS_QUEUE_URL)).toEqual([]);
   });
 
+  it('rejects a rollout whose patterns resolve to more domains than its record can hold, naming the count', async () => {
+    const many = Array.from({ length: 501 }, (_, index) => `orders-${String(index).padStart(3, '0')}`);
+    accountHas(many);
+    const record = rollout({ domains: ['orders-*'] });
+
+    await invoke(record);
+
+    expect(publishedEvents(eventBridge).map((event) => event.Detail.error)).toEqual([
+      {
+        code: 'InvalidRequest',
+        message: 'domains: resolve to 501 domains; a rollout takes at most 500, so split it into several',
+      },
+    ]);
+    expect(sentTo(sqs, ENV.DLQ_URL).map((letter) => letter.MessageBody)).toEqual([record.body]);
+    expect(sentTo(sqs, ENV.REQUESTS_QUEUE_URL)).toEqual([]);
+  });
+
   it('rejects the whole rollout when a resolved domain is off the allow-list, naming every such domain', async () => {
     accountHas([...ACCOUNT_DOMAINS, 'hr-private', 'hr-public']);
 
