@@ -293,6 +293,21 @@ describe('rollouts', () => {
     });
   });
 
+  it('a whole wave of children decided in one batch completes it in that batch, none deferred by a lost race', async () => {
+    const domains = Array.from({ length: 10 }, (_, index) => `orders-${String(index).padStart(2, '0')}`);
+    accountHas(domains);
+    associationsEnd();
+    await invoke(rollout({ strategy: { canary: 0, waveSize: 10 } }));
+    const children = sentTo(sqs, ENV.REQUESTS_QUEUE_URL).map((input) => sqsRecord(input.MessageBody ?? ''));
+    expect(children).toHaveLength(10);
+
+    // Ten advances of one rollout record at once, as a batch processed in parallel makes them.
+    expect(await invoke(...children)).toEqual({ batchItemFailures: [] });
+
+    expect(rolloutTypes()).toEqual(['PackageRolloutStarted', 'WaveCompleted 0', 'PackageRolloutCompleted']);
+    expect(rolloutEvents().at(-1)?.Detail.counts).toMatchObject({ succeeded: 10, failed: 0 });
+  });
+
   it("resumes a rollout whose child was decided but crashed before the rollout's update", async () => {
     accountHas();
     associationsEnd();
