@@ -1,30 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { acceptRollout, advance, type RolloutRecord, resolveDomains } from '../../src/domain/rollout.ts';
+import { DYNAMODB_ITEM_LIMIT, itemSize } from '../../tools/bench/lib/item-size.ts';
 
-// A rollout is one ledger item, written whole at every step (docs/DESIGN.md, "Rollouts", "At scale"). Its
-// largest write is the last: every domain's outcome in the record and twice more in the two events it owes
-// (the last wave's and the decision). DynamoDB refuses an item over 400 KB, so a rollout accepted with more
+// A rollout is one ledger item, written whole at every step (docs/DESIGN.md, "Rollouts", "At scale"). With many
+// domains its largest write is the last: every domain's outcome in the record and twice more in the two events
+// it owes (the last wave's and the decision). DynamoDB refuses an item over 400 KB, so a rollout accepted with more
 // domains than fit would run every wave and then never be decided.
-
-const DYNAMODB_ITEM_LIMIT = 400 * 1024;
-
-/** DynamoDB's item size: attribute names and values in UTF-8, 3 bytes per list or map and 1 per element. */
-function itemSize(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') return Math.ceil(String(value).replace(/[-.]/g, '').length / 2) + 1;
-  if (typeof value === 'boolean' || value === null) return 1;
-  if (Array.isArray(value)) return 3 + value.reduce((total: number, entry) => total + 1 + itemSize(entry), 0);
-  if (typeof value === 'object') {
-    return (
-      3 +
-      Object.entries(value)
-        .filter(([, entry]) => entry !== undefined)
-        .reduce((total, [name, entry]) => total + Buffer.byteLength(name) + 1 + itemSize(entry), 0)
-    );
-  }
-  return 0;
-}
 
 /** Names as long as AWS allows (28 characters), all distinct. */
 const longNames = (count: number) =>
