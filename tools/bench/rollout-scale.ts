@@ -363,8 +363,8 @@ against the same 33 s floor. Advances of one rollout now run one after another w
 rollout: ${perDomain(measured.calls)} (${total(measured.calls)} in all, the acceptance's \`ListDomainNames\` and
 \`DescribePackages\` among them); a plain request: ${perDomain(plain.calls)}. A child is an ordinary request, so the
 two differ only by the rollout's own reads and by how often the tracker looked before each association ended
-(the tracker's \`ListPackagesForDomain\` per check). The ${DOMAINS} plain requests took ${seconds(plain.wallMs)} together, one
-association wide: what waves give up for their stop on failure.
+(the tracker's \`ListPackagesForDomain\` per check). The ${DOMAINS} plain requests took ${seconds(plain.wallMs)} together, every
+execution environment's cold start included, one association wide: what waves give up for their stop on failure.
 
 **The ledger item.** The rollout is one item, written whole at every step; its largest write, the last,
 holds the record and the two events it owed, ${kib(measured.largestWrite)}:
