@@ -60,6 +60,13 @@ export function planWaves(domains: readonly string[], strategy: RolloutStrategy)
   return waves;
 }
 
+/**
+ * The record is one DynamoDB item (400 KB), written whole; its last write holds every outcome three times (the
+ * record and the two events it owes). 500 domains with the longest names, versions and keys take about 290 KB
+ * (test/unit/rollout-size.test.ts); more could run every wave and then never write their decision.
+ */
+export const MAX_ROLLOUT_DOMAINS = 500;
+
 /** What resolving a rollout's `domains` came to: the domains in order, or why the rollout is refused. */
 export type Resolution =
   | { ok: true; domains: string[] }
@@ -67,8 +74,8 @@ export type Resolution =
 
 /**
  * Names as given, each `prefix*` expanded to the account's domains with that prefix in name order, duplicates
- * dropped (the first place wins). A pattern that matches nothing, or any domain off the allow-list, refuses the
- * whole rollout.
+ * dropped (the first place wins). A pattern that matches nothing, more than MAX_ROLLOUT_DOMAINS domains, or any
+ * domain off the allow-list refuses the whole rollout.
  */
 export function resolveDomains(
   requested: readonly string[],
@@ -90,6 +97,10 @@ export function resolveDomains(
     resolved.push(...matches);
   }
   const domains = [...new Set(resolved)];
+  if (domains.length > MAX_ROLLOUT_DOMAINS) {
+    const message = `domains: resolve to ${domains.length} domains; a rollout takes at most ${MAX_ROLLOUT_DOMAINS}, so split it into several`;
+    return { ok: false, code: 'InvalidRequest', message };
+  }
   const refused = domains.filter((domainName) => !allows(domainName));
   if (refused.length > 0) {
     const message = `domains: ${refused.join(', ')} ${refused.length === 1 ? 'is' : 'are'} not in the allow-list of this service`;

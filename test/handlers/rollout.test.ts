@@ -224,6 +224,23 @@ describe('rollouts', () => {
     expect(sentTo(sqs, ENV.REQUESTS_QUEUE_URL)).toEqual([]);
   });
 
+  it('rejects a rollout whose patterns resolve to more domains than its record can hold, naming the count', async () => {
+    const many = Array.from({ length: 501 }, (_, index) => `orders-${String(index).padStart(3, '0')}`);
+    accountHas(many);
+    const record = rollout({ domains: ['orders-*'] });
+
+    await invoke(record);
+
+    expect(publishedEvents(eventBridge).map((event) => event.Detail.error)).toEqual([
+      {
+        code: 'InvalidRequest',
+        message: 'domains: resolve to 501 domains; a rollout takes at most 500, so split it into several',
+      },
+    ]);
+    expect(sentTo(sqs, ENV.DLQ_URL).map((letter) => letter.MessageBody)).toEqual([record.body]);
+    expect(sentTo(sqs, ENV.REQUESTS_QUEUE_URL)).toEqual([]);
+  });
+
   it('rejects the whole rollout when a resolved domain is off the allow-list, naming every such domain', async () => {
     accountHas([...ACCOUNT_DOMAINS, 'hr-private', 'hr-public']);
 
@@ -274,6 +291,21 @@ describe('rollouts', () => {
       succeeded: 3,
       failed: 0,
     });
+  });
+
+  it('a whole wave of children decided in one batch completes it in that batch, none deferred by a lost race', async () => {
+    const domains = Array.from({ length: 10 }, (_, index) => `orders-${String(index).padStart(2, '0')}`);
+    accountHas(domains);
+    associationsEnd();
+    await invoke(rollout({ strategy: { canary: 0, waveSize: 10 } }));
+    const children = sentTo(sqs, ENV.REQUESTS_QUEUE_URL).map((input) => sqsRecord(input.MessageBody ?? ''));
+    expect(children).toHaveLength(10);
+
+    // Ten advances of one rollout record at once, as a batch processed in parallel makes them.
+    expect(await invoke(...children)).toEqual({ batchItemFailures: [] });
+
+    expect(rolloutTypes()).toEqual(['PackageRolloutStarted', 'WaveCompleted 0', 'PackageRolloutCompleted']);
+    expect(rolloutEvents().at(-1)?.Detail.counts).toMatchObject({ succeeded: 10, failed: 0 });
   });
 
   it("resumes a rollout whose child was decided but crashed before the rollout's update", async () => {

@@ -14,6 +14,7 @@ export interface StackReady {
   endpoint: string;
   region: string;
   queueUrls: { requests: string; events: string };
+  tableName: string;
 }
 
 export interface StackStats {
@@ -30,11 +31,23 @@ export interface StackStats {
   coldStarts: number;
 }
 
-// The parent passes the seed's size: `fork(stack-process.ts, [domains, packages])`.
-const [domainCount, packageCount] = process.argv.slice(2).map(Number);
-if (!Number.isInteger(domainCount) || !Number.isInteger(packageCount)) {
-  throw new Error('usage: stack-process.ts <domains> <packages>');
+/**
+ * What a section changes from the defaults, which measure the associate path alone: the tracker's first check
+ * after the measurement, and the emulator letting operations on one domain overlap.
+ */
+export interface StackProcessOptions {
+  associationDelayMs?: number;
+  handlerEnvironment?: Record<string, string>;
+  conflictOnConcurrentOperations?: boolean;
 }
+
+// The parent passes the seed's size and any options: `fork(stack-process.ts, [domains, packages, json?])`.
+const [domainArg, packageArg, optionsArg] = process.argv.slice(2);
+const [domainCount, packageCount] = [domainArg, packageArg].map(Number);
+if (!Number.isInteger(domainCount) || !Number.isInteger(packageCount)) {
+  throw new Error('usage: stack-process.ts <domains> <packages> [options as JSON]');
+}
+const options = JSON.parse(optionsArg ?? '{}') as StackProcessOptions;
 
 const send = (message: StackReady | StackStats | { type: 'marked' }) => process.send?.(message);
 
@@ -42,17 +55,21 @@ const reports: InvocationReport[] = [];
 const stack = await startLocalStack({
   port: 0,
   seed: testSeed(domainCount as number, packageCount as number),
+  ...(options.associationDelayMs !== undefined && { associationDelayMs: options.associationDelayMs }),
   handlerEnvironment: {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     // The tracker's first check comes after the measurement: this measures the associate path alone.
     TRACKING_FIRST_DELAY_SECONDS: '900',
+    ...options.handlerEnvironment,
   },
   onInvoke: (report) => {
     if (report.functionName.endsWith('associatePackage')) reports.push(report);
   },
 });
 // Requests for one domain from different invocations would otherwise meet the API's one-operation-at-a-time rule.
-stack.openSearch.configure({ conflictOnConcurrentOperations: false });
+stack.openSearch.configure({
+  conflictOnConcurrentOperations: options.conflictOnConcurrentOperations ?? false,
+});
 
 let busySince = performance.eventLoopUtilization();
 let cpuSince = process.cpuUsage();
@@ -95,4 +112,10 @@ process.on('message', async (command: StackCommand) => {
   });
 });
 
-send({ type: 'ready', endpoint: stack.endpoint, region: stack.region, queueUrls: stack.queueUrls });
+send({
+  type: 'ready',
+  endpoint: stack.endpoint,
+  region: stack.region,
+  queueUrls: stack.queueUrls,
+  tableName: stack.tableName,
+});
