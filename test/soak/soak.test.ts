@@ -64,7 +64,7 @@ function observation(overrides: Partial<Observation>): Observation {
     trackingDeadLetters: [],
     queuedRequestMessageIds: [],
     queuedTrackingKeys: [],
-    associatePackage: { calls: 0, succeeded: 0, failed: 0 },
+    associatePackage: { calls: 0, succeeded: 0, failed: 0, throttled: 0 },
     associations: [],
     ...overrides,
   };
@@ -85,7 +85,7 @@ describe('reconcile', () => {
         requests,
         sent,
         events: requests.map((request) => event(`key-${request.id}`, SUCCEEDED)),
-        associatePackage: { calls: 7, succeeded: 5, failed: 2 },
+        associatePackage: { calls: 7, succeeded: 5, failed: 2, throttled: 0 },
         associations: active,
       }),
     );
@@ -102,7 +102,7 @@ describe('reconcile', () => {
         requests,
         sent,
         events: [again, again],
-        associatePackage: { calls: 1, succeeded: 1, failed: 0 },
+        associatePackage: { calls: 1, succeeded: 1, failed: 0, throttled: 0 },
         associations: active,
       }),
     );
@@ -120,7 +120,7 @@ describe('reconcile', () => {
         // key-2 still queued, key-3 dead-lettered on its last attempt as a duplicate in flight, key-4 nowhere.
         queuedRequestMessageIds: ['m2'],
         requestDeadLetters: [deadLetter('m3', requests[3]?.body ?? '', 'RetriesExhausted')],
-        associatePackage: { calls: 2, succeeded: 2, failed: 0 },
+        associatePackage: { calls: 2, succeeded: 2, failed: 0, throttled: 0 },
         associations: active,
       }),
     );
@@ -152,7 +152,7 @@ describe('reconcile', () => {
         sent: [{ messageId: 'm0', requestId: 0 }],
         events: [rejection('m0', 'InvalidRequest')],
         requestDeadLetters: [deadLetter('m0', JSON.stringify(JSON.parse(invalid.body)), 'InvalidRequest')],
-        associatePackage: { calls: 2, succeeded: 2, failed: 0 },
+        associatePackage: { calls: 2, succeeded: 2, failed: 0, throttled: 0 },
         associations: [{ DomainName: 'orders-1', PackageID: 'F9001', DomainPackageStatus: 'ACTIVE' }],
       }),
     );
