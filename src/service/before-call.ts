@@ -13,7 +13,7 @@ import {
   lockedBy,
 } from '../domain/domain-lock.ts';
 import type { PackageDetails } from '../domain/events.ts';
-import { type RequestRecord, requestRecordId } from '../domain/ledger.ts';
+import { type LedgerRecord, type RequestRecord, requestRecordId } from '../domain/ledger.ts';
 import { type PackageState, packageReadiness, type Readiness } from '../domain/readiness.ts';
 import { isAtTarget } from '../domain/tracking.ts';
 import { actionOf } from '../domain/transitions.ts';
@@ -91,26 +91,50 @@ function abandonedAfter(deps: Runtime): AbandonedAfter {
   };
 }
 
+/** The domain lock as read, and the wait it means when it names another request that still runs. */
+export interface LockRead {
+  current: LedgerRecord | undefined;
+  busy: Plan | undefined;
+}
+
+/**
+ * The lock, read before `ready` too: a request whose domain runs another one waits (`DomainBusy`) without asking
+ * AWS anything, so a queue of requests for one domain spends the configuration API's rate only on the request
+ * that runs. `lock` starts from that read; its write is conditional on the version read, so a lock taken
+ * meanwhile makes it read again.
+ */
+export async function readLock(delivery: Delivery, held: RequestRecord): Promise<LockRead> {
+  const { ledger, now } = delivery.deps;
+  const { domainName, idempotencyKey } = held.request;
+  const current = await ledger.get(domainLockId(domainName));
+  const other = current?.kind === 'domain-lock' ? current.holder : undefined;
+  if (other === undefined || isHeldBy(current, { idempotencyKey, incarnation: held.incarnation })) {
+    return { current, busy: undefined };
+  }
+  const otherRecord = await ledger.get(requestRecordId(other.idempotencyKey));
+  const live = isLiveHolder(otherRecord, other, now(), abandonedAfter(delivery.deps));
+  const message = `${domainName} is running ${other.packageId} for ${other.idempotencyKey}`;
+  return { current, busy: live ? wait('DomainBusy', message) : undefined };
+}
+
 /**
  * `lock`: the domain lock for this request. One naming a live request is waited for (`DomainBusy`). Before a
  * free one is taken, the listing must show nothing running on the domain (a holder may have been decided, say
  * `TimedOut`, while AWS went on; an operation may have been started outside the service), and a package
  * already at its end state is decided without any operation.
  */
-export async function lockDomain(delivery: Delivery, held: RequestRecord): Promise<Plan | undefined> {
+export async function lockDomain(
+  delivery: Delivery,
+  held: RequestRecord,
+  peeked?: LockRead,
+): Promise<Plan | undefined> {
   const { ledger, now, stepHook } = delivery.deps;
   const { domainName, packageId, idempotencyKey } = held.request;
   const holder = { idempotencyKey, incarnation: held.incarnation };
   for (let round = 0; round < 3; round += 1) {
-    const current = await ledger.get(domainLockId(domainName));
+    const { current, busy } = round === 0 && peeked !== undefined ? peeked : await readLock(delivery, held);
+    if (busy !== undefined) return busy;
     if (isHeldBy(current, holder)) return undefined;
-    if (current?.kind === 'domain-lock' && current.holder !== undefined) {
-      const other = current.holder;
-      const otherRecord = await ledger.get(requestRecordId(other.idempotencyKey));
-      if (isLiveHolder(otherRecord, other, now(), abandonedAfter(delivery.deps))) {
-        return wait('DomainBusy', `${domainName} is running ${other.packageId} for ${other.idempotencyKey}`);
-      }
-    }
     const listed = await listingBeforeLock(delivery, held);
     if (listed !== undefined) return listed;
     const next = lockedBy(current, domainName, { ...holder, packageId }, now());

@@ -26,7 +26,7 @@ import {
   release,
   takeOver,
 } from '../domain/transitions.ts';
-import { domainReady, lockDomain, packageReady, pinCall } from './before-call.ts';
+import { domainReady, lockDomain, packageReady, pinCall, readLock } from './before-call.ts';
 import { callAws, type Plan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
@@ -238,7 +238,8 @@ const isRecord = (value: RequestRecord | Plan): value is RequestRecord => value.
 /**
  * `ready`, `lock`, `pin`, `call` (docs/DESIGN.md, "The package lifecycle"). After an unseen answer the listing
  * comes first, against the pinned target: the operation may be running, and a domain processing it, or a
- * package updated since, is no reason to wait or fail.
+ * package updated since, is no reason to wait or fail. A domain locked to another request is waited for
+ * before `ready`, which would ask AWS twice for nothing.
  */
 async function planFor(
   delivery: Delivery,
@@ -251,9 +252,11 @@ async function planFor(
     const plan = await resolveByListing(delivery, held, 'uncertain');
     if (plan.kind !== 'call') return { held, plan };
   }
+  const lock = await readLock(delivery, held);
+  if (lock.busy !== undefined) return { held, plan: lock.busy };
   const ready = await packageReady(delivery, held);
   if (!isRecord(ready)) return { held, plan: ready };
-  const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready));
+  const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready, lock));
   // A wait releases the record as read: the target `ready` chose stays in memory until `pin`, so the next
   // holder chooses again (a package updated meanwhile is associated at its new version, not failed).
   if (waiting?.kind === 'retry') return { held, plan: waiting };
