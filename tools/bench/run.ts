@@ -2,7 +2,7 @@
  * `npm run bench`: measures the associate handler against its baselines in one run, prints the summary table
  * and writes it, with the details and the machine it ran on, to docs/PERFORMANCE.md.
  *
- *   npm run bench                      all six sections (a few minutes)
+ *   npm run bench                      all seven sections (about ten minutes; section 7 takes most)
  *   npm run bench -- --only 1,2,6      some sections
  *   npm run bench -- --no-write        print only
  *
@@ -17,6 +17,7 @@ import { describeMachine, machineLine } from './lib/machine.ts';
 import { missedTargets, renderConsoleTable, renderMarkdownTable, type SectionResult } from './lib/report.ts';
 import { localThroughput } from './local-throughput.ts';
 import { memory } from './memory.ts';
+import { pacing } from './pacing.ts';
 import { perRecord } from './per-record.ts';
 
 const DOCUMENT = 'docs/PERFORMANCE.md';
@@ -27,7 +28,7 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const wanted = new Set((values.only ?? '1,2,3,4,5,6').split(',').map((part) => part.trim()));
+const wanted = new Set((values.only ?? '1,2,3,4,5,6,7').split(',').map((part) => part.trim()));
 const machine = describeMachine();
 const started = performance.now();
 const outdir = bundleDirectory();
@@ -72,6 +73,10 @@ try {
       ));
     sections.push(await memory(outdir, handlerBundle, 100));
   }
+  if (wanted.has('7')) {
+    progress('7. pacing under throttling (two local stacks, a few minutes)');
+    sections.push(await pacing(100));
+  }
 } finally {
   rmSync(outdir, { recursive: true, force: true });
 }
@@ -114,7 +119,8 @@ ${sections.map((section) => section.details).join('\n')}
 ## Files
 
 - \`tools/bench/run.ts\` runs the sections and writes this file; \`tools/bench/cold-start.ts\`, \`tools/bench/per-record.ts\`,
-  \`tools/bench/concurrency.ts\` (sections 3 and 4), \`tools/bench/local-throughput.ts\`, \`tools/bench/memory.ts\`.
+  \`tools/bench/concurrency.ts\` (sections 3 and 4), \`tools/bench/local-throughput.ts\`, \`tools/bench/memory.ts\`,
+  \`tools/bench/pacing.ts\` (with \`tools/bench/lib/pacing-run.ts\`, the burst against a rate-limited stack).
 - \`tools/bench/baseline/docs-handler.ts\` (the Powertools docs handler), \`tools/bench/baseline/floor-handler.ts\` (the
   per-record floor), \`tools/bench/baseline/sdk-floor.ts\` (one SDK client).
 - \`tools/bench/lib/fakes.ts\` (counting fakes and the in-memory ledger), \`tools/bench/lib/aws-stub.ts\` (HTTP stub for the real
