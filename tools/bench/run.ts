@@ -2,7 +2,7 @@
  * `npm run bench`: measures the associate handler against its baselines in one run, prints the summary table
  * and writes it, with the details and the machine it ran on, to docs/PERFORMANCE.md.
  *
- *   npm run bench                      all seven sections (about ten minutes; section 7 takes most)
+ *   npm run bench                      all seven sections (about six minutes, five of them section 7)
  *   npm run bench -- --only 1,2,6      some sections
  *   npm run bench -- --no-write        print only
  *
