@@ -24,6 +24,7 @@ import {
   type FaultRule,
   EMULATOR_ADMIN_PREFIX as OPENSEARCH_ADMIN_PREFIX,
   type OpenSearchEmulator,
+  type RateLimit,
   type SeedData,
 } from './opensearch/index.ts';
 import { seededRandom } from './rng.ts';
@@ -71,6 +72,10 @@ export interface LocalStackOptions {
   packageValidationMs?: number;
   openSearchFaults?: FaultRule[];
   openSearchLatencyMs?: number;
+  /** Throttles the OpenSearch API past this rate (a token bucket for the account); default off. */
+  openSearchRateLimit?: RateLimit;
+  /** The emulator's per-domain package quota; default 20, as on AWS. */
+  maxPackagesPerDomain?: number;
   eventBridgeFaults?: EventBridgeFaults;
   /**
    * Faults on DynamoDB calls: a list of rules (`{ operation?, rate, errorType? }`, see DynamoDbFaultRule) or one
@@ -257,6 +262,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.packageValidationMs !== undefined && { packageValidationMs: options.packageValidationMs }),
       ...(options.openSearchFaults && { faults: options.openSearchFaults }),
       ...(options.openSearchLatencyMs !== undefined && { latencyMs: options.openSearchLatencyMs }),
+      ...(options.openSearchRateLimit !== undefined && { rateLimit: options.openSearchRateLimit }),
+      ...(options.maxPackagesPerDomain !== undefined && {
+        maxPackagesPerDomain: options.maxPackagesPerDomain,
+      }),
       ...(options.randomSeed !== undefined && { randomSeed: options.randomSeed }),
     });
     stoppers.push(async () => openSearch.close());

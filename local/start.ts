@@ -4,7 +4,7 @@ import { LOCAL_NAMES, LOCAL_REGION, startLocalStack } from './stack.ts';
 
 const USAGE = `Usage: npm start -- [--port 4566] [--data-dir .local-data] [--quiet]
                  [--association-delay-ms 3000] [--plugin-association-delay-ms 30000]
-                 [--package-copy-ms 1000] [--package-validation-ms 2000]
+                 [--package-copy-ms 1000] [--package-validation-ms 2000] [--rate-limit 10]
                  [--window-seconds 86400] [--retry-budget-seconds 3600] [--deadline-seconds 1800]
                  [--plugin-deadline-seconds 21600]
 
@@ -17,6 +17,8 @@ endpoint, and the two Lambda handlers fed by their queues. Ctrl-C stops everythi
                                  (default 30000; hours on AWS)
   --package-copy-ms              how long a created or updated package stays COPYING (default 1000)
   --package-validation-ms        and then VALIDATING (default 2000)
+  --rate-limit                   throttle the OpenSearch API past this many calls/s for the account, answering
+                                 ThrottlingException (HTTP 400) as AWS does (default: no limit)
   --window-seconds               how long a decided request stays a duplicate (IDEMPOTENCY_TTL_SECONDS, default 86400)
   --retry-budget-seconds         how long transient failures are retried (RETRY_BUDGET_SECONDS, default 3600)
   --deadline-seconds             how long a dictionary's operation may run (TRACKING_DEADLINE_SECONDS, default 1800)
@@ -39,6 +41,7 @@ const optionSpec = {
   'plugin-association-delay-ms': { type: 'string' },
   'package-copy-ms': { type: 'string' },
   'package-validation-ms': { type: 'string' },
+  'rate-limit': { type: 'string' },
   'window-seconds': { type: 'string' },
   'retry-budget-seconds': { type: 'string' },
   'deadline-seconds': { type: 'string' },
@@ -89,6 +92,16 @@ function portProblem(error: unknown, port: number): string | undefined {
   return undefined;
 }
 
+/** Calls per second, fractions allowed (0.5: one call every two seconds). */
+function rateLimit(value: string | undefined): { callsPerSecond: number } | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || parsed <= 0 || parsed > 10_000)
+    fail(`--rate-limit must be a number of calls per second above 0 and at most 10000, got "${value}"`);
+  return { callsPerSecond: parsed };
+}
+const openSearchRateLimit = rateLimit(values['rate-limit']);
+
 const port = wholeNumber('port', values.port ?? process.env.LOCAL_STACK_PORT, 4566);
 const started = performance.now();
 const stack = await startLocalStack({
@@ -110,6 +123,7 @@ const stack = await startLocalStack({
       `event ${envelope.id} not delivered: rule ${target.rule} target ${target.targetId} (${target.queueArn}): ${error instanceof Error ? error.message : String(error)}`,
     ),
   ...(values['data-dir'] !== undefined && { dataDir: values['data-dir'] }),
+  ...(openSearchRateLimit !== undefined && { openSearchRateLimit }),
   ...(!values.quiet && {
     onInvoke: (report) => {
       const failed = report.failedMessageIds.length > 0 ? `, ${report.failedMessageIds.length} to retry` : '';
@@ -139,7 +153,11 @@ opensearch-package-associator local stack ready in ${((performance.now() - start
   tracking queue  ${stack.queueUrls.tracking}
   events queue    ${stack.queueUrls.events}   (rule ${LOCAL_NAMES.eventsRule}: every event of the service on bus ${stack.busName})
   ledger          ${stack.tableName}
-  allowed domains catalog-search, orders-*  (hr-private is seeded but not allowed)
+  allowed domains catalog-search, orders-*  (hr-private is seeded but not allowed)${
+    openSearchRateLimit === undefined
+      ? ''
+      : `\n  rate limit      ${openSearchRateLimit.callsPerSecond} OpenSearch calls/s (curl ${stack.endpoint}/_emulator/opensearch/call-counts)`
+  }
 
 Send a request:
   ${cli} sqs send-message --queue-url ${stack.queueUrls.requests} --message-body '${sample}'

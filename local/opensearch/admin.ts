@@ -3,6 +3,7 @@ import * as z from 'zod';
 import type { EmulatorRuntimeSettings, OpenSearchEmulator } from './emulator.ts';
 import { faultRulesSchema, InvalidEmulatorConfigError, latencySettingSchema } from './faults.ts';
 import { DOMAIN_NAME_PATTERN, type ErrorDetails, PACKAGE_ID_PATTERN } from './model.ts';
+import { rateLimitSchema } from './rate-limit.ts';
 import { EmulatorApiError, parseJsonObject, readBody, sendJson } from './wire.ts';
 
 const durationMs = z.int().min(0).max(3_600_000);
@@ -13,6 +14,7 @@ const runtimeSettingsSchema = z.strictObject({
   packageCopyMs: durationMs.optional(),
   packageValidationMs: durationMs.optional(),
   conflictOnConcurrentOperations: z.boolean().optional(),
+  rateLimit: rateLimitSchema.optional(),
 });
 
 export function parseRuntimeSettings(settings: unknown): EmulatorRuntimeSettings {

@@ -19,6 +19,7 @@ import {
   type OperationName,
 } from './model.ts';
 import { matchRoute, OPERATIONS } from './operations.ts';
+import { parseRateLimit, type RateLimit, TokenBucket, throttlingError } from './rate-limit.ts';
 import { loadSeed, type SeedData } from './seed.ts';
 import { type AssociationSnapshot, type InjectedFailures, PackageStore } from './store.ts';
 import { EmulatorApiError, parseJsonObject, readBody, sendError, sendJson } from './wire.ts';
@@ -47,6 +48,8 @@ export interface OpenSearchEmulatorOptions {
   maxPackagesPerDomain?: number;
   faults?: FaultRule[];
   latencyMs?: LatencySetting;
+  /** Throttle every API call past this rate with `ThrottlingException` (HTTP 400), as AWS does; default off. */
+  rateLimit?: RateLimit | null;
   /** Makes fault injection repeatable; without it faults draw from Math.random. */
   randomSeed?: number;
   /** Clock in epoch ms; inject one to step through ASSOCIATING → ACTIVE without waiting. */
@@ -60,6 +63,8 @@ export interface EmulatorRuntimeSettings {
   packageCopyMs?: number;
   packageValidationMs?: number;
   conflictOnConcurrentOperations?: boolean;
+  /** `null`: no limit. A new limit starts with a full bucket. */
+  rateLimit?: RateLimit | null;
 }
 
 export interface OpenSearchEmulatorState {
@@ -73,6 +78,7 @@ export interface OpenSearchEmulatorState {
   maxPackagesPerDomain: number;
   faults: FaultRule[];
   latencyMs: LatencySetting;
+  rateLimit: Required<RateLimit> | null;
   callCounts: Record<OperationName, CallCount>;
   domains: string[];
   packages: {
@@ -127,7 +133,7 @@ const DEFAULT_MAX_PACKAGES_PER_DOMAIN = 20;
 
 function zeroCounts(): Record<OperationName, CallCount> {
   return Object.fromEntries(
-    OPERATION_NAMES.map((name) => [name, { calls: 0, succeeded: 0, failed: 0 }]),
+    OPERATION_NAMES.map((name) => [name, { calls: 0, succeeded: 0, failed: 0, throttled: 0 }]),
   ) as Record<OperationName, CallCount>;
 }
 
@@ -136,7 +142,8 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
   const now = options.now ?? Date.now;
   const initialFaults = parseFaultRules(options.faults ?? []);
   const initialLatency = parseLatencySetting(options.latencyMs ?? 0);
-  const initialSettings: Required<EmulatorRuntimeSettings> = {
+  const initialRateLimit = parseRateLimit(options.rateLimit ?? null);
+  const initialSettings: Required<Omit<EmulatorRuntimeSettings, 'rateLimit'>> = {
     associationDelayMs: options.associationDelayMs ?? DEFAULT_ASSOCIATION_DELAY_MS,
     pluginAssociationDelayMs: options.pluginAssociationDelayMs ?? null,
     packageCopyMs: options.packageCopyMs ?? DEFAULT_PACKAGE_COPY_MS,
@@ -157,6 +164,8 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
 
   let faults = initialFaults;
   let latency = initialLatency;
+  const bucketFor = (limit: Required<RateLimit> | null) => limit && new TokenBucket(limit, now);
+  let bucket = bucketFor(initialRateLimit);
   let counts = zeroCounts();
   let operationsByPair = new Map<string, number>();
   const newRandom = () => (options.randomSeed === undefined ? Math.random : seededRandom(options.randomSeed));
@@ -221,7 +230,9 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
     },
 
     configure(settings) {
-      store.configure(parseRuntimeSettings(settings));
+      const { rateLimit, ...storeSettings } = parseRuntimeSettings(settings);
+      store.configure(storeSettings);
+      if (rateLimit !== undefined) bucket = bucketFor(parseRateLimit(rateLimit));
     },
 
     setDomainProcessing(domainName, ms) {
@@ -265,6 +276,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
         maxPackagesPerDomain,
         faults: emulator.getFaults(),
         latencyMs: typeof latency === 'number' ? latency : { ...latency },
+        rateLimit: bucket && { ...bucket.limit },
         callCounts: emulator.callCounts(),
         domains,
         packages: packages.map(({ PackageID, PackageName, PackageStatus, AvailablePackageVersion }) => ({
@@ -287,6 +299,7 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
       store.reset();
       faults = initialFaults;
       latency = initialLatency;
+      bucket = bucketFor(initialRateLimit);
       counts = zeroCounts();
       operationsByPair = new Map();
       random = newRandom();
@@ -313,6 +326,11 @@ export function createOpenSearchEmulator(options: OpenSearchEmulatorOptions = {}
     let loseAnswer = false;
     try {
       const rawBody = await readBody(req);
+      if (bucket?.take() === false) {
+        count.throttled += 1;
+        sendError(res, throttlingError());
+        return;
+      }
       await wait(latencyFor(latency, operation));
       const fault = pickFault(faults, faultTarget(operation, params, rawBody), random);
       if (fault?.errorType === CONNECTION_RESET_FAULT) {

@@ -222,8 +222,10 @@ export const OPERATIONS_WITH_PACKAGE: ReadonlySet<OperationName> = new Set([
 /** Fixed added latency in ms: one number for every operation, or per operation (missing ones get 0). */
 export type LatencySetting = number | Partial<Record<OperationName, number>>;
 
+/** `calls` = `succeeded` + `failed` + `throttled`; a throttled call never ran. */
 export interface CallCount {
   calls: number;
   succeeded: number;
   failed: number;
+  throttled: number;
 }

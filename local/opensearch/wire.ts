@@ -13,11 +13,19 @@ export class EmulatorApiError extends Error {
   override readonly name = 'EmulatorApiError';
   readonly errorType: string;
   readonly statusCode: number;
+  /** Members the body carries beside `message`, as some AWS errors do (`__type`). */
+  readonly bodyFields: Readonly<Record<string, string>>;
 
-  constructor(errorType: string, message: string, statusCode?: number) {
+  constructor(
+    errorType: string,
+    message: string,
+    statusCode?: number,
+    bodyFields: Record<string, string> = {},
+  ) {
     super(message);
     this.errorType = errorType;
     this.statusCode = statusCode ?? MODELLED_ERROR_STATUS[errorType] ?? 500;
+    this.bodyFields = bodyFields;
   }
 }
 
@@ -74,7 +82,7 @@ export function sendJson(res: ServerResponse, statusCode: number, payload: unkno
 }
 
 export function sendError(res: ServerResponse, error: EmulatorApiError): void {
-  const body = JSON.stringify({ message: error.message });
+  const body = JSON.stringify({ ...error.bodyFields, message: error.message });
   res.writeHead(error.statusCode, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),

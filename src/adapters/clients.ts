@@ -18,7 +18,19 @@ const requestHandler = { connectionTimeout: 2_000, requestTimeout: 5_000 };
 
 // One client per service for the life of the execution environment, so warm invocations reuse connections.
 // AWS_ENDPOINT_URL (read by the SDK itself) points them at the local stack.
-export const openSearchClient = traced(new OpenSearchClient({ requestHandler }));
+/**
+ * The configuration API throttles per account and region (ThrottlingException, HTTP 400), shared with everything
+ * else the account does. The adaptive mode adds to the standard retries a client-side rate that drops when AWS
+ * throttles and climbs back when it stops, so a burst slows down instead of retrying into the limit
+ * (docs/PERFORMANCE.md, section 7, measures both). `AWS_RETRY_MODE`, the SDK's own setting, still wins when set.
+ * Attempts stay at the SDK's 3: a record that runs out of them is retried whole after its backoff.
+ */
+export const openSearchClient = traced(
+  new OpenSearchClient({
+    requestHandler,
+    retryMode: process.env.AWS_RETRY_MODE === 'standard' ? 'standard' : 'adaptive',
+  }),
+);
 // The SQS client sends each call to its QueueUrl's host unless given an explicit endpoint; with a local
 // endpoint configured, that host must not win.
 const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;

@@ -527,6 +527,26 @@ describe('associate-package handler', () => {
     expect(retry).toEqual([expect.objectContaining({ ReceiptHandle: waiting?.receiptHandle })]);
   });
 
+  it('a request for a domain locked to another that runs waits without a call to OpenSearch', async () => {
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake((input: { DomainName: string; PackageID: string }) =>
+        associating(input.DomainName, input.PackageID),
+      );
+    expect(await invoke(sqsRecord({ domainName: 'orders-queue', packageId: 'F44' }))).toEqual({
+      batchItemFailures: [],
+    });
+    const callsBefore = openSearch.calls().length;
+
+    const waiting = sqsRecord({ domainName: 'orders-queue', packageId: 'F45' });
+    expect(await invoke(waiting)).toEqual({ batchItemFailures: [{ itemIdentifier: waiting.messageId }] });
+
+    // DescribePackages and DescribeDomain would only say what the lock already did: the domain is not free.
+    expect(openSearch.calls().slice(callsBefore)).toEqual([]);
+    const retry = sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
+    expect(retry).toEqual([expect.objectContaining({ ReceiptHandle: waiting.receiptHandle })]);
+  });
+
   describe('paths that lost or contradicted outcomes before the ledger', () => {
     it('carries a requestedBy with U+FFFF into the tracking message and the event', async () => {
       refuseWhatSqsRefuses();

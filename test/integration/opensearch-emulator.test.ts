@@ -870,8 +870,8 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
 
     expect(server.emulator.getDomainPackageStatus('catalog-search', 'F111111111')).toBeUndefined();
     const counts = server.emulator.callCounts();
-    expect(counts.AssociatePackage).toEqual({ calls: 3, succeeded: 0, failed: 3 });
-    expect(counts.DescribeDomain).toEqual({ calls: 1, succeeded: 1, failed: 0 });
+    expect(counts.AssociatePackage).toEqual({ calls: 3, succeeded: 0, failed: 3, throttled: 0 });
+    expect(counts.DescribeDomain).toEqual({ calls: 1, succeeded: 1, failed: 0, throttled: 0 });
   });
 
   it('changes faults at run time, with any error type, status and message', async () => {
@@ -1041,7 +1041,7 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
     await client.send(new AssociatePackageCommand({ PackageID: 'G555555555', DomainName: 'catalog-search' }));
 
     const counts = await admin('GET', 'call-counts');
-    expect(counts.body.AssociatePackage).toEqual({ calls: 3, succeeded: 2, failed: 1 });
+    expect(counts.body.AssociatePackage).toEqual({ calls: 3, succeeded: 2, failed: 1, throttled: 0 });
 
     const reset = await admin('POST', 'reset');
     expect(reset.body).toMatchObject({
@@ -1054,7 +1054,7 @@ describe('OpenSearch emulator: quota, faults, latency and admin routes', () => {
         ...SEARCH_ASSOCIATIONS.map(([DomainName]) => ({ DomainName, PackageID: 'F111111111' })),
       ],
       injected: { domainPackages: [SEEDED_FAILURE] },
-      callCounts: { AssociatePackage: { calls: 0, succeeded: 0, failed: 0 } },
+      callCounts: { AssociatePackage: { calls: 0, succeeded: 0, failed: 0, throttled: 0 } },
     });
     expect(await admin('GET', 'nothing-here')).toMatchObject({ status: 404 });
   });

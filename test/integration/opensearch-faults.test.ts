@@ -95,7 +95,12 @@ describe('OpenSearch emulator: LostAnswer and fault rules scoped to a domain or 
     expect(listed.DomainPackageDetailsList).toEqual([
       expect.objectContaining({ PackageID: 'F111111111', DomainPackageStatus: 'ASSOCIATING' }),
     ]);
-    expect(server.emulator.callCounts().AssociatePackage).toEqual({ calls: 1, succeeded: 1, failed: 0 });
+    expect(server.emulator.callCounts().AssociatePackage).toEqual({
+      calls: 1,
+      succeeded: 1,
+      failed: 0,
+      throttled: 0,
+    });
 
     // Another package on the same domain is outside the rule: its answer arrives, and shows the first call ran.
     const other = await rejectionOf(associate('G555555555'));
@@ -107,7 +112,12 @@ describe('OpenSearch emulator: LostAnswer and fault rules scoped to a domain or 
     expect(retried).toBeInstanceOf(ConflictException);
     expect((retried as ConflictException).$metadata.httpStatusCode).toBe(409);
     expect((retried as ConflictException).message).toMatch(/already in progress for package F111111111/);
-    expect(server.emulator.callCounts().AssociatePackage).toEqual({ calls: 3, succeeded: 1, failed: 2 });
+    expect(server.emulator.callCounts().AssociatePackage).toEqual({
+      calls: 3,
+      succeeded: 1,
+      failed: 2,
+      throttled: 0,
+    });
   });
 
   it('LostAnswer on a call the API refuses loses the refusal too, counted as failed', async () => {
@@ -117,7 +127,12 @@ describe('OpenSearch emulator: LostAnswer and fault rules scoped to a domain or 
     const lost = await rejectionOf(client.send(new DescribeDomainCommand({ DomainName: 'no-such-domain' })));
     expect(lost).not.toBeInstanceOf(OpenSearchServiceException);
     expect(lost).toMatchObject({ code: 'ECONNRESET' });
-    expect(server.emulator.callCounts().DescribeDomain).toEqual({ calls: 1, succeeded: 0, failed: 1 });
+    expect(server.emulator.callCounts().DescribeDomain).toEqual({
+      calls: 1,
+      succeeded: 0,
+      failed: 1,
+      throttled: 0,
+    });
   });
 
   it('a rule scoped to a domain fails only the calls naming that domain', async () => {
@@ -185,13 +200,17 @@ describe('OpenSearch emulator: LostAnswer and fault rules scoped to a domain or 
       faults: [{ operation: '*', errorType: 'ThrottlingException', rate: 1, packageId: 'F222222222' }],
     });
     const source = { S3BucketName: 'search-packages', S3Key: 'stopwords.txt' };
-    // Each rejection is taken as the call starts: one awaited later must not count as unhandled meanwhile.
-    const rejections = [
-      client.send(new UpdatePackageCommand({ PackageID: 'F222222222', PackageSource: source })),
-      client.send(new GetPackageVersionHistoryCommand({ PackageID: 'F222222222' })),
-      client.send(new DissociatePackagesCommand({ DomainName: 'orders-logs', PackageList: ['F222222222'] })),
-    ].map(rejectionOf);
-    for (const rejection of rejections) expect(await rejection).toBeInstanceOf(ThrottlingException);
+    // Each rejection is caught as the call starts: awaiting them one by one would leave the later ones unhandled.
+    const rejections = await Promise.all(
+      [
+        client.send(new UpdatePackageCommand({ PackageID: 'F222222222', PackageSource: source })),
+        client.send(new GetPackageVersionHistoryCommand({ PackageID: 'F222222222' })),
+        client.send(
+          new DissociatePackagesCommand({ DomainName: 'orders-logs', PackageList: ['F222222222'] }),
+        ),
+      ].map(rejectionOf),
+    );
+    for (const rejection of rejections) expect(rejection).toBeInstanceOf(ThrottlingException);
     await expect(
       client.send(new UpdatePackageCommand({ PackageID: 'G555555555', PackageSource: source })),
     ).resolves.toMatchObject({ PackageDetails: { PackageStatus: 'COPYING' } });

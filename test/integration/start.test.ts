@@ -32,6 +32,18 @@ describe('npm start', () => {
     expect(result.stderr).toContain('--plugin-association-delay-ms must be a whole number, got "soon"');
   });
 
+  it('lists --rate-limit and refuses a rate that is not a positive number of calls per second', () => {
+    expect(start('--help').stdout).toContain('--rate-limit');
+    for (const value of ['0', '-1', 'fast', '1e3']) {
+      // The = form: parseArgs would read a separate "-1" as an option of its own.
+      const result = start(`--rate-limit=${value}`, '--port', '0');
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(
+        `--rate-limit must be a number of calls per second above 0 and at most 10000, got "${value}"`,
+      );
+    }
+  });
+
   it.each(['0', '0x5', '1.5', 'soon'])('refuses --window-seconds %j, naming the flag', (value) => {
     const result = start('--window-seconds', value, '--port', '0');
     expect(result.status).toBe(2);

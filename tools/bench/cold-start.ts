@@ -147,34 +147,34 @@ export async function coldStart(outdir: string, runs: number): Promise<ColdStart
 
   const oursShare = share('ours', 'docs');
   const lambdaShare = share('ours-lambda', 'docs-lambda');
-  const floorShare = share('sdk-floor', 'docs');
+  const floorShare = share('sdk-floor', 'docs-tuned');
   const tunedShare = share('ours', 'docs-tuned');
   const rows = [
     row(
       'Code loaded at start (gzip); all chunks',
       `${kib(ours.bytes)} (${kib(ours.gzipBytes)}); ${kib(ours.totalBytes)}`,
-      `${kib(docs.bytes)} (${kib(docs.gzipBytes)})`,
+      `docs, our settings ${kib(docsTuned.bytes)} (${kib(docsTuned.gzipBytes)}); default build ${kib(docs.bytes)}`,
     ),
     row(
       'Import, fresh process − empty start',
-      `${ms(over('ours'))} (${percent(oursShare)} of docs)`,
-      `docs ${ms(over('docs'))}; empty start ${ms(empty.readyMs)}`,
-      `≤ ${percent(COLD_START_TARGET)} of docs`,
-      verdictOf(oursShare <= COLD_START_TARGET),
+      `${ms(over('ours'))} (${percent(tunedShare)} of docs, our settings)`,
+      `docs, our settings ${ms(over('docs-tuned'))}; empty start ${ms(empty.readyMs)}`,
+      `≤ ${percent(COLD_START_TARGET)} of docs, our settings`,
+      verdictOf(tunedShare <= COLD_START_TARGET),
     ),
     row(
-      'Same, beside the docs handler built with our settings',
-      `${percent(tunedShare)} of it`,
-      `docs, our settings ${ms(over('docs-tuned'))}`,
+      'Same, beside the docs handler as serverless-esbuild builds it by default',
+      `${percent(oursShare)} of it`,
+      `docs, default build ${ms(over('docs'))}`,
     ),
     row(
       'Same, Lambda environment (Tracer on)',
-      `${ms(over('ours-lambda'))} (${percent(lambdaShare)})`,
-      `docs ${ms(over('docs-lambda'))}`,
+      `${ms(over('ours-lambda'))} (${percent(lambdaShare)} of docs, default build)`,
+      `docs, default build ${ms(over('docs-lambda'))}`,
     ),
     row(
       'Lower bound: one SQSClient, nothing else',
-      `${ms(over('sdk-floor'))} (${percent(floorShare)} of docs)`,
+      `${ms(over('sdk-floor'))} (${percent(floorShare)} of docs, our settings)`,
       'our settings',
     ),
     row(
@@ -201,11 +201,12 @@ Three bundles, each imported by a fresh \`node\` (${process.version}) that recor
 
 - **ours**: \`src/handlers/associate-package.ts\` built with \`custom.esbuild\` from serverless.yml (read at run
   time, so the bench follows any change there), as \`osls package\` builds it;
-- **docs handler** (the baseline): \`tools/bench/baseline/docs-handler.ts\`, the same job written as the Powertools and
-  SDK docs show it, built as serverless-esbuild builds it when serverless.yml sets nothing under
-  \`custom.esbuild\` (CommonJS, \`main\` fields first, no minification, target from the runtime);
-- **docs handler, our settings**: the same file built with our \`custom.esbuild\`, to tell what the build settings
-  buy from what the code does.
+- **docs handler, our settings** (the baseline the target is judged against): \`tools/bench/baseline/docs-handler.ts\`,
+  the same job written as the Powertools and SDK docs show it, built with our \`custom.esbuild\`, so that the
+  comparison is of the code and not of the build settings;
+- **docs handler, default build**: the same file built as serverless-esbuild builds it when serverless.yml sets
+  nothing under \`custom.esbuild\` (CommonJS, \`main\` fields first, no minification, target from the runtime),
+  to tell what the build settings buy.
 
 Median of ${runs} runs per variant, taken round-robin so that other load on the machine hits every variant alike.
 The environment is serverless.yml's \`provider.environment\` plus the settings config validation needs; it is not
@@ -261,7 +262,7 @@ import, on first use; every clean request needs all four, so that would move the
 rather than save it, and Lambda bills the init phase like the rest.
 
 **Tracing.** serverless.yml deploys with active tracing, so inside Lambda the X-Ray SDK chunk does load:
-${ms(over('ours-lambda'))}, ${percent(lambdaShare)} of the docs handler in the same environment. That is the price of the traces
+${ms(over('ours-lambda'))}, ${percent(lambdaShare)} of the docs handler's default build in the same environment. That is the price of the traces
 (the X-Ray SDK and what it pulls in: \`semver\`, \`cls-hooked\`); a stage deployed without tracing, or with
 \`POWERTOOLS_TRACE_ENABLED=false\`, starts as the first row says.
 `;
@@ -274,11 +275,11 @@ ${ms(over('ours-lambda'))}, ${percent(lambdaShare)} of the docs handler in the s
 
 const VARIANT_LABELS: Record<string, string> = {
   empty: 'empty Node start',
-  docs: 'docs handler (baseline)',
-  'docs-tuned': 'docs handler, our settings',
+  docs: 'docs handler, default build',
+  'docs-tuned': 'docs handler, our settings (baseline)',
   ours: '**ours**',
   'sdk-floor': 'one SQSClient only',
-  'docs-lambda': 'docs handler, Lambda environment',
+  'docs-lambda': 'docs handler, default build, Lambda environment',
   'ours-lambda': 'ours, Lambda environment (Tracer on)',
   'ours-node-options': 'ours with `NODE_OPTIONS=--enable-source-maps`',
 };

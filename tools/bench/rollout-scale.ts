@@ -16,7 +16,7 @@ import { rolloutRecordId } from '../../src/domain/rollout.ts';
 import { QueueCollector } from '../soak/queue-collector.ts';
 import { DYNAMODB_ITEM_LIMIT, itemSize } from './lib/item-size.ts';
 import { row, type SectionResult } from './lib/report.ts';
-import type { StackCommand, StackProcessOptions, StackReady } from './lib/stack-process.ts';
+import type { StackCommand, StackReady, StackVariant } from './lib/stack-process.ts';
 import { kib, ms, percent } from './lib/stats.ts';
 
 const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
@@ -28,7 +28,7 @@ const ROLLOUT_PACKAGE = 'F9001';
 const PLAIN_PACKAGE = 'F9002';
 const WAIT_LIMIT_MS = 150_000;
 const ROLLOUT_ENDS = ['PackageRolloutCompleted', 'PackageRolloutHalted'];
-const STACK: StackProcessOptions = {
+const STACK: StackVariant = {
   associationDelayMs: ASSOCIATION_DELAY_MS,
   // The tracker at its shortest, as the integration tests run it; checks back off 1 s, 2 s, 2 s...
   handlerEnvironment: {

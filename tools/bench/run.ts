@@ -2,7 +2,7 @@
  * `npm run bench`: measures the associate handler against its baselines in one run, prints the summary table
  * and writes it, with the details and the machine it ran on, to docs/PERFORMANCE.md.
  *
- *   npm run bench                      all seven sections (a few minutes)
+ *   npm run bench                      all eight sections (about seven minutes, five of them section 8)
  *   npm run bench -- --only 1,2,6      some sections
  *   npm run bench -- --no-write        print only
  *
@@ -17,6 +17,7 @@ import { describeMachine, machineLine } from './lib/machine.ts';
 import { missedTargets, renderConsoleTable, renderMarkdownTable, type SectionResult } from './lib/report.ts';
 import { localThroughput } from './local-throughput.ts';
 import { memory } from './memory.ts';
+import { pacing } from './pacing.ts';
 import { perRecord } from './per-record.ts';
 import { rolloutScale } from './rollout-scale.ts';
 
@@ -28,7 +29,7 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const wanted = new Set((values.only ?? '1,2,3,4,5,6,7').split(',').map((part) => part.trim()));
+const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8').split(',').map((part) => part.trim()));
 const machine = describeMachine();
 const started = performance.now();
 const outdir = bundleDirectory();
@@ -77,6 +78,10 @@ try {
     progress('7. a rollout of 100 domains (local stack in a child process)');
     sections.push(await rolloutScale());
   }
+  if (wanted.has('8')) {
+    progress('8. pacing under throttling (two local stacks, a few minutes)');
+    sections.push(await pacing(100));
+  }
 } finally {
   rmSync(outdir, { recursive: true, force: true });
 }
@@ -120,7 +125,8 @@ ${sections.map((section) => section.details).join('\n')}
 
 - \`tools/bench/run.ts\` runs the sections and writes this file; \`tools/bench/cold-start.ts\`, \`tools/bench/per-record.ts\`,
   \`tools/bench/concurrency.ts\` (sections 3 and 4), \`tools/bench/local-throughput.ts\`, \`tools/bench/memory.ts\`,
-  \`tools/bench/rollout-scale.ts\`.
+  \`tools/bench/rollout-scale.ts\`, \`tools/bench/pacing.ts\` (with \`tools/bench/lib/pacing-run.ts\`, the burst against a
+  rate-limited stack).
 - \`tools/bench/baseline/docs-handler.ts\` (the Powertools docs handler), \`tools/bench/baseline/floor-handler.ts\` (the
   per-record floor), \`tools/bench/baseline/sdk-floor.ts\` (one SDK client).
 - \`tools/bench/lib/fakes.ts\` (counting fakes and the in-memory ledger), \`tools/bench/lib/aws-stub.ts\` (HTTP stub for the real

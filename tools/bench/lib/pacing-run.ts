@@ -1,0 +1,196 @@
+/**
+ * Section 8's burst: requests through the local stack, the OpenSearch emulator limited to a few calls a second
+ * for the account, every request followed to its decision by the tracker.
+ */
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { CallCount, OperationName } from '../../../local/opensearch/index.ts';
+import { QueueCollector } from '../../soak/queue-collector.ts';
+import type { StackCommand, StackReady, StackStats, StackVariant } from './stack-process.ts';
+
+export const RATE_LIMIT = 10;
+export const DOMAINS = 10;
+export const PACKAGES = 100;
+/** The emulator's association time, so that the rate limit and not the association bounds a domain's queue. */
+export const ASSOCIATION_DELAY_MS = 500;
+/** DescribePackages, DescribeDomain, ListPackagesForDomain, AssociatePackage and one status check. */
+export const CLEAN_PATH_CALLS = 5;
+const WAIT_LIMIT_MS = 600_000;
+
+/** `ours`: the OpenSearch client as src/adapters/clients.ts builds it; `standard`: with AWS_RETRY_MODE=standard. */
+export type RetryMode = 'adaptive' | 'standard';
+
+interface Pair {
+  domainName: string;
+  packageId: string;
+}
+
+/** One request's times, in ms from the first send. */
+interface Timeline {
+  pair: Pair;
+  startedMs?: number;
+  decidedMs: number;
+}
+
+export interface PacingRun {
+  mode: RetryMode;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  deadLettered: number;
+  timelines: Timeline[];
+  calls: Record<OperationName, CallCount>;
+  outcomes: Record<string, number>;
+  maxDurationMs: number;
+}
+
+/**
+ * Request i: package i mod 100, on a domain that shifts with each hundred, so the first n requests spread
+ * evenly over the ten domains and the thousand pairs are all distinct.
+ */
+export function burstPairs(count: number): Pair[] {
+  return Array.from({ length: count }, (_, index) => ({
+    domainName: `orders-${((index + Math.floor(index / PACKAGES)) % DOMAINS) + 1}`,
+    packageId: `F${9001 + (index % PACKAGES)}`,
+  }));
+}
+
+async function request<T>(child: ChildProcess, command: StackCommand): Promise<T> {
+  const reply = once(child, 'message');
+  child.send(command);
+  const [message] = (await reply) as [T];
+  return message;
+}
+
+/** Stamps each request's Started event and its decision (Succeeded, Failed, or a dead letter) as they arrive. */
+class Stamps {
+  readonly started = new Map<string, number>();
+  readonly decided = new Map<string, number>();
+  readonly outcomes = { succeeded: 0, failed: 0, deadLettered: 0 };
+  #eventsRead = 0;
+  #deadLettersRead = 0;
+
+  read(events: QueueCollector, deadLetters: QueueCollector, nowMs: number): void {
+    for (const message of events.messages.slice(this.#eventsRead)) {
+      const event = JSON.parse(message.Body ?? '{}') as {
+        'detail-type'?: string;
+        detail?: { idempotencyKey?: string };
+      };
+      const key = event.detail?.idempotencyKey ?? '';
+      if (event['detail-type'] === 'PackageAssociationStarted') this.started.set(key, nowMs);
+      if (event['detail-type'] === 'PackageAssociationSucceeded') this.#decide(key, nowMs, 'succeeded');
+      if (event['detail-type'] === 'PackageAssociationFailed') this.#decide(key, nowMs, 'failed');
+    }
+    this.#eventsRead = events.messages.length;
+    for (const message of deadLetters.messages.slice(this.#deadLettersRead)) {
+      const { body = '{}' } = JSON.parse(message.Body ?? '{}') as { body?: string };
+      this.#decide(
+        (JSON.parse(body) as { idempotencyKey?: string }).idempotencyKey ?? '',
+        nowMs,
+        'deadLettered',
+      );
+    }
+    this.#deadLettersRead = deadLetters.messages.length;
+  }
+
+  #decide(key: string, nowMs: number, outcome: keyof Stamps['outcomes']): void {
+    if (this.decided.has(key)) return;
+    this.decided.set(key, nowMs);
+    this.outcomes[outcome] += 1;
+  }
+}
+
+async function sendBurst(client: SQSClient, queueUrl: string, keys: string[], pairs: Pair[]) {
+  const batches: number[][] = [];
+  for (let index = 0; index < pairs.length; index += 10) {
+    batches.push(Array.from({ length: Math.min(10, pairs.length - index) }, (_, offset) => index + offset));
+  }
+  await Promise.all(
+    batches.map(async (batch) => {
+      const { Failed = [] } = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((index) => ({
+            Id: String(index),
+            MessageBody: JSON.stringify({ ...pairs[index], idempotencyKey: keys[index] }),
+          })),
+        }),
+      );
+      if (Failed.length > 0) throw new Error(`SendMessageBatch refused ${Failed.length} entries`);
+    }),
+  );
+}
+
+function startStack(mode: RetryMode, requestCount: number): ChildProcess {
+  const variant: StackVariant = {
+    rateLimit: { callsPerSecond: RATE_LIMIT },
+    associationDelayMs: ASSOCIATION_DELAY_MS,
+    maxPackagesPerDomain: Math.max(20, Math.ceil(requestCount / DOMAINS)),
+    handlerEnvironment: {
+      // The association takes half a second here, not minutes: the first check comes after 1 s, not 15.
+      TRACKING_FIRST_DELAY_SECONDS: '1',
+      ...(mode === 'standard' && { AWS_RETRY_MODE: 'standard' }),
+    },
+  };
+  return fork(
+    new URL('./stack-process.ts', import.meta.url),
+    [String(DOMAINS), String(PACKAGES), JSON.stringify(variant)],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+}
+
+/** One burst through a fresh local stack, until every request is decided. */
+export async function pacingRun(mode: RetryMode, requestCount: number): Promise<PacingRun> {
+  const child = startStack(mode, requestCount);
+  const exited = once(child, 'exit');
+  const [ready] = (await once(child, 'message')) as [StackReady];
+  const client = new SQSClient({
+    endpoint: ready.endpoint,
+    region: ready.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const events = new QueueCollector(client, ready.queueUrls.events);
+  const deadLetters = new QueueCollector(client, ready.queueUrls.requestsDlq);
+  const run = randomUUID().slice(0, 8);
+  const pairs = burstPairs(requestCount);
+  const keys = pairs.map((pair) => `pacing-${run}-${pair.domainName}-${pair.packageId}`);
+  const stamps = new Stamps();
+  try {
+    await request(child, { type: 'mark' });
+    const began = performance.now();
+    await sendBurst(client, ready.queueUrls.requests, keys, pairs);
+    while (stamps.decided.size < keys.length) {
+      if (performance.now() - began > WAIT_LIMIT_MS) {
+        const undecided = keys.length - stamps.decided.size;
+        throw new Error(
+          `${mode}: ${undecided} of ${keys.length} requests undecided after ${WAIT_LIMIT_MS} ms`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      stamps.read(events, deadLetters, performance.now() - began);
+    }
+    const stats = await request<StackStats>(child, { type: 'stats' });
+    return {
+      mode,
+      requests: requestCount,
+      ...stamps.outcomes,
+      timelines: keys.map((key, index) => ({
+        pair: pairs[index] as Pair,
+        ...(stamps.started.has(key) && { startedMs: stamps.started.get(key) }),
+        decidedMs: stamps.decided.get(key) ?? 0,
+      })),
+      calls: stats.openSearchCalls,
+      outcomes: stats.outcomes,
+      maxDurationMs: stats.maxDurationMs,
+    };
+  } finally {
+    await events.stop();
+    await deadLetters.stop();
+    client.destroy();
+    if (child.exitCode === null) child.send({ type: 'stop' } satisfies StackCommand);
+    await exited;
+  }
+}
