@@ -88,7 +88,11 @@ export async function concurrency(repeats: number): Promise<ConcurrencyResult> {
   const single = await timeBatch(() => cleanBatch(1), repeats);
   const parallel = await timeBatch(() => cleanBatch(10), repeats);
   let oneDomain = 0;
-  const sameDomain = await timeBatch(() => cleanBatch(10, `orders-one-${(oneDomain += 1)}`), repeats, 9);
+  const nextDomain = () => {
+    oneDomain += 1;
+    return `orders-one-${oneDomain}`;
+  };
+  const sameDomain = await timeBatch(() => cleanBatch(10, nextDomain()), repeats, 9);
   const parallelRatio = parallel.durationMs / single.durationMs;
   const serialRatio = sameDomain.durationMs / single.durationMs;
   // One operation per domain: one request of the ten runs, the others wait for the domain, each in one call.

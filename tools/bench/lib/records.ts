@@ -19,11 +19,12 @@ export function requestRecord(domainName: string, packageId: string): SQSRecord 
 /** Ten clean requests for ten different domains (the common batch), or all for `sameDomain`. */
 export function cleanBatch(size = 10, sameDomain?: string): SQSEvent {
   return {
-    Records: Array.from({ length: size }, () =>
-      // A domain of its own for each request: a domain runs one package operation at a time, and the requests
-      // of earlier batches still hold theirs (they are followed, never decided, in the benchmarks).
-      requestRecord(sameDomain ?? `orders-${(domainSequence += 1)}`, `F${9001 + (sequence % 1000)}`),
-    ),
+    // A domain of its own for each request: a domain runs one package operation at a time, and the requests
+    // of earlier batches still hold theirs (they are followed, never decided, in the benchmarks).
+    Records: Array.from({ length: size }, () => {
+      domainSequence += 1;
+      return requestRecord(sameDomain ?? `orders-${domainSequence}`, `F${9001 + (sequence % 1000)}`);
+    }),
   };
 }
 
