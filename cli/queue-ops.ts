@@ -142,20 +142,17 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return result;
 }
 
-/** Deletes the messages; returns the ids SQS could not delete (they will be delivered again). */
-export async function deleteMessages(
-  sqs: SQSClient,
-  queueUrl: string,
+/**
+ * Runs a batch operation over the messages ten at a time (each entry's Id its index in its group); returns the
+ * message ids SQS reported failed.
+ */
+async function inBatches(
   messages: readonly Message[],
+  send: (group: readonly Message[]) => Promise<{ Failed?: { Id?: string }[] }>,
 ): Promise<string[]> {
   const failed: string[] = [];
   for (const group of chunks(messages, 10)) {
-    const response = await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: group.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-      }),
-    );
+    const response = await send(group);
     for (const failure of response.Failed ?? []) {
       failed.push(group[Number(failure.Id)]?.MessageId ?? failure.Id ?? '?');
     }
@@ -163,15 +160,30 @@ export async function deleteMessages(
   return failed;
 }
 
-/** Makes received messages visible again at once, so reading them for a listing leaves them where they were. */
-export async function releaseMessages(
+/** Deletes the messages; returns the ids SQS could not delete (they will be delivered again). */
+export function deleteMessages(
   sqs: SQSClient,
   queueUrl: string,
   messages: readonly Message[],
 ): Promise<string[]> {
-  const failed: string[] = [];
-  for (const group of chunks(messages, 10)) {
-    const response = await sqs.send(
+  return inBatches(messages, (group) =>
+    sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: group.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    ),
+  );
+}
+
+/** Makes received messages visible again at once, so reading them for a listing leaves them where they were. */
+export function releaseMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly Message[],
+): Promise<string[]> {
+  return inBatches(messages, (group) =>
+    sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
         Entries: group.map((message, index) => ({
@@ -180,10 +192,6 @@ export async function releaseMessages(
           VisibilityTimeout: 0,
         })),
       }),
-    );
-    for (const failure of response.Failed ?? []) {
-      failed.push(group[Number(failure.Id)]?.MessageId ?? failure.Id ?? '?');
-    }
-  }
-  return failed;
+    ),
+  );
 }
