@@ -265,6 +265,7 @@ describe('a soak of 200 requests through the local stack, under faults everywher
   afterAll(() => {
     if (result?.reconciliation.violations.length) {
       console.error('soak examples', JSON.stringify(result.reconciliation.examples, null, 2));
+      console.error('soak suspects in the ledger', JSON.stringify(result.suspects, null, 2));
     }
   });
 

@@ -78,6 +78,9 @@ console.error(`soak: ${options.messages} messages, seed ${options.seed}; this ta
 const result = await runSoak(options);
 const report = formatReport(result, options);
 console.log(report);
+if (result.suspects.length > 0) {
+  console.error('soak: the ledger records of the requests above', JSON.stringify(result.suspects, null, 2));
+}
 if (flags.write) {
   mkdirSync(dirname(DOCUMENT), { recursive: true });
   const existing = existsSync(DOCUMENT) ? readFileSync(DOCUMENT, 'utf8') : undefined;

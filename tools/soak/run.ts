@@ -25,6 +25,7 @@ import {
   type SentMessage,
   SUCCEEDED,
 } from './reconcile.ts';
+import { ledgerRecordsOf, suspectKeys } from './suspects.ts';
 import { type PlannedSend, planWorkload, type WorkloadOptions } from './workload.ts';
 
 export interface SoakFaults {
@@ -132,6 +133,8 @@ export interface SoakResult {
   /** Whether every queue was empty when reconciliation ran; false: the drain deadline passed first. */
   drained: boolean;
   reconciliation: Reconciliation;
+  /** The ledger records (and domain locks) of lost requests and of pairs operated on twice, read at the end. */
+  suspects: unknown[];
   stats: {
     associateRunner: RunnerStats;
     trackRunner: RunnerStats;
@@ -357,13 +360,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   try {
     const drained = await drive();
-    return {
-      startedAt,
-      durationMs: elapsed(),
-      drained,
-      reconciliation: reconcileNow(),
-      stats: collectStats(),
-    };
+    const reconciliation = reconcileNow();
+    const stats = collectStats();
+    const suspects = await ledgerRecordsOf(stack, suspectKeys(reconciliation, workload.requests));
+    return { startedAt, durationMs: elapsed(), drained, reconciliation, stats, suspects };
   } finally {
     stopSpikes();
     await Promise.all([events.stop(), requestDeadLetters.stop(), trackingDeadLetters.stop()]);
