@@ -2,6 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { OpenSearchClient } from '@aws-sdk/client-opensearch';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { StandardRetryStrategy } from '@smithy/core/retry';
+import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types';
 import { tracer } from './observability.ts';
 
 /** Traced through X-Ray when tracing is on; the client itself otherwise (what Tracer would return too). */
@@ -20,16 +22,33 @@ const requestHandler = { connectionTimeout: 2_000, requestTimeout: 5_000 };
 // AWS_ENDPOINT_URL (read by the SDK itself) points them at the local stack.
 /**
  * The configuration API throttles per account and region (ThrottlingException, HTTP 400), shared with everything
- * else the account does. The adaptive mode adds to the standard retries a client-side rate that drops when AWS
- * throttles and climbs back when it stops, so a burst slows down instead of retrying into the limit
- * (docs/PERFORMANCE.md, section 7, measures both). `AWS_RETRY_MODE`, the SDK's own setting, still wins when set.
- * Attempts stay at the SDK's 3: a record that runs out of them is retried whole after its backoff.
+ * else the account does. Reads keep the SDK's standard retries (3 attempts; `AWS_RETRY_MODE`, the SDK's own
+ * setting, still applies). The adaptive mode was tried and dropped: its client-side rate fell with every throttle,
+ * and under the soak's random throttling a whole burst stalled (docs/PERFORMANCE.md, section 8).
  */
-export const openSearchClient = traced(
-  new OpenSearchClient({
-    requestHandler,
-    retryMode: process.env.AWS_RETRY_MODE === 'standard' ? 'standard' : 'adaptive',
-  }),
+export const openSearchClient = traced(new OpenSearchClient({ requestHandler }));
+
+/**
+ * An operation (AssociatePackage, DissociatePackage) is retried by the SDK only after a throttle, which AWS
+ * answers before doing anything. After a reset, a timeout or a 5xx the call may have taken effect: retried at
+ * once, it would start a second operation on a package whose first one had already failed. It goes back to the
+ * handler instead, which reads the listing before calling again (docs/DESIGN.md, "An unseen answer is read, not
+ * repeated").
+ */
+export class ThrottlingRetriesOnly extends StandardRetryStrategy {
+  override refreshRetryTokenForRetry(token: StandardRetryToken, errorInfo: RetryErrorInfo) {
+    if (errorInfo.errorType !== 'THROTTLING') {
+      return Promise.reject(new Error(`an operation is not retried after a ${errorInfo.errorType} error`));
+    }
+    return super.refreshRetryTokenForRetry(token, errorInfo);
+  }
+}
+
+/** The SDK's 3 attempts, the later ones only after a throttle. */
+export const operationsRetryStrategy = () => new ThrottlingRetriesOnly(3);
+
+export const openSearchOperationsClient = traced(
+  new OpenSearchClient({ requestHandler, retryStrategy: operationsRetryStrategy() }),
 );
 // The SQS client sends each call to its QueueUrl's host unless given an explicit endpoint; with a local
 // endpoint configured, that host must not win.

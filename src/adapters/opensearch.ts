@@ -50,11 +50,15 @@ export interface PackageAssociations {
   isProcessing(domainName: string): Promise<boolean>;
 }
 
-export function openSearchPackageAssociations(client: OpenSearchClient): PackageAssociations {
+/** `operations` makes the calls that change a domain; `client` reads. */
+export function openSearchPackageAssociations(
+  client: OpenSearchClient,
+  operations: OpenSearchClient = client,
+): PackageAssociations {
   return {
     async associate(request) {
       const keyStore = request.associationConfiguration?.keyStoreAccessOption;
-      const response = await client.send(
+      const response = await operations.send(
         new AssociatePackageCommand({
           DomainName: request.domainName,
           PackageID: request.packageId,
@@ -70,7 +74,7 @@ export function openSearchPackageAssociations(client: OpenSearchClient): Package
       return toPackageDetails(response.DomainPackageDetails);
     },
     async dissociate(domainName, packageId) {
-      const response = await client.send(
+      const response = await operations.send(
         new DissociatePackageCommand({ DomainName: domainName, PackageID: packageId }),
       );
       return toPackageDetails(response.DomainPackageDetails);

@@ -4,7 +4,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { dynamoDBClient, eventBridgeClient, openSearchClient, sqsClient } from '../adapters/clients.ts';
+import {
+  dynamoDBClient,
+  eventBridgeClient,
+  openSearchClient,
+  openSearchOperationsClient,
+  sqsClient,
+} from '../adapters/clients.ts';
 import { dynamoDbLedger } from '../adapters/ledger.ts';
 import { logger, metrics, tracer } from '../adapters/observability.ts';
 import { openSearchPackageAssociations } from '../adapters/opensearch.ts';
@@ -18,7 +24,10 @@ export function lambdaDependencies(): Runtime {
   const config = loadConfig(process.env);
   return {
     config,
-    associations: withRecentReads(openSearchPackageAssociations(openSearchClient), config.readReuseMs),
+    associations: withRecentReads(
+      openSearchPackageAssociations(openSearchClient, openSearchOperationsClient),
+      config.readReuseMs,
+    ),
     queues: sqsQueues(sqsClient),
     ledger: dynamoDbLedger(dynamoDBClient, config.ledgerTable),
     eventBridge: eventBridgeClient,

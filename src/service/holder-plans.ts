@@ -78,15 +78,13 @@ async function updatedMeanwhile(delivery: Delivery, held: RequestRecord): Promis
 }
 
 /**
- * An error without an HTTP answer below 500 may hide a call that took effect (a reset, a timeout, a 5xx); so
- * may any error the SDK got after retrying, since an attempt before it may have taken effect unseen (soak:
- * a lost answer, then a throttled retry, then a second operation on a package that had failed meanwhile).
+ * An error without an HTTP answer below 500 may hide a call that took effect (a reset, a timeout, a 5xx). The
+ * SDK retries an operation only after a throttle (src/adapters/clients.ts), which AWS answers before doing
+ * anything, so the last attempt's answer is the one that counts.
  */
 function isUnseenAnswer(error: unknown): boolean {
-  const metadata = (error as { $metadata?: { httpStatusCode?: unknown; attempts?: unknown } }).$metadata;
-  const status = metadata?.httpStatusCode;
-  const attempts = metadata?.attempts;
-  return typeof status !== 'number' || status >= 500 || (typeof attempts === 'number' && attempts > 1);
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
+  return typeof status !== 'number' || status >= 500;
 }
 
 function associationPlan(details: PackageDetails, held: RequestRecord, after: 'call' | 'listing'): Plan {

@@ -214,31 +214,22 @@ describe('versions', () => {
   });
 });
 
-describe('an error after the SDK retried', () => {
-  it('is read as an answer never seen: the listing decides, and AWS is not called again', async () => {
-    // The first attempt took effect and lost its answer; the SDK's retry was throttled (soak, 131 pairs).
-    const throttledRetry = Object.assign(awsError('ThrottlingException', 'Rate exceeded', 400), {
-      $metadata: { httpStatusCode: 400, attempts: 2 },
+describe('an operation the SDK gave up on after throttles', () => {
+  it('is called again on the next delivery: throttled attempts never took effect, so no listing is read for it', async () => {
+    // The operations client retries only throttles (src/adapters/clients.ts): all three attempts were refused.
+    const throttled = Object.assign(awsError('ThrottlingException', 'Rate exceeded', 400), {
+      $metadata: { httpStatusCode: 400, attempts: 3 },
     });
-    openSearch.on(AssociatePackageCommand).rejectsOnce(throttledRetry).resolves(answer('ASSOCIATING'));
+    openSearch.on(AssociatePackageCommand).rejectsOnce(throttled).resolves(answer('ASSOCIATING'));
     const record = request();
     expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    const listingsBefore = calls(ListPackagesForDomainCommand);
 
-    // The operation that attempt started has failed on the domain since.
-    openSearch.on(ListPackagesForDomainCommand).resolves({
-      DomainPackageDetailsList: [
-        {
-          PackageID: 'F1',
-          DomainPackageStatus: 'ASSOCIATION_FAILED',
-          LastUpdated: NOW,
-          ErrorDetails: { ErrorType: 'PluginError', ErrorMessage: 'incompatible' },
-        },
-      ],
-    });
     expect(await associate(again(record, 2))).toEqual({ batchItemFailures: [] });
 
-    expect(calls(AssociatePackageCommand)).toBe(1);
-    expect(outcome()).toEqual([['PackageAssociationFailed', 'AssociationFailed', undefined]]);
+    expect(calls(AssociatePackageCommand)).toBe(2);
+    expect(calls(ListPackagesForDomainCommand)).toBe(listingsBefore);
+    expect(detailTypes()).toEqual(['PackageAssociationStarted']);
   });
 });
 

@@ -255,9 +255,7 @@ describe('a soak of 200 requests through the local stack, under faults everywher
       faults: { ...DEFAULT_FAULTS, runner: { crashRate: 0.06, timeoutRate: 0.04 } },
       sendRatePerSecond: 40,
       // Each request reads the package, the domain and its listing before its call: under a loaded CI machine
-      // 200 requests take longer than they did without those reads. The OpenSearch client's adaptive retry mode
-      // slows each environment down after every throttle, and these are drawn at random, not by rate (about
-      // 90 s to drain here, 60 s with the standard mode).
+      // 200 requests take longer than they did without those reads (about 60 s to drain on an idle machine).
       drainTimeoutMs: 150_000,
     });
   }, 210_000);

@@ -20,7 +20,7 @@ export const ASSOCIATION_DELAY_MS = 500;
 export const CLEAN_PATH_CALLS = 5;
 const WAIT_LIMIT_MS = 600_000;
 
-/** `ours`: the OpenSearch client as src/adapters/clients.ts builds it; `standard`: with AWS_RETRY_MODE=standard. */
+/** `standard`: the OpenSearch client as src/adapters/clients.ts builds it; `adaptive`: with AWS_RETRY_MODE=adaptive. */
 export type RetryMode = 'adaptive' | 'standard';
 
 interface Pair {
@@ -132,7 +132,7 @@ function startStack(mode: RetryMode, requestCount: number): ChildProcess {
     handlerEnvironment: {
       // The association takes half a second here, not minutes: the first check comes after 1 s, not 15.
       TRACKING_FIRST_DELAY_SECONDS: '1',
-      ...(mode === 'standard' && { AWS_RETRY_MODE: 'standard' }),
+      ...(mode === 'adaptive' && { AWS_RETRY_MODE: 'adaptive' }),
     },
   };
   return fork(
