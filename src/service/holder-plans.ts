@@ -158,9 +158,9 @@ function associationByListing(held: RequestRecord, details: PackageDetails | und
   if (details?.status === 'ASSOCIATING' || isAtTarget(details, held.targetVersion)) {
     return associationPlan(details as PackageDetails, held, 'listing');
   }
-  // A conflict too may hide a call of ours that took effect: the SDK retries a call whose answer was lost, and
-  // the retry is the one AWS refuses. A failure since the request was accepted is therefore its outcome;
-  // associating again would be a second operation. Only an older one is another request's, to be replaced.
+  // A conflict too may hide a call of ours that took effect (read the safe way, whoever retried it): a failure
+  // since the request's last call is therefore its outcome; associating again would be a second operation.
+  // Only an older one is another request's, to be replaced.
   if (details?.status === 'ASSOCIATION_FAILED' && !isOlderThan(details, held)) {
     return associationPlan(details, held, 'listing');
   }
