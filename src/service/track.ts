@@ -227,7 +227,9 @@ async function checkLater(check: Check, delaySeconds: number): Promise<never> {
 
 /**
  * `conclude`: the request's decision, once. A write that loses to an outbox's `clear` is made again on what
- * that left; one that loses to another decision stops: that writer sends its own outbox.
+ * that left. One that finds the request decided stops, after sending what the decision still owes: that
+ * decision may be this very write (its answer lost, a `clear` landed on it before the SDK's retry read it back,
+ * so the retry cannot recognise it), and this message is then the last one carrying the request.
  */
 async function conclude(check: Check, read: RequestRecord, decision: Decision): Promise<void> {
   const { deps, record } = check;
@@ -246,6 +248,10 @@ async function conclude(check: Check, read: RequestRecord, decision: Decision): 
     }
     const now = result.current;
     if (now?.kind !== 'request' || now.incarnation !== read.incarnation || now.state !== 'TRACKING') {
+      if (now?.kind === 'request' && now.incarnation === read.incarnation && TERMINAL_STATES.has(now.state)) {
+        await unlockDomain(deps, now, check.outbox.writeId());
+        if (hasPending(now)) await flushOutbox(check.outbox, now, EVENTS_ONLY, TRACKING_ONLY);
+      }
       audit(deps, 'ignored', identity, record, { reason: 'decided elsewhere' });
       return;
     }

@@ -1,0 +1,131 @@
+/**
+ * The last SQS message carrying a request is never deleted before its decision is announced (the soak test's
+ * "lost" request under load: no decision event, no dead letter, nothing queued). Each test injects the fault at
+ * the exact step the soak met it at.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { dynamoDbLedger } from '../../src/adapters/ledger.ts';
+import type { StepHook } from '../../src/service/ledger-steps.ts';
+import { ACCOUNT, lambdaContext, REGION, sqsRecord } from '../helpers/factories.ts';
+import { handlerUnderTest } from '../helpers/handler-harness.ts';
+import { eventsPublished, FakeDomains } from '../helpers/world.ts';
+
+const harness = handlerUnderTest(async () => ({
+  ...(await import('../../src/handlers/lambda-runtime.ts')),
+  ...(await import('../../src/service/associate.ts')),
+  ...(await import('../../src/service/track.ts')),
+}));
+const { env: ENV, openSearch, sqs, eventBridge } = harness;
+
+type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+const TRACKING_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:package-associator-tracking`;
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+/** The `state` of a PutItem's item, marshalled or not. */
+function stateOf(input: unknown): unknown {
+  const state = (input as { Item?: { state?: unknown } } | undefined)?.Item?.state;
+  return typeof state === 'object' && state !== null ? (state as { S?: unknown }).S : state;
+}
+
+/** The tracking messages the associate handler sent so far, as records of the tracking queue. */
+function trackingMessages(): SQSRecord[] {
+  return sqs
+    .commandCalls(SendMessageBatchCommand)
+    .filter((call) => call.args[0].input.QueueUrl === ENV.TRACKING_QUEUE_URL)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => ({ ...sqsRecord(entry.MessageBody ?? ''), eventSourceARN: TRACKING_ARN }));
+}
+
+describe('the last message of a request is not deleted before its decision is announced', () => {
+  it("tracker: its decision's answer lost and the associate's clear landed on it, it still publishes the decision", async () => {
+    const { lambdaDependencies, createAssociateHandler, createTrackHandler } = harness.module();
+    const domains = new FakeDomains();
+    domains.looksUntilActive = 0; // the first check sees ACTIVE
+    domains.install(openSearch);
+    const key = `lost-${randomUUID()}`;
+
+    // Invocation A (the request's only message): follows the request, sends Started and the tracking message,
+    // then is slow before its `clear` (CPU load): the tracker gets the tracking message meanwhile.
+    const atClear = deferred();
+    const mayClear = deferred();
+    let paused = false;
+    const slowBeforeClear: StepHook = {
+      async before(step) {
+        if (step !== 'clear' || paused) return;
+        paused = true;
+        atClear.resolve();
+        await mayClear.promise;
+      },
+    };
+    const associate = createAssociateHandler({
+      ...lambdaDependencies(),
+      stepHook: slowBeforeClear,
+    }) as BatchHandler;
+    const message = sqsRecord({
+      domainName: 'orders-27',
+      packageId: 'F9001',
+      idempotencyKey: key,
+      requestedBy: 'lost-hunt',
+    });
+    const associated = associate({ Records: [message] }, lambdaContext());
+    await atClear.promise;
+    const [tracking] = trackingMessages();
+    expect(tracking).toBeDefined();
+
+    // The tracker's ledger: real DynamoDB (dynalite) through the real adapter; its `conclude` PutItem takes
+    // effect and its answer is lost (a reset, or the 5 s request timeout under load). Before the SDK's retry,
+    // A's pending `clear` lands on top of the decision.
+    let answerLost = false;
+    const client = new DynamoDBClient({ maxAttempts: 5 });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const output = await next(args);
+        if (!answerLost && stateOf(args.input) === 'SUCCEEDED') {
+          answerLost = true;
+          mayClear.resolve();
+          await associated;
+          throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
+        }
+        return output;
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'loseTheConcludeAnswer' },
+    );
+    const track = createTrackHandler({
+      ...lambdaDependencies(),
+      ledger: dynamoDbLedger(client, ENV.LEDGER_TABLE),
+    }) as BatchHandler;
+    const tracked = await track(
+      { Records: [tracking as SQSRecord] },
+      lambdaContext('package-associator-test-trackAssociation'),
+    );
+    const associateResponse = await associated;
+    expect(answerLost).toBe(true);
+
+    const record = await lambdaDependencies().ledger.get(`request#${key}`);
+    const decisions = eventsPublished(eventBridge).filter(
+      (event) => event.detailType === 'PackageAssociationSucceeded',
+    );
+    // Messages that will come back: the ones a handler reported as failed (the others are deleted).
+    const kept = associateResponse.batchItemFailures.length + tracked.batchItemFailures.length;
+    const seen = {
+      state: record?.kind === 'request' ? record.state : record,
+      pending: Object.keys(record?.outbox ?? {}),
+      decisionEvents: decisions.length,
+      messagesKept: kept,
+    };
+    // The guarantee: a decision event, or a message still queued that will publish it. Here the tracker's
+    // message is the last one, and it publishes the decision before it is deleted.
+    expect(seen).toEqual({ state: 'SUCCEEDED', pending: [], decisionEvents: 1, messagesKept: 0 });
+  });
+});
