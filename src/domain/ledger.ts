@@ -142,6 +142,8 @@ export interface RequestRecord extends RecordBase {
   leaseOwner?: string;
   /** Epoch ms: the lease holder's invocation deadline. */
   leaseUntil?: number;
+  /** The SQS message the lease holder is processing: a copy that is that message must not end as a duplicate. */
+  leaseMessageId?: string;
   /** Epoch ms: when tracking gives up. */
   deadline?: number;
   /** Epoch ms of the last call to AWS, written before it: a listing older than it cannot show that call. */

@@ -45,6 +45,8 @@ export interface Lease {
   owner: string;
   /** Epoch ms. */
   until: number;
+  /** The SQS message being processed under the lease. */
+  messageId?: string;
 }
 
 /** How a request ends, as a transition records it. */
@@ -153,6 +155,7 @@ export function acceptRequest(
     attempts: 1,
     leaseOwner: input.lease.owner,
     leaseUntil: input.lease.until,
+    ...(input.lease.messageId !== undefined && { leaseMessageId: input.lease.messageId }),
     outbox: {},
     version: 0,
     lastWrite: '',
@@ -170,6 +173,7 @@ export function takeOver(record: RequestRecord, lease: Lease): RequestRecord {
     attempts: record.attempts + 1,
     leaseOwner: lease.owner,
     leaseUntil: lease.until,
+    ...(lease.messageId !== undefined && { leaseMessageId: lease.messageId }),
     callUncertain: record.callUncertain === true || record.leaseOwner !== undefined,
   };
 }
@@ -179,7 +183,7 @@ export function takeOver(record: RequestRecord, lease: Lease): RequestRecord {
  * `uncertain`: a call may have taken effect unseen (a lost answer, a failure after AWS accepted).
  */
 export function release(record: RequestRecord, reason: string, uncertain: boolean): RequestRecord {
-  const { leaseOwner: _owner, leaseUntil: _until, ...rest } = record;
+  const { leaseOwner: _owner, leaseUntil: _until, leaseMessageId: _message, ...rest } = record;
   return { ...rest, reason, callUncertain: uncertain || record.callUncertain === true };
 }
 
@@ -200,7 +204,14 @@ export function follow(
       )
     : undefined;
   // Nothing decided from here on is dead-lettered: the body is no longer needed, and the record stays small.
-  const { leaseOwner: _owner, leaseUntil: _until, reason: _reason, body: _body, ...rest } = record;
+  const {
+    leaseOwner: _owner,
+    leaseUntil: _until,
+    leaseMessageId: _message,
+    reason: _reason,
+    body: _body,
+    ...rest
+  } = record;
   const deadline = ctx.now.getTime() + tracking.deadlineSeconds * 1000;
   return {
     ...rest,
@@ -262,7 +273,7 @@ export function decide(ctx: TransitionContext, record: RequestRecord, decision: 
       outcome,
     };
   }
-  const { leaseOwner: _owner, leaseUntil: _until, body: _body, ...rest } = record;
+  const { leaseOwner: _owner, leaseUntil: _until, leaseMessageId: _message, body: _body, ...rest } = record;
   return {
     ...rest,
     state: decision.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED',

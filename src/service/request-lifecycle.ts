@@ -144,7 +144,7 @@ function refusalOf(delivery: Delivery, request: AssociationRequest) {
 
 function leaseFor(delivery: Delivery) {
   const until = delivery.deps.now().getTime() + delivery.context.getRemainingTimeInMillis() + LEASE_MARGIN_MS;
-  return { owner: delivery.owner, until };
+  return { owner: delivery.owner, until, messageId: delivery.record.messageId };
 }
 
 /** A copy of a request the ledger already has: a conflict, a duplicate, a takeover, or a stuck follow. */
@@ -203,13 +203,17 @@ async function claimAccepted(delivery: Delivery, current: RequestRecord): Promis
   const { deps, record } = delivery;
   const identity = identityOf(current.request);
   if (isLeasedByAnother(current, delivery.owner, deps.now())) {
-    if (!budgetLeft(delivery, current)) {
+    if (!budgetLeft(delivery, current) && current.leaseMessageId !== record.messageId) {
       // The holder's own message is still queued and will finish the request.
       audit(deps, 'duplicate', identity, record, { reason: 'in progress elsewhere; this copy ends here' });
       countMetric(deps, 'DuplicateRequest');
       return;
     }
-    await retryLater(deps, record, identity, 'DuplicateInProgress', 'another copy holds the request');
+    // This may be the holder's own message, come back while it runs (or after it died): kept, it returns once
+    // the lease is over, and its takeover ends the request at the end of the budget.
+    const untilLeaseEnds = Math.ceil(((current.leaseUntil ?? 0) - deps.now().getTime()) / 1000);
+    const delay = budgetLeft(delivery, current) ? undefined : Math.max(1, untilLeaseEnds);
+    await retryLater(deps, record, identity, 'DuplicateInProgress', 'another copy holds the request', delay);
   }
   const result = await runStep(deps.stepHook, 'claim', () =>
     deps.ledger.write(takeOver(current, leaseFor(delivery)), current, delivery.writeId()),

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { dynamoDbLedger } from '../../src/adapters/ledger.ts';
@@ -45,6 +45,15 @@ function trackingMessages(): SQSRecord[] {
     .filter((call) => call.args[0].input.QueueUrl === ENV.TRACKING_QUEUE_URL)
     .flatMap((call) => call.args[0].input.Entries ?? [])
     .map((entry) => ({ ...sqsRecord(entry.MessageBody ?? ''), eventSourceARN: TRACKING_ARN }));
+}
+
+/** The visibility the handler last gave the message with this receipt handle. */
+function deferredBy(receiptHandle: string): number | undefined {
+  return sqs
+    .commandCalls(ChangeMessageVisibilityCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.ReceiptHandle === receiptHandle)
+    .at(-1)?.VisibilityTimeout;
 }
 
 describe('the last message of a request is not deleted before its decision is announced', () => {
@@ -127,5 +136,80 @@ describe('the last message of a request is not deleted before its decision is an
     // The guarantee: a decision event, or a message still queued that will publish it. Here the tracker's
     // message is the last one, and it publishes the decision before it is deleted.
     expect(seen).toEqual({ state: 'SUCCEEDED', pending: [], decisionEvents: 1, messagesKept: 0 });
+  });
+
+  it('associate: a delivery past its budget that is the lease holder’s own message is kept until the lease ends', async () => {
+    const { lambdaDependencies, createAssociateHandler } = harness.module();
+    const domains = new FakeDomains();
+    domains.install(openSearch);
+    const key = `lost-${randomUUID()}`;
+    const body = {
+      domainName: 'orders-28',
+      packageId: 'F9001',
+      idempotencyKey: key,
+      requestedBy: 'lost-hunt',
+    };
+    const messageId = randomUUID();
+
+    // Delivery 4 of the message (MAX_ATTEMPTS is 5 in the harness) claims the request and its invocation dies
+    // holding the lease (a timeout, a crash): its lease runs to its deadline + 10 s.
+    const claimed = deferred();
+    const diesAfterClaim: StepHook = {
+      after(step) {
+        if (step !== 'claim') return undefined;
+        claimed.resolve();
+        return new Promise<void>(() => undefined);
+      },
+    };
+    const holder = createAssociateHandler({
+      ...lambdaDependencies(),
+      stepHook: diesAfterClaim,
+    }) as BatchHandler;
+    void holder({ Records: [sqsRecord(body, { messageId, receiveCount: 4 })] }, lambdaContext());
+    await claimed.promise;
+
+    // The visibility timeout (5 s in the soak) is shorter than the function timeout (10 s): the same message
+    // comes back while the lease is live, on its last allowed delivery.
+    const associate = createAssociateHandler(lambdaDependencies()) as BatchHandler;
+    const last = sqsRecord(body, { messageId, receiveCount: 5 });
+    const response = await associate({ Records: [last] }, lambdaContext());
+
+    // Deleting it would leave nothing to finish the request: the holder is dead and this was its own message.
+    // Kept, it comes back once the lease has run out (the takeover then ends it at the end of its budget).
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: messageId }]);
+    const record = await lambdaDependencies().ledger.get(`request#${key}`);
+    expect(record?.kind === 'request' && record.state).toBe('ACCEPTED');
+    const leaseLeft = record?.kind === 'request' ? (record.leaseUntil ?? 0) - Date.now() : 0;
+    expect(deferredBy(last.receiptHandle)).toBeGreaterThanOrEqual(Math.floor(leaseLeft / 1000));
+  });
+
+  it('associate: a copy past its budget that is another message ends, the holder’s message finishing it', async () => {
+    const { lambdaDependencies, createAssociateHandler } = harness.module();
+    new FakeDomains().install(openSearch);
+    const key = `lost-${randomUUID()}`;
+    const body = {
+      domainName: 'orders-29',
+      packageId: 'F9001',
+      idempotencyKey: key,
+      requestedBy: 'lost-hunt',
+    };
+    const claimed = deferred();
+    const slowAfterClaim: StepHook = {
+      after(step) {
+        if (step !== 'claim') return undefined;
+        claimed.resolve();
+        return new Promise<void>(() => undefined);
+      },
+    };
+    const holder = createAssociateHandler({
+      ...lambdaDependencies(),
+      stepHook: slowAfterClaim,
+    }) as BatchHandler;
+    void holder({ Records: [sqsRecord(body, { receiveCount: 1 })] }, lambdaContext());
+    await claimed.promise;
+
+    const copy = sqsRecord(body, { receiveCount: 5 });
+    const associate = createAssociateHandler(lambdaDependencies()) as BatchHandler;
+    expect(await associate({ Records: [copy] }, lambdaContext())).toEqual({ batchItemFailures: [] });
   });
 });
