@@ -9,10 +9,24 @@ export interface DomainLockHolder {
   incarnation: string;
 }
 
+/**
+ * A request waiting for the domain, and how to wake it: the delivery of its message that is deferred until
+ * `visibleAt` (the requests queue's; only requests wait for a domain).
+ */
+export interface LockWaiter {
+  idempotencyKey: string;
+  receiptHandle: string;
+  /** When it first waited: a waiter listed again keeps its place. */
+  since: number;
+  visibleAt: number;
+}
+
 export interface DomainLockRecord extends RecordBase {
   kind: 'domain-lock';
   domainName: string;
   holder?: DomainLockHolder & { packageId: string; since: number };
+  /** Oldest first; `unlock` wakes the first (docs/DESIGN.md, "The next waiter is woken at `unlock`"). */
+  waiters?: LockWaiter[];
   /**
    * Set when the last holder's decision came from seeing its operation end (or fail before any ran): nothing of
    * the service's runs on the domain, so the next `lock` need not read the listing.
@@ -77,6 +91,42 @@ function isAbandoned(holder: RequestRecord, now: Date, abandoned: AbandonedAfter
   return holder.acceptedAt < abandoned.acceptedBefore;
 }
 
+/** A receipt handle is up to about 1 KB: ten stay far under DynamoDB's 400 KB item. */
+export const MAX_LOCK_WAITERS = 10;
+
+/**
+ * A waiter whose message is back by now (or nearly) is no longer woken through this handle: it is being
+ * handled already, or is gone, and an old handle may still act on a newer delivery (AWS: "might succeed").
+ */
+const BACK_SOON_MS = 2_000;
+
+/** The waiters still deferred, oldest first, without `except`. */
+function liveWaiters(lock: LedgerRecord | undefined, now: number, except?: string): LockWaiter[] {
+  if (lock?.kind !== 'domain-lock') return [];
+  return (lock.waiters ?? [])
+    .filter((waiter) => waiter.visibleAt > now + BACK_SOON_MS && waiter.idempotencyKey !== except)
+    .sort((a, b) => a.since - b.since);
+}
+
+const withWaiters = (waiters: LockWaiter[]) => (waiters.length > 0 ? { waiters } : {});
+
+/**
+ * `wait`: the lock with this waiter listed (once, with its newest handle and its first `since`), or undefined
+ * when ten others wait already.
+ */
+export function withWaiter(
+  lock: DomainLockRecord,
+  waiter: LockWaiter,
+  now: Date,
+): DomainLockRecord | undefined {
+  const others = liveWaiters(lock, now.getTime(), waiter.idempotencyKey);
+  if (others.length >= MAX_LOCK_WAITERS) return undefined;
+  const earlier = lock.waiters?.find((listed) => listed.idempotencyKey === waiter.idempotencyKey);
+  const listed = { ...waiter, since: Math.min(waiter.since, earlier?.since ?? waiter.since) };
+  const { waiters: _waiters, ...rest } = lock;
+  return { ...rest, ...withWaiters([...others, listed].sort((a, b) => a.since - b.since)) };
+}
+
 /** The lock given to a request, conditional on the version of the record it replaces. */
 export function lockedBy(
   current: LedgerRecord | undefined,
@@ -90,6 +140,7 @@ export function lockedBy(
     domainName,
     idle: false,
     holder: { ...holder, since: now.getTime() },
+    ...withWaiters(liveWaiters(current, now.getTime(), holder.idempotencyKey)),
     outbox: {},
     version: current?.version ?? 0,
     lastWrite: current?.lastWrite ?? '',
@@ -97,8 +148,16 @@ export function lockedBy(
   };
 }
 
-/** The lock dropped; the record stays so the next `lock` is a conditional overwrite. */
-export function unlocked(lock: DomainLockRecord, idle: boolean): DomainLockRecord {
-  const { holder: _holder, ...rest } = lock;
-  return { ...rest, idle };
+/**
+ * The lock dropped, and its oldest waiter still deferred taken off the list to be woken; the record stays so
+ * the next `lock` is a conditional overwrite.
+ */
+export function unlocked(
+  lock: DomainLockRecord,
+  idle: boolean,
+  now: Date,
+): { record: DomainLockRecord; woken: LockWaiter | undefined } {
+  const { holder: _holder, waiters: _waiters, ...rest } = lock;
+  const [woken, ...others] = liveWaiters(lock, now.getTime());
+  return { record: { ...rest, idle, ...withWaiters(others) }, woken };
 }

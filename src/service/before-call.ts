@@ -4,6 +4,8 @@
  * domain lock, so that one domain never runs two package operations at once) and `pin` (the target and the
  * call's time made durable before the call).
  */
+
+import { queueUrlFromArn } from '../adapters/queues.ts';
 import { classifyError } from '../domain/classify.ts';
 import {
   type AbandonedAfter,
@@ -11,18 +13,24 @@ import {
   isHeldBy,
   isLiveHolder,
   lockedBy,
+  withWaiter,
 } from '../domain/domain-lock.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import { type LedgerRecord, type RequestRecord, requestRecordId } from '../domain/ledger.ts';
 import { type PackageState, packageReadiness, type Readiness } from '../domain/readiness.ts';
 import { isAtTarget } from '../domain/tracking.ts';
 import { actionOf } from '../domain/transitions.ts';
-import type { Plan } from './holder-plans.ts';
+import type { Plan, RetryPlan } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import type { Delivery } from './rejection.ts';
 import { describeError, type Runtime, TransientFailure } from './runtime.ts';
 
-const wait = (code: string, message: string): Plan => ({ kind: 'retry', code, message, uncertain: false });
+const wait = (code: string, message: string): RetryPlan => ({
+  kind: 'retry',
+  code,
+  message,
+  uncertain: false,
+});
 
 const failed = (code: string, message: string): Plan => ({
   kind: 'decide',
@@ -95,7 +103,7 @@ function abandonedAfter(deps: Runtime): AbandonedAfter {
 export interface LockState {
   current: LedgerRecord | undefined;
   ours: boolean;
-  busy: Plan | undefined;
+  busy: RetryPlan | undefined;
 }
 
 async function lockState(delivery: Delivery, held: RequestRecord): Promise<LockState> {
@@ -124,6 +132,58 @@ export function domainBusy(delivery: Delivery, held: RequestRecord): Promise<Loc
   return lockState(delivery, held);
 }
 
+/** A lock that changed hands while a waiter listed itself may be free: come back at once, not after a backoff. */
+const LOCK_CHANGED_DELAY_SECONDS = 1;
+const WAIT_ROUNDS = 3;
+
+/**
+ * `wait`: a domain held by a live request is waited for. Once the message is deferred, the request lists itself
+ * in the lock, so that the holder's `unlock` wakes it (docs/DESIGN.md, "The next waiter is woken at `unlock`");
+ * the backoff stays the guarantee.
+ */
+export function waitForDomain(delivery: Delivery, held: RequestRecord, lock: LockState): RetryPlan {
+  const { busy, current } = lock;
+  if (busy === undefined) throw new Error('only a busy domain is waited for');
+  return { ...busy, afterDefer: (delaySeconds) => listAsWaiter(delivery, held, current, delaySeconds) };
+}
+
+async function listAsWaiter(
+  delivery: Delivery,
+  held: RequestRecord,
+  read: LedgerRecord | undefined,
+  delaySeconds: number,
+): Promise<void> {
+  const { deps, record } = delivery;
+  const holderOf = (lock: LedgerRecord | undefined) =>
+    lock?.kind === 'domain-lock' ? lock.holder : undefined;
+  const waitedFor = holderOf(read);
+  let current = read;
+  for (let round = 0; round < WAIT_ROUNDS; round += 1) {
+    if (current?.kind !== 'domain-lock' || waitedFor === undefined || !isHeldBy(current, waitedFor)) break;
+    const now = deps.now();
+    const waiter = {
+      idempotencyKey: held.request.idempotencyKey,
+      receiptHandle: record.receiptHandle,
+      since: now.getTime(),
+      visibleAt: now.getTime() + delaySeconds * 1000,
+    };
+    const next = withWaiter(current, waiter, now);
+    // Ten wait already: this one waits its backoff alone.
+    if (next === undefined) return;
+    const result = await runStep(deps.stepHook, 'wait', () =>
+      deps.ledger.write(next, current, delivery.writeId()),
+    );
+    if (result.written) return;
+    current = result.current;
+  }
+  // The holder is gone (or kept changing): the domain may be free now.
+  await deps.queues.defer(
+    queueUrlFromArn(record.eventSourceARN),
+    record.receiptHandle,
+    LOCK_CHANGED_DELAY_SECONDS,
+  );
+}
+
 /**
  * `lock`: the domain lock for this request. One naming a live request is waited for (`DomainBusy`). Before a
  * free one is taken, the listing must show nothing running on the domain (a holder may have been decided, say
@@ -143,7 +203,7 @@ export async function lockDomain(
     const { current, ours, busy } =
       round === 0 && seen !== undefined ? seen : await lockState(delivery, held);
     if (ours) return undefined;
-    if (busy !== undefined) return busy;
+    if (busy !== undefined) return waitForDomain(delivery, held, { current, ours, busy });
     const idle = current?.kind === 'domain-lock' && current.idle === true;
     if (!idle) {
       const listed = await listingBeforeLock(delivery, held);

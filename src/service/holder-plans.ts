@@ -18,7 +18,17 @@ export type Plan =
   | { kind: 'follow'; details: PackageDetails; announce: boolean }
   | { kind: 'decide'; decision: Decision }
   | { kind: 'call' }
-  | { kind: 'retry'; code: string; message: string; uncertain: boolean };
+  | {
+      kind: 'retry';
+      code: string;
+      message: string;
+      uncertain: boolean;
+      /** Once the message is deferred for `delaySeconds` (a waiter lists itself in its domain's lock). */
+      afterDefer?: (delaySeconds: number) => Promise<void>;
+    };
+
+/** A wait: the record released, the message back after its backoff. */
+export type RetryPlan = Extract<Plan, { kind: 'retry' }>;
 
 /** Why the listing is read: a conflict, an answer never seen, or a dissociation AWS refused. */
 type ListingReason = 'conflict' | 'uncertain' | 'refused';

@@ -6,6 +6,7 @@ export const LEDGER_STEPS = {
   claim: { by: 'associate', writes: true },
   ready: { by: 'associate', writes: false },
   lock: { by: 'associate', writes: true },
+  wait: { by: 'associate', writes: true },
   pin: { by: 'associate', writes: true },
   call: { by: 'associate', writes: false },
   resolve: { by: 'associate', writes: false },
@@ -24,6 +25,7 @@ export const LEDGER_STEPS = {
   'check-again': { by: 'tracker', writes: false },
   conclude: { by: 'tracker', writes: true },
   unlock: { by: 'any', writes: true },
+  wake: { by: 'any', writes: false },
 } as const satisfies Record<string, { by: 'associate' | 'tracker' | 'any'; writes: boolean }>;
 
 export type LedgerStep = keyof typeof LEDGER_STEPS;

@@ -26,8 +26,8 @@ import {
   release,
   takeOver,
 } from '../domain/transitions.ts';
-import { domainBusy, domainReady, lockDomain, packageReady, pinCall } from './before-call.ts';
-import { callAws, type Plan, resolveByListing } from './holder-plans.ts';
+import { domainBusy, domainReady, lockDomain, packageReady, pinCall, waitForDomain } from './before-call.ts';
+import { callAws, type Plan, type RetryPlan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
@@ -258,7 +258,7 @@ async function planFor(
   // A domain another request operates on is waited for before anything is asked of AWS: a burst queued on one
   // domain costs ledger reads while it waits, not control-plane calls.
   const lock = await domainBusy(delivery, held);
-  if (lock.busy !== undefined) return { held, plan: lock.busy };
+  if (lock.busy !== undefined) return { held, plan: waitForDomain(delivery, held, lock) };
   const ready = await packageReady(delivery, held);
   if (!isRecord(ready)) return { held, plan: ready };
   const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready, lock));
@@ -283,7 +283,8 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
   if (plan.kind === 'call') throw new Error('a call plan is carried out before apply');
   if (budgetLeft(delivery, held)) {
     await releaseQuietly(delivery, held, plan.code, plan.uncertain);
-    await retryLater(deps, delivery.record, identityOf(held.request), plan.code, plan.message);
+    const identity = identityOf(held.request);
+    await retryLater(deps, delivery.record, identity, plan.code, plan.message, undefined, plan.afterDefer);
   }
   await endOfBudget(delivery, held, plan);
 }
@@ -292,7 +293,7 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
  * The budget is spent: an unseen answer is handed to the tracker (which ends it ACTIVE, failed or lost); a
  * refusal AWS did answer ends as RetriesExhausted.
  */
-async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: Extract<Plan, { kind: 'retry' }>) {
+async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: RetryPlan) {
   if (plan.uncertain || held.callUncertain === true) {
     await writeFollow(delivery, held, {}, false);
     return;

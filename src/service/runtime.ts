@@ -187,14 +187,23 @@ export async function retryLater(
   code: string,
   message: string,
   delay = backoffSeconds(attemptOf(record), runtime.config.backoff, runtime.random()),
+  afterDefer?: (delaySeconds: number) => Promise<void>,
 ): Promise<never> {
   audit(runtime, 'retry', identity, record, { reason: code, message });
   countMetric(runtime, 'RequestRetried');
+  let deferred = false;
   try {
     await runtime.queues.defer(queueUrlFromArn(record.eventSourceARN), record.receiptHandle, delay);
+    deferred = true;
   } catch (error) {
     // The record still comes back, after the queue's own visibility timeout instead of the backoff.
     runtime.logger.warn('could not set the retry backoff', { messageId: record.messageId, error });
+  }
+  // Only once the message is hidden: what comes after may make it visible again (a waiter woken).
+  if (deferred && afterDefer !== undefined) {
+    await afterDefer(delay).catch((error: unknown) => {
+      runtime.logger.warn('could not finish setting up the retry', { messageId: record.messageId, error });
+    });
   }
   throw new RetryScheduled(code, message);
 }

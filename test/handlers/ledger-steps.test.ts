@@ -137,6 +137,17 @@ const SCENARIOS: Record<string, Scenario> = {
       world.send({ action: 'rollout', packageId: 'F7', domains: ['orders-*'], idempotencyKey: key });
     },
   },
+  'two requests for one domain, the second woken by the decision of the first': {
+    expected: { decisions: [SUCCEEDED, SUCCEEDED], started: true, deadLetters: 0, operations: 2 },
+    run: async (world, _domains, key) => {
+      // The first is followed through its checks while the second waits for the domain, its backoff still
+      // running when the first is decided (neither holds a lease across deliveries here).
+      world.alternate = true;
+      world.stepMs = 1_000;
+      world.send(request(`${key}-first`, 'F8', 'orders-b'));
+      world.send(request(`${key}-second`, 'F9', 'orders-b'));
+    },
+  },
   'a body that is not JSON': {
     expected: { decisions: [REJECTED], started: false, deadLetters: 1, operations: 0 },
     run: async (world) => {

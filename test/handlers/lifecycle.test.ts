@@ -24,6 +24,7 @@ import {
 const harness = handlerUnderTest(async () => ({
   associate: (await import('../../src/handlers/associate-package.ts')).handler,
   track: (await import('../../src/handlers/track-association.ts')).handler,
+  lambdaDependencies: (await import('../../src/handlers/lambda-runtime.ts')).lambdaDependencies,
 }));
 const { env: ENV, openSearch, sqs, eventBridge } = harness;
 
@@ -54,6 +55,13 @@ const outcome = () =>
     ]);
 const calls = (command: Parameters<typeof openSearch.commandCalls>[0]) =>
   openSearch.commandCalls(command).length;
+/** The visibility the handlers last gave the message received with this handle. */
+const visibilityOf = (receiptHandle: string) =>
+  sqs
+    .commandCalls(ChangeMessageVisibilityCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => input.ReceiptHandle === receiptHandle)
+    .at(-1)?.VisibilityTimeout;
 const trackingBody = () => {
   const body = sentTo(sqs, ENV.TRACKING_QUEUE_URL)[0]?.MessageBody;
   if (body === undefined) throw new Error('no tracking message was sent');
@@ -383,6 +391,64 @@ describe('one package operation per domain', () => {
     // The first request's operation was seen to end: its lock was left idle, so none is read to take it.
     expect(calls(ListPackagesForDomainCommand)).toBe(listingsBefore);
     expect(calls(AssociatePackageCommand)).toBe(2);
+  });
+
+  it('wakes the request waiting next when the holder is decided: its message is made visible at once', async () => {
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const firstTracking = trackingBody();
+    const second = request({ packageId: 'F2' });
+    const third = request({ packageId: 'F3' });
+    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    expect(await associate(third)).toEqual({ batchItemFailures: [{ itemIdentifier: third.messageId }] });
+    // Each waits its backoff, listed in the lock.
+    expect(visibilityOf(second.receiptHandle)).toBeGreaterThan(0);
+    expect(visibilityOf(third.receiptHandle)).toBeGreaterThan(0);
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
+    expect(await track(firstTracking, 2)).toEqual({ batchItemFailures: [] });
+    // The oldest waiter only: the others would read the package and the domain only to find the lock taken.
+    expect(visibilityOf(second.receiptHandle)).toBe(0);
+    expect(visibilityOf(third.receiptHandle)).toBeGreaterThan(0);
+  });
+
+  it('does not wake a waiter whose backoff has ended: its handle may act on the delivery now running', async () => {
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const firstTracking = trackingBody();
+    const second = request({ packageId: 'F2' });
+    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    const backoff = visibilityOf(second.receiptHandle) ?? 0;
+
+    vi.setSystemTime(new Date(Date.now() + (backoff + 1) * 1000));
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
+    expect(await track(firstTracking, 2)).toEqual({ batchItemFailures: [] });
+    expect(visibilityOf(second.receiptHandle)).toBe(backoff);
+  });
+
+  it('lists a waiter once, with its newest receipt handle, and takes it off the list when it takes the lock', async () => {
+    domainLists();
+    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
+    expect(await associate(request())).toEqual({ batchItemFailures: [] });
+    const firstTracking = trackingBody();
+    const second = request({ packageId: 'F2' });
+    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    const secondAgain = { ...again(second, 2), receiptHandle: `${second.receiptHandle}-again` };
+    expect(await associate(secondAgain)).toEqual({
+      batchItemFailures: [{ itemIdentifier: second.messageId }],
+    });
+
+    domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
+    expect(await track(firstTracking, 2)).toEqual({ batchItemFailures: [] });
+    expect(visibilityOf(secondAgain.receiptHandle)).toBe(0);
+    expect(visibilityOf(second.receiptHandle)).toBeGreaterThan(0);
+
+    expect(await associate(again(second, 3))).toEqual({ batchItemFailures: [] });
+    const lock = await harness.module().lambdaDependencies().ledger.get('domain#orders-a');
+    expect(lock).toMatchObject({ holder: { packageId: 'F2' } });
+    expect(lock?.kind === 'domain-lock' && lock.waiters).toBeFalsy();
   });
 
   it('keeps a domain whose holder timed out while AWS goes on closed until the listing shows it idle', async () => {

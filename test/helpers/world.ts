@@ -109,6 +109,17 @@ export class World {
   readonly tracking: Queued[] = [];
   #trackingSeen = 0;
   #requestsSeen = 0;
+  /**
+   * Takes the queues in turn rather than the requests first, so that a holder's status checks run while
+   * another request waits for its domain.
+   */
+  alternate = false;
+  #lastFromRequests = false;
+  /**
+   * How far the clock moves after each delivery: by default past any lease (invocation time + margin) and any
+   * backoff or check delay. Shorter, a waiter's backoff is still running when the domain's holder is decided.
+   */
+  stepMs = 120_000;
   readonly #sqs: AwsClientStub<SQSClient>;
   readonly #handlers: { associate: BatchHandler; track: BatchHandler };
   readonly #trackingQueueUrl: string;
@@ -138,7 +149,10 @@ export class World {
       deliveries += 1;
       if (deliveries > maxDeliveries)
         throw new Error(`still ${this.requests.length + this.tracking.length} queued`);
-      const fromRequests = this.requests.length > 0;
+      const fromRequests =
+        this.requests.length > 0 &&
+        (!this.alternate || !this.#lastFromRequests || this.tracking.length === 0);
+      this.#lastFromRequests = fromRequests;
       const queue = fromRequests ? this.requests : this.tracking;
       const queued = queue.shift() as Queued;
       const record = {
@@ -158,8 +172,7 @@ export class World {
       this.collectTracking();
       const failed = outcome.response === undefined || outcome.response.batchItemFailures.length > 0;
       if (failed) queue.push({ record: queued.record, receiveCount: queued.receiveCount + 1 });
-      // Past any lease (invocation time + margin) and any backoff or check delay.
-      vi.setSystemTime(new Date(Date.now() + 120_000));
+      vi.setSystemTime(new Date(Date.now() + this.stepMs));
     }
     return deliveries;
   }

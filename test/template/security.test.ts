@@ -182,8 +182,11 @@ function codeUseOf(serviceModule: string): Map<string, Set<string>> {
       if (PACKAGE_READS.has(action)) add(action, '*');
       else if (action.startsWith('es:')) add(action, 'ALLOWED_DOMAINS');
       // Visibility changes target the record's own queue (queueUrlFromArn(record.eventSourceARN)).
-      else if (action === 'sqs:ChangeMessageVisibility') add(action, 'event source');
-      else for (const variable of queueSettingsUsedBy(text)) add(action, variable);
+      else if (action === 'sqs:ChangeMessageVisibility') {
+        add(action, 'event source');
+        // `wake` makes a waiting request's message visible: only requests wait for a domain.
+        if (/\bqueues\.defer\(requestsQueueUrl\b/.test(text)) add(action, 'REQUESTS_QUEUE_URL');
+      } else for (const variable of queueSettingsUsedBy(text)) add(action, variable);
     }
   }
   // A BatchedQueueSender sends through queues.sendBatch to the queue it is built with.

@@ -191,6 +191,8 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
       ...logs('TrackAssociationLogGroup'),
       ...tracing,
       ...consume('TrackingQueue'),
+      // A decision unlocks its domain and wakes the request waiting next, in the requests queue.
+      'sqs:ChangeMessageVisibility': sorted([getAttArn('TrackingQueue'), getAttArn('RequestsQueue')]),
       'sqs:SendMessage': sorted([getAttArn('TrackingDlq'), getAttArn('RequestsQueue')]),
       'es:ListPackagesForDomain': sorted(domainArns),
       'events:PutEvents': [busArn],
