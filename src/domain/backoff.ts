@@ -26,3 +26,14 @@ export function backoffSeconds(attempt: number, policy: BackoffPolicy, random: n
   );
   return Math.max(1, Math.round(ceiling / 2 + (random * ceiling) / 2));
 }
+
+/**
+ * A throttle is the account's rate, shared with everything else it does, not this request's trouble: its
+ * backoff grows with its own attempts only up to the third (base, 2×, 4× base), so a request that waited its
+ * turn for a domain several times does not then sit out minutes for one throttled read.
+ */
+const THROTTLE_ATTEMPT_CAP = 3;
+
+export function throttleBackoffSeconds(attempt: number, policy: BackoffPolicy, random: number): number {
+  return backoffSeconds(Math.min(attempt, THROTTLE_ATTEMPT_CAP), policy, random);
+}

@@ -29,6 +29,9 @@ const THROTTLING_ERRORS = new Set([
   'SlowDown',
 ]);
 
+/** Whether an error code (or a retry plan's) is a throttle. */
+export const isThrottling = (code: string): boolean => THROTTLING_ERRORS.has(code);
+
 const SERVER_SIDE_ERRORS = new Set([
   'InternalException',
   'InternalFailure',

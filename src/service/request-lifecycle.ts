@@ -4,6 +4,8 @@
  * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
  */
 import { trackingFor } from '../config.ts';
+import { throttleBackoffSeconds } from '../domain/backoff.ts';
+import { isThrottling } from '../domain/classify.ts';
 import { RETRIES_EXHAUSTED } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import { fingerprintOf } from '../domain/fingerprint.ts';
@@ -284,7 +286,10 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
   if (budgetLeft(delivery, held)) {
     await releaseQuietly(delivery, held, plan.code, plan.uncertain);
     const identity = identityOf(held.request);
-    await retryLater(deps, delivery.record, identity, plan.code, plan.message, undefined, plan.afterDefer);
+    const delay = isThrottling(plan.code)
+      ? throttleBackoffSeconds(delivery.receiveCount, deps.config.backoff, deps.random())
+      : undefined;
+    await retryLater(deps, delivery.record, identity, plan.code, plan.message, delay, plan.afterDefer);
   }
   await endOfBudget(delivery, held, plan);
 }

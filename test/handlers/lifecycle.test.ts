@@ -241,6 +241,18 @@ describe('an operation the SDK gave up on after throttles', () => {
   });
 });
 
+describe('a throttled read', () => {
+  it('is retried after at most four times the base, however many deliveries the request had before', async () => {
+    // BACKOFF_BASE_SECONDS is 10 in the harness: delivery 4 would otherwise wait 40 to 80 s.
+    openSearch.on(DescribePackagesCommand).rejects(awsError('ThrottlingException', 'Rate exceeded', 400));
+    const record = again(request(), 4);
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+    const delay = sqs.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout;
+    expect(delay).toBeGreaterThanOrEqual(20);
+    expect(delay).toBeLessThanOrEqual(40);
+  });
+});
+
 describe('readiness', () => {
   it('waits while the domain is processing a change, then goes on', async () => {
     openSearch.on(DescribeDomainCommand).resolves({ DomainStatus: { Processing: true } as never });

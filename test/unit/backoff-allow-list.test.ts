@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllowList } from '../../src/domain/allow-list.ts';
-import { backoffSeconds, MAX_VISIBILITY_TIMEOUT_SECONDS } from '../../src/domain/backoff.ts';
+import {
+  backoffSeconds,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+  throttleBackoffSeconds,
+} from '../../src/domain/backoff.ts';
 
 describe('backoffSeconds', () => {
   const policy = { baseSeconds: 5, maxSeconds: 900 };
@@ -21,6 +25,18 @@ describe('backoffSeconds', () => {
 
   it('is at least one second', () => {
     expect(backoffSeconds(1, { baseSeconds: 1, maxSeconds: 1 }, 0)).toBe(1);
+  });
+});
+
+describe('throttleBackoffSeconds', () => {
+  const policy = { baseSeconds: 5, maxSeconds: 900 };
+
+  it('grows like any backoff for the first three attempts, then stops at four times the base', () => {
+    expect([1, 2, 3].map((attempt) => throttleBackoffSeconds(attempt, policy, 0.999))).toEqual([5, 10, 20]);
+    // A request that waited its turn for a domain many times is not then hidden for minutes by one throttle.
+    expect(backoffSeconds(9, policy, 0.999)).toBe(900);
+    expect(throttleBackoffSeconds(9, policy, 0.999)).toBe(20);
+    expect(throttleBackoffSeconds(9, policy, 0)).toBe(10);
   });
 });
 
