@@ -193,21 +193,28 @@ one waits (\`DomainBusy\`); it used to ask \`DescribePackages\` and \`DescribeDo
 only said what the lock then did. Measured with this section while it was written (then with the adaptive mode, ${int(requests)}
 requests): 9.9 accepted and 2.5 throttled calls per request before, 6.6 and 1.4 after.
 
-**What bounds it: the domains' queues, not the limit.** The limit was used ${percent(ours.limitUsed)} of the run and the
-domains were locked ${percent(ours.domainsLocked)} of it: neither is the bottleneck. A request that finds its domain
-busy goes back to the queue for the retry backoff of its own attempt count (5 s, doubling to 900 s, half of it
-random), so when a domain frees up, the next request for it starts ${ours.meanGapSeconds.toFixed(1)} s later on
-average, and the more often a request has lost its domain to another, the longer it waits next: half the burst
-was decided in ${seconds(ours.p50Seconds)}, the last request after ${seconds(ours.totalSeconds)}. Without its two ends
-(from the 10th to the 90th percentile decision) the burst went at ${rate(ours.middlePerSecond)},
-${percent(ours.middlePerSecond / ours.allows)} of what the limit allows. Shorter backoffs do not change that: with
-\`BACKOFF_BASE_SECONDS=1\` and \`BACKOFF_MAX_SECONDS=60\` two runs made while this was written decided 0.49 and
-0.59 requests/s, the queue's last requests again waiting the longest. What would move it: waking
-the next request of a domain when its lock is released (the lock record naming its waiters, the unlocking
-invocation making one visible again), so that a domain's queue drains at the speed of its operations; or
-shorter \`DomainBusy\` waits, which now cost no OpenSearch call but each spend a delivery of \`MAX_ATTEMPTS\`. In AWS
-an association takes minutes, so a domain's queue, not the control plane, bounds a burst for few domains; the
-limit binds when a burst spans many domains at once.
+**What moved it: the next waiter woken, and throttles not backed off for minutes.** While this section was
+first written, a request that found its domain busy went back to the queue for the retry backoff of its own
+attempt count (5 s, doubling to 900 s), so a domain sat free about 11 s between one request's decision and the
+next one's start, and the burst went at 0.39 requests/s, 21% of what the limit allows, with the limit used at
+21%. Two changes since: \`unlock\` makes the oldest waiter's message visible at once (docs/DESIGN.md, "The next
+waiter is woken at \`unlock\`"), and a throttle's backoff stops growing after its third attempt, since a request
+that had waited its turn several times then sat out minutes for one throttled read (the tail: with the wake-up
+alone, two runs decided 60% and 40% of what the limit allows, the last request after 89 s and 142 s). Here the
+mean free gap on a domain was ${ours.meanGapSeconds.toFixed(1)} s, the domains were locked ${percent(ours.domainsLocked)} of
+the run and the limit was used ${percent(ours.limitUsed)} of it: the limit is what binds now. Half the burst was
+decided in ${seconds(ours.p50Seconds)}, the last request after ${seconds(ours.totalSeconds)}; from the 10th to the 90th
+percentile decision the burst went at ${rate(ours.middlePerSecond)}, ${percent(ours.middlePerSecond / ours.allows)} of
+what the limit allows (above 100% where the bucket's burst of ${RATE_LIMIT} calls is spent). Runs vary by about 15
+points of the headline share (69% to 84% over the runs made while this was written), the tail deciding it.
+
+**What bounds it now: the calls each request makes.** What the limit allows is ${RATE_LIMIT} calls/s over about 5
+calls per request: \`DescribePackages\` and \`DescribeDomain\` (the readiness the lifecycle requires before any
+call), the listing before a lock that was not left idle, the operation, and a status check. With every request
+on a package of its own, the 2 s read reuse shares nothing. Fewer calls per request would need several packages
+in one operation (\`AssociatePackages\`, one domain read and one status check for all of them), which this section
+does not measure yet. In AWS an association takes minutes, so a domain's queue, not the control plane, bounds a
+burst for few domains; the limit binds when a burst spans many domains at once.
 `;
   return {
     title: `8. Pacing under throttling (${RATE_LIMIT} OpenSearch calls/s)`,
