@@ -47,6 +47,25 @@ function trackingMessages(): SQSRecord[] {
     .map((entry) => ({ ...sqsRecord(entry.MessageBody ?? ''), eventSourceARN: TRACKING_ARN }));
 }
 
+/** Delivers the record to an invocation that claims the request and never goes past `claim` (dead, or slow). */
+async function holdAndStall(record: SQSRecord): Promise<void> {
+  const { lambdaDependencies, createAssociateHandler } = harness.module();
+  const claimed = deferred();
+  const stallsAfterClaim: StepHook = {
+    after(step) {
+      if (step !== 'claim') return undefined;
+      claimed.resolve();
+      return new Promise<void>(() => undefined);
+    },
+  };
+  const holder = createAssociateHandler({
+    ...lambdaDependencies(),
+    stepHook: stallsAfterClaim,
+  }) as BatchHandler;
+  void holder({ Records: [record] }, lambdaContext());
+  await claimed.promise;
+}
+
 /** The visibility the handler last gave the message with this receipt handle. */
 function deferredBy(receiptHandle: string): number | undefined {
   return sqs
@@ -153,20 +172,7 @@ describe('the last message of a request is not deleted before its decision is an
 
     // Delivery 4 of the message (MAX_ATTEMPTS is 5 in the harness) claims the request and its invocation dies
     // holding the lease (a timeout, a crash): its lease runs to its deadline + 10 s.
-    const claimed = deferred();
-    const diesAfterClaim: StepHook = {
-      after(step) {
-        if (step !== 'claim') return undefined;
-        claimed.resolve();
-        return new Promise<void>(() => undefined);
-      },
-    };
-    const holder = createAssociateHandler({
-      ...lambdaDependencies(),
-      stepHook: diesAfterClaim,
-    }) as BatchHandler;
-    void holder({ Records: [sqsRecord(body, { messageId, receiveCount: 4 })] }, lambdaContext());
-    await claimed.promise;
+    await holdAndStall(sqsRecord(body, { messageId, receiveCount: 4 }));
 
     // The visibility timeout (5 s in the soak) is shorter than the function timeout (10 s): the same message
     // comes back while the lease is live, on its last allowed delivery.
@@ -193,20 +199,7 @@ describe('the last message of a request is not deleted before its decision is an
       idempotencyKey: key,
       requestedBy: 'lost-hunt',
     };
-    const claimed = deferred();
-    const slowAfterClaim: StepHook = {
-      after(step) {
-        if (step !== 'claim') return undefined;
-        claimed.resolve();
-        return new Promise<void>(() => undefined);
-      },
-    };
-    const holder = createAssociateHandler({
-      ...lambdaDependencies(),
-      stepHook: slowAfterClaim,
-    }) as BatchHandler;
-    void holder({ Records: [sqsRecord(body, { receiveCount: 1 })] }, lambdaContext());
-    await claimed.promise;
+    await holdAndStall(sqsRecord(body, { receiveCount: 1 }));
 
     const copy = sqsRecord(body, { receiveCount: 5 });
     const associate = createAssociateHandler(lambdaDependencies()) as BatchHandler;

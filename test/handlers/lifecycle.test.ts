@@ -367,14 +367,22 @@ describe('dissociation', () => {
 });
 
 describe('one package operation per domain', () => {
-  it('makes a request for a domain another request is operating on wait, across invocations, until its decision', async () => {
+  /** The first request operates on the domain: ASSOCIATING, followed; its tracking message. */
+  const firstHoldsTheDomain = async () => {
     domainLists();
     openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
     expect(await associate(request())).toEqual({ batchItemFailures: [] });
-    const firstTracking = trackingBody();
+    return trackingBody();
+  };
+  const waitsForTheDomain = async (record: Record) => {
+    expect(await associate(record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+  };
+
+  it('makes a request for a domain another request is operating on wait, across invocations, until its decision', async () => {
+    const firstTracking = await firstHoldsTheDomain();
 
     const second = request({ packageId: 'F2' });
-    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    await waitsForTheDomain(second);
     expect(calls(AssociatePackageCommand)).toBe(1);
 
     domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
@@ -385,15 +393,12 @@ describe('one package operation per domain', () => {
   });
 
   it('makes a waiting request cost no control-plane call, and a domain left idle no listing', async () => {
-    domainLists();
-    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
-    expect(await associate(request())).toEqual({ batchItemFailures: [] });
-    const firstTracking = trackingBody();
+    const firstTracking = await firstHoldsTheDomain();
     const openSearchCalls = () => openSearch.calls().length;
 
     const before = openSearchCalls();
     const second = request({ packageId: 'F2' });
-    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    await waitsForTheDomain(second);
     expect(openSearchCalls()).toBe(before);
 
     domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE', PackageVersion: AVAILABLE_VERSION });
@@ -406,14 +411,11 @@ describe('one package operation per domain', () => {
   });
 
   it('wakes the request waiting next when the holder is decided: its message is made visible at once', async () => {
-    domainLists();
-    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
-    expect(await associate(request())).toEqual({ batchItemFailures: [] });
-    const firstTracking = trackingBody();
+    const firstTracking = await firstHoldsTheDomain();
     const second = request({ packageId: 'F2' });
     const third = request({ packageId: 'F3' });
-    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
-    expect(await associate(third)).toEqual({ batchItemFailures: [{ itemIdentifier: third.messageId }] });
+    await waitsForTheDomain(second);
+    await waitsForTheDomain(third);
     // Each waits its backoff, listed in the lock.
     expect(visibilityOf(second.receiptHandle)).toBeGreaterThan(0);
     expect(visibilityOf(third.receiptHandle)).toBeGreaterThan(0);
@@ -426,12 +428,9 @@ describe('one package operation per domain', () => {
   });
 
   it('does not wake a waiter whose backoff has ended: its handle may act on the delivery now running', async () => {
-    domainLists();
-    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
-    expect(await associate(request())).toEqual({ batchItemFailures: [] });
-    const firstTracking = trackingBody();
+    const firstTracking = await firstHoldsTheDomain();
     const second = request({ packageId: 'F2' });
-    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    await waitsForTheDomain(second);
     const backoff = visibilityOf(second.receiptHandle) ?? 0;
 
     vi.setSystemTime(new Date(Date.now() + (backoff + 1) * 1000));
@@ -441,12 +440,9 @@ describe('one package operation per domain', () => {
   });
 
   it('lists a waiter once, with its newest receipt handle, and takes it off the list when it takes the lock', async () => {
-    domainLists();
-    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
-    expect(await associate(request())).toEqual({ batchItemFailures: [] });
-    const firstTracking = trackingBody();
+    const firstTracking = await firstHoldsTheDomain();
     const second = request({ packageId: 'F2' });
-    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    await waitsForTheDomain(second);
     const secondAgain = { ...again(second, 2), receiptHandle: `${second.receiptHandle}-again` };
     expect(await associate(secondAgain)).toEqual({
       batchItemFailures: [{ itemIdentifier: second.messageId }],
@@ -464,17 +460,14 @@ describe('one package operation per domain', () => {
   });
 
   it('keeps a domain whose holder timed out while AWS goes on closed until the listing shows it idle', async () => {
-    domainLists();
-    openSearch.on(AssociatePackageCommand).resolves(answer('ASSOCIATING'));
-    expect(await associate(request())).toEqual({ batchItemFailures: [] });
-    const firstTracking = trackingBody();
+    const firstTracking = await firstHoldsTheDomain();
     domainLists({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
     vi.setSystemTime(new Date(NOW.getTime() + 31 * 60_000));
     expect(await track(firstTracking, 9)).toEqual({ batchItemFailures: [] });
     expect(outcome()).toEqual([['PackageAssociationFailed', 'TimedOut', undefined]]);
 
     const second = request({ packageId: 'F2' });
-    expect(await associate(second)).toEqual({ batchItemFailures: [{ itemIdentifier: second.messageId }] });
+    await waitsForTheDomain(second);
     expect(calls(AssociatePackageCommand)).toBe(1);
 
     domainLists({ PackageID: 'F1', DomainPackageStatus: 'ACTIVE' });
