@@ -17,13 +17,12 @@ import argparse
 import json
 import os
 import sys
-import time
 import urllib.request
 import uuid
 from datetime import datetime
 
-import boto3
 import botocore.exceptions
+from stack_check import ACCOUNT, Mismatch, clients, expect, waiter
 
 EXPECTED_COMMAND = (
     "npm start -- --port 4599 --deadline-seconds 5 --plugin-association-delay-ms 10000 --association-delay-ms 1000"
@@ -41,32 +40,13 @@ parser.add_argument("--deadline-seconds", type=float, default=5,
 parser.add_argument("--timeout-seconds", type=float, default=120, help="the longest wait for one step (default 120)")
 args = parser.parse_args()
 
-session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
-sqs = session.client("sqs", endpoint_url=args.endpoint)
-opensearch = session.client("opensearch", endpoint_url=args.endpoint)
-QUEUES = f"{args.endpoint}/000000000000"
+sqs, opensearch = clients(args.endpoint, "sqs", "opensearch")
+QUEUES = f"{args.endpoint}/{ACCOUNT}"
 run = uuid.uuid4().hex[:8]
 received = {}  # eventId -> event: at-least-once delivery, so one event may arrive twice
 
 
-class Mismatch(Exception):
-    pass
-
-
-def expect(condition, what):
-    if not condition:
-        raise Mismatch(what)
-    print(f"  ok   {what}")
-
-
-def wait_until(read, what):
-    deadline = time.time() + args.timeout_seconds
-    while time.time() < deadline:
-        value = read()
-        if value is not None:
-            return value
-        time.sleep(0.5)
-    raise Mismatch(f"timed out after {args.timeout_seconds:.0f} s waiting for {what}")
+wait_until = waiter(args.timeout_seconds)
 
 
 def admin_state():

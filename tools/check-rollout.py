@@ -24,8 +24,8 @@ import time
 import urllib.request
 import uuid
 
-import boto3
 import botocore.exceptions
+from stack_check import ACCOUNT, Mismatch, clients, expect, waiter
 
 EXPECTED_COMMAND = "npm start -- --port 4599 --association-delay-ms 1000"
 BUCKET = "search-packages"
@@ -40,35 +40,15 @@ parser.add_argument("--wave-size", type=int, default=5, help="the waves after th
 parser.add_argument("--timeout-seconds", type=float, default=300, help="the longest wait for one step (default 300)")
 args = parser.parse_args()
 
-session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
-sqs = session.client("sqs", endpoint_url=args.endpoint)
-opensearch = session.client("opensearch", endpoint_url=args.endpoint)
-dynamodb = session.client("dynamodb", endpoint_url=args.endpoint)
-QUEUES = f"{args.endpoint}/000000000000"
+sqs, opensearch, dynamodb = clients(args.endpoint, "sqs", "opensearch", "dynamodb")
+QUEUES = f"{args.endpoint}/{ACCOUNT}"
 EVENTS_QUEUE = f"{QUEUES}/package-association-events"
 LEDGER = "package-associator-ledger"
 run = uuid.uuid4().hex[:8]
 copies = []  # every event message read: at-least-once delivery, so one eventId may come twice
 
 
-class Mismatch(Exception):
-    pass
-
-
-def expect(condition, what):
-    if not condition:
-        raise Mismatch(what)
-    print(f"  ok   {what}")
-
-
-def wait_until(read, what):
-    deadline = time.time() + args.timeout_seconds
-    while time.time() < deadline:
-        value = read()
-        if value is not None:
-            return value
-        time.sleep(0.5)
-    raise Mismatch(f"timed out after {args.timeout_seconds:.0f} s waiting for {what}")
+wait_until = waiter(args.timeout_seconds)
 
 
 def emulator_put(path, body):
