@@ -385,19 +385,27 @@ describe('associator events', () => {
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    const following = new Promise<void>((resolve) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (stderr.includes('following ')) resolve();
+    const said = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (stderr.includes(text)) resolve();
+        };
+        child.stderr.on('data', check);
+        check();
       });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
     try {
-      await following;
+      await said('following ');
       // Its first receive is waiting now; events published after the Ctrl-C are for whoever reads next.
       await new Promise((resolve) => setTimeout(resolve, 300));
       child.kill('SIGINT');
+      // Published only once the command has taken the Ctrl-C (a signal is handled on its next turn of the event
+      // loop: published at once, an event could reach the receive first and be printed, as a CI run found).
+      await said('stopping: ');
       await publish();
 
       expect(await exited).toBe(0);
