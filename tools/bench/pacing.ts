@@ -200,7 +200,8 @@ next one's start, and the burst went at 0.39 requests/s, 21% of what the limit a
 21%. Two changes since: \`unlock\` makes the oldest waiter's message visible at once (docs/DESIGN.md, "The next
 waiter is woken at \`unlock\`"), and a throttle's backoff stops growing after its third attempt, since a request
 that had waited its turn several times then sat out minutes for one throttled read (the tail: with the wake-up
-alone, two runs decided 60% and 40% of what the limit allows, the last request after 89 s and 142 s). Here the
+alone, a run decided 60% of what the limit allows, the last request after 89 s; another, with 5 SDK attempts
+for reads, which were not kept, 40%, the last after 142 s). Here the
 mean free gap on a domain was ${ours.meanGapSeconds.toFixed(1)} s, the domains were locked ${percent(ours.domainsLocked)} of
 the run and the limit was used ${percent(ours.limitUsed)} of it: the middle of the burst runs at the limit, and what is left is the tail. Half the burst was
 decided in ${seconds(ours.p50Seconds)}, the last request after ${seconds(ours.totalSeconds)}; from the 10th to the 90th
