@@ -106,7 +106,8 @@ export interface LockState {
   busy: RetryPlan | undefined;
 }
 
-async function lockState(delivery: Delivery, held: RequestRecord): Promise<LockState> {
+/** `lock`, read only: whether a live request other than this one holds the domain (then `busy` is the wait). */
+export async function lockState(delivery: Delivery, held: RequestRecord): Promise<LockState> {
   const { ledger, now } = delivery.deps;
   const { domainName, idempotencyKey } = held.request;
   const current = await ledger.get(domainLockId(domainName));
@@ -125,11 +126,6 @@ async function lockState(delivery: Delivery, held: RequestRecord): Promise<LockS
     }
   }
   return { current, ours: false, busy: undefined };
-}
-
-/** `lock`, read only: whether a live request other than this one holds the domain (then `busy` is the wait). */
-export function domainBusy(delivery: Delivery, held: RequestRecord): Promise<LockState> {
-  return lockState(delivery, held);
 }
 
 /** A lock that changed hands while a waiter listed itself may be free: come back at once, not after a backoff. */
@@ -199,7 +195,7 @@ export async function lockDomain(
   const { ledger, now, stepHook } = delivery.deps;
   const { domainName, packageId, idempotencyKey } = held.request;
   for (let round = 0; round < 3; round += 1) {
-    // The lock as `domainBusy` read it, first: the write below is conditional on it all the same.
+    // The lock as `planFor` read it, first: the write below is conditional on it all the same.
     const { current, ours, busy } =
       round === 0 && seen !== undefined ? seen : await lockState(delivery, held);
     if (ours) return undefined;

@@ -28,7 +28,7 @@ import {
   release,
   takeOver,
 } from '../domain/transitions.ts';
-import { domainBusy, domainReady, lockDomain, packageReady, pinCall, waitForDomain } from './before-call.ts';
+import { domainReady, lockDomain, lockState, packageReady, pinCall, waitForDomain } from './before-call.ts';
 import { callAws, type Plan, type RetryPlan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
 import { flushOutbox } from './outbox.ts';
@@ -259,7 +259,7 @@ async function planFor(
   }
   // A domain another request operates on is waited for before anything is asked of AWS: a burst queued on one
   // domain costs ledger reads while it waits, not control-plane calls.
-  const lock = await domainBusy(delivery, held);
+  const lock = await lockState(delivery, held);
   if (lock.busy !== undefined) return { held, plan: waitForDomain(delivery, held, lock) };
   const ready = await packageReady(delivery, held);
   if (!isRecord(ready)) return { held, plan: ready };

@@ -1,7 +1,7 @@
 import type { OutboxRolloutOutcome } from '../domain/ledger.ts';
 import { advance, hasUnsentProgress, type RolloutRecord, rolloutRecordId } from '../domain/rollout.ts';
 import { flushOutbox, type OutboxTargets } from './outbox.ts';
-import { type Runtime, TransientFailure, transitionContext } from './runtime.ts';
+import { KeyedSerializer, type Runtime, TransientFailure, transitionContext } from './runtime.ts';
 
 /**
  * Per rollout, the read-advance-write now running in this execution environment, with those queued behind it.
@@ -10,17 +10,7 @@ import { type Runtime, TransientFailure, transitionContext } from './runtime.ts'
  * delay). Nothing is sent under it: the invocation's outboxes wait for every running record, so a record
  * waiting here while the holder waited on them would stall the batch. Across environments the rounds settle it.
  */
-const running = new Map<string, Promise<unknown>>();
-
-function oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
-  const result = (running.get(key) ?? Promise.resolve()).then(run);
-  const settled = result.catch(() => undefined);
-  running.set(key, settled);
-  void settled.then(() => {
-    if (running.get(key) === settled) running.delete(key);
-  });
-  return result;
-}
+const oneAtATime = new KeyedSerializer();
 
 /** What one round came to: a record whose outbox is to be sent, and whether the outcome is applied. */
 interface Round {
@@ -48,7 +38,7 @@ export function rolloutAdvancer(deps: Runtime, targets: () => OutboxTargets) {
 
   return async function advanceRollout(entry: OutboxRolloutOutcome): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const { send, done } = await oneAtATime(entry.rolloutId, () => round(entry));
+      const { send, done } = await oneAtATime.run(entry.rolloutId, () => round(entry));
       if (send !== undefined) await flushOutbox(targets(), send);
       if (done) return;
     }
