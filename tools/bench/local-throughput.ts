@@ -3,7 +3,7 @@
  * events arrive on the subscriber queue.
  */
 
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
@@ -14,6 +14,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { row, type SectionResult, verdictOf } from './lib/report.ts';
+import { askStack } from './lib/stack-child.ts';
 import type { StackCommand, StackReady, StackStats } from './lib/stack-process.ts';
 import { int, ms, percent, percentile } from './lib/stats.ts';
 
@@ -164,13 +165,6 @@ async function sendAndWait(
   };
 }
 
-async function request<T>(child: ChildProcess, command: StackCommand): Promise<T> {
-  const reply = once(child, 'message');
-  child.send(command);
-  const [message] = (await reply) as [T];
-  return message;
-}
-
 interface Phase {
   run: RunResult;
   stats: StackStats;
@@ -212,11 +206,11 @@ export async function localThroughput(requestCount: number): Promise<SectionResu
   });
   const collector = new StartedCollector(client, ready.queueUrls.events);
   const measure = async (requests: Pair[]): Promise<Phase> => {
-    await request(child, { type: 'mark' });
+    await askStack(child, { type: 'mark' });
     const cpuBefore = process.cpuUsage();
     const run = await sendAndWait(client, ready.queueUrls.requests, collector, requests);
     const cpu = process.cpuUsage(cpuBefore);
-    const stats = await request<StackStats>(child, { type: 'stats' });
+    const stats = await askStack<StackStats>(child, { type: 'stats' });
     return { run, stats, loadGeneratorMicros: cpu.user + cpu.system };
   };
   let warmUp: RunResult;

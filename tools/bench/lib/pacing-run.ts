@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CallCount, OperationName } from '../../../local/opensearch/index.ts';
 import { QueueCollector } from '../../soak/queue-collector.ts';
+import { askStack } from './stack-child.ts';
 import type { StackCommand, StackReady, StackStats, StackVariant } from './stack-process.ts';
 
 export const RATE_LIMIT = 10;
@@ -56,13 +57,6 @@ export function burstPairs(count: number): Pair[] {
     domainName: `orders-${((index + Math.floor(index / PACKAGES)) % DOMAINS) + 1}`,
     packageId: `F${9001 + (index % PACKAGES)}`,
   }));
-}
-
-async function request<T>(child: ChildProcess, command: StackCommand): Promise<T> {
-  const reply = once(child, 'message');
-  child.send(command);
-  const [message] = (await reply) as [T];
-  return message;
 }
 
 /** Stamps each request's Started event and its decision (Succeeded, Failed, or a dead letter) as they arrive. */
@@ -159,7 +153,7 @@ export async function pacingRun(mode: RetryMode, requestCount: number): Promise<
   const keys = pairs.map((pair) => `pacing-${run}-${pair.domainName}-${pair.packageId}`);
   const stamps = new Stamps();
   try {
-    await request(child, { type: 'mark' });
+    await askStack(child, { type: 'mark' });
     const began = performance.now();
     await sendBurst(client, ready.queueUrls.requests, keys, pairs);
     while (stamps.decided.size < keys.length) {
@@ -172,7 +166,7 @@ export async function pacingRun(mode: RetryMode, requestCount: number): Promise<
       await new Promise((resolve) => setTimeout(resolve, 50));
       stamps.read(events, deadLetters, performance.now() - began);
     }
-    const stats = await request<StackStats>(child, { type: 'stats' });
+    const stats = await askStack<StackStats>(child, { type: 'stats' });
     return {
       mode,
       requests: requestCount,
