@@ -4,6 +4,7 @@ import type { BatchedEventPublisher } from '../adapters/event-publisher.ts';
 import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
+import { withSharedListings } from '../adapters/shared-listings.ts';
 import { trackingFor } from '../config.ts';
 import { classifyError } from '../domain/classify.ts';
 import { deadLetter } from '../domain/dlq.ts';
@@ -45,11 +46,12 @@ interface Check {
  * Builds the track-association batch handler: each record is one look at one request the ledger says is being
  * followed, ending in its decision or in the same message coming back later for the next look.
  */
-export function createTrackHandler(deps: Runtime) {
+export function createTrackHandler(shared: Runtime) {
   return async function trackAssociationHandler(
     event: SQSEvent,
     context: Context,
   ): Promise<SQSBatchResponse> {
+    const deps = { ...shared, associations: withSharedListings(shared.associations) };
     const batcher = new InvocationBatcher();
     const publisher = invocationPublisher(deps, context, batcher);
     // A child's decision here may start its rollout's next wave: its requests go to the requests queue.

@@ -229,6 +229,18 @@ describe('track-association handler', () => {
     expect(new Set(decisions.map((event) => JSON.stringify(event.Detail))).size).toBe(1);
   });
 
+  it('reads a domain once per invocation, however many of its checks the batch holds', async () => {
+    const { body } = await followed();
+    domainReports({ PackageID: 'F1', DomainPackageStatus: 'ASSOCIATING' });
+
+    await invokeTracker(trackingRecord(body), trackingRecord(body), trackingRecord(body));
+    const inOneInvocation = openSearch.commandCalls(ListPackagesForDomainCommand).length;
+    await invokeTracker(trackingRecord(body));
+
+    expect(inOneInvocation).toBe(1);
+    expect(openSearch.commandCalls(ListPackagesForDomainCommand)).toHaveLength(2);
+  });
+
   it('retries a throttled listing after the next check delay, until the deadline', async () => {
     const { body } = await followed();
     openSearch
