@@ -2,7 +2,7 @@
  * `npm run bench`: measures the associate handler against its baselines in one run, prints the summary table
  * and writes it, with the details and the machine it ran on, to docs/PERFORMANCE.md.
  *
- *   npm run bench                      all eight sections (about seven minutes, five of them section 8)
+ *   npm run bench                      all nine sections (about ten minutes, five of them sections 8 and 9)
  *   npm run bench -- --only 1,2,6      some sections
  *   npm run bench -- --no-write        print only
  *
@@ -12,6 +12,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type ColdStartResult, coldStart } from './cold-start.ts';
 import { concurrency } from './concurrency.ts';
+import { controlPlane } from './control-plane.ts';
 import { bundle, bundleDirectory, readServerlessBuild } from './lib/esbuild-settings.ts';
 import { describeMachine, machineLine } from './lib/machine.ts';
 import { missedTargets, renderConsoleTable, renderMarkdownTable, type SectionResult } from './lib/report.ts';
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8').split(',').map((part) => part.trim()));
+const wanted = new Set((values.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((part) => part.trim()));
 const machine = describeMachine();
 const started = performance.now();
 const outdir = bundleDirectory();
@@ -82,6 +83,10 @@ try {
     progress('8. pacing under throttling (two local stacks, a few minutes)');
     sections.push(await pacing(100));
   }
+  if (wanted.has('9')) {
+    progress('9. control-plane calls in a burst of 1,000 (local stack in a child process, a few minutes)');
+    sections.push(await controlPlane(1000));
+  }
 } finally {
   rmSync(outdir, { recursive: true, force: true });
 }
@@ -126,7 +131,7 @@ ${sections.map((section) => section.details).join('\n')}
 - \`tools/bench/run.ts\` runs the sections and writes this file; \`tools/bench/cold-start.ts\`, \`tools/bench/per-record.ts\`,
   \`tools/bench/concurrency.ts\` (sections 3 and 4), \`tools/bench/local-throughput.ts\`, \`tools/bench/memory.ts\`,
   \`tools/bench/rollout-scale.ts\`, \`tools/bench/pacing.ts\` (with \`tools/bench/lib/pacing-run.ts\`, the burst against a
-  rate-limited stack).
+  rate-limited stack), \`tools/bench/control-plane.ts\` (the same burst, unlimited, 1,000 requests).
 - \`tools/bench/baseline/docs-handler.ts\` (the Powertools docs handler), \`tools/bench/baseline/floor-handler.ts\` (the
   per-record floor), \`tools/bench/baseline/sdk-floor.ts\` (one SDK client).
 - \`tools/bench/lib/fakes.ts\` (counting fakes and the in-memory ledger), \`tools/bench/lib/aws-stub.ts\` (HTTP stub for the real

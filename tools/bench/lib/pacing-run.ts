@@ -46,7 +46,17 @@ export interface PacingRun {
   calls: Record<OperationName, CallCount>;
   outcomes: Record<string, number>;
   maxDurationMs: number;
+  /** Records delivered to each function (`associatePackage`, `trackAssociation`): for the tracker, its checks. */
+  records: Record<string, number>;
 }
+
+/** What the stack's OpenSearch emulator does: a rate limit for the account (none: unlimited), the association time. */
+export interface BurstSetting {
+  rateLimit: number | undefined;
+  associationDelayMs: number;
+}
+
+const THROTTLED: BurstSetting = { rateLimit: RATE_LIMIT, associationDelayMs: ASSOCIATION_DELAY_MS };
 
 /**
  * Request i: package i mod 100, on a domain that shifts with each hundred, so the first n requests spread
@@ -118,13 +128,15 @@ async function sendBurst(client: SQSClient, queueUrl: string, keys: string[], pa
   );
 }
 
-function startStack(mode: RetryMode, requestCount: number): ChildProcess {
+function startStack(mode: RetryMode, requestCount: number, setting: BurstSetting): ChildProcess {
   const variant: StackVariant = {
-    rateLimit: { callsPerSecond: RATE_LIMIT },
-    associationDelayMs: ASSOCIATION_DELAY_MS,
+    ...(setting.rateLimit !== undefined && { rateLimit: { callsPerSecond: setting.rateLimit } }),
+    // As deployed: one operation per domain at a time, with or without a rate limit.
+    conflictOnConcurrentOperations: true,
+    associationDelayMs: setting.associationDelayMs,
     maxPackagesPerDomain: Math.max(20, Math.ceil(requestCount / DOMAINS)),
     handlerEnvironment: {
-      // The association takes half a second here, not minutes: the first check comes after 1 s, not 15.
+      // The association takes under a second here, not minutes: the first check comes after 1 s, not 15.
       TRACKING_FIRST_DELAY_SECONDS: '1',
       ...(mode === 'adaptive' && { AWS_RETRY_MODE: 'adaptive' }),
     },
@@ -137,8 +149,12 @@ function startStack(mode: RetryMode, requestCount: number): ChildProcess {
 }
 
 /** One burst through a fresh local stack, until every request is decided. */
-export async function pacingRun(mode: RetryMode, requestCount: number): Promise<PacingRun> {
-  const child = startStack(mode, requestCount);
+export async function pacingRun(
+  mode: RetryMode,
+  requestCount: number,
+  setting: BurstSetting = THROTTLED,
+): Promise<PacingRun> {
+  const child = startStack(mode, requestCount, setting);
   const exited = once(child, 'exit');
   const [ready] = (await once(child, 'message')) as [StackReady];
   const client = new SQSClient({
@@ -179,6 +195,7 @@ export async function pacingRun(mode: RetryMode, requestCount: number): Promise<
       calls: stats.openSearchCalls,
       outcomes: stats.outcomes,
       maxDurationMs: stats.maxDurationMs,
+      records: stats.records,
     };
   } finally {
     await events.stop();

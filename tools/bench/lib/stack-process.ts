@@ -46,6 +46,8 @@ export interface StackStats {
   outcomes: Record<string, number>;
   /** The longest invocation of either function since the mark. */
   maxDurationMs: number;
+  /** Records delivered since the mark, by function (`associatePackage`, `trackAssociation`). */
+  records: Record<string, number>;
   meanBatchSize: number;
   meanDurationMs: number;
   coldStarts: number;
@@ -99,6 +101,15 @@ function outcomesSinceMark(): Record<string, number> {
   return outcomes;
 }
 
+function recordsSinceMark(): Record<string, number> {
+  const records: Record<string, number> = {};
+  for (const report of everyReport) {
+    const key = report.functionName.replace('package-associator-local-', '');
+    records[key] = (records[key] ?? 0) + report.batchSize;
+  }
+  return records;
+}
+
 function callsSinceMark(): Record<OperationName, CallCount> {
   const now = stack.openSearch.callCounts();
   const since = (name: OperationName, field: keyof CallCount) => now[name][field] - callsSince[name][field];
@@ -150,6 +161,7 @@ process.on('message', async (command: StackCommand) => {
     openSearchCalls: callsSinceMark(),
     outcomes: outcomesSinceMark(),
     maxDurationMs: Math.max(0, ...everyReport.map((report) => report.durationMs)),
+    records: recordsSinceMark(),
     meanBatchSize: count === 0 ? 0 : reports.reduce((total, report) => total + report.batchSize, 0) / count,
     meanDurationMs: count === 0 ? 0 : reports.reduce((total, report) => total + report.durationMs, 0) / count,
     coldStarts: reports.filter((report) => report.coldStart).length,
