@@ -114,6 +114,8 @@ const environmentSchema = (localOrigins: string[]) =>
     PLUGIN_TRACKING_DEADLINE_SECONDS: seconds(21_600, 7 * 86_400),
     // Milliseconds a package's state and a domain's processing flag are reused by one environment; 0: never.
     READ_REUSE_MS: z._default(wholeNumber(60_000, 0), 2000),
+    // Requests of one domain in one invocation that share one AssociatePackages (AWS takes up to 20); 1: never.
+    MAX_PACKAGES_PER_OPERATION: z._default(wholeNumber(20), 10),
   });
 
 export interface Config {
@@ -129,6 +131,8 @@ export interface Config {
   keyAccessRoleArns: ReadonlySet<string>;
   /** How long DescribePackages and DescribeDomain answers are reused (src/adapters/recent-reads.ts). */
   readReuseMs: number;
+  /** How many requests of one domain one `AssociatePackages` may carry (docs/DESIGN.md, "Several packages in one operation"). */
+  maxPackagesPerOperation: number;
   maxAttempts: number;
   retryBudgetSeconds: number;
   /** The idempotency window: how long a decided request stays a duplicate, counted from its decision. */
@@ -193,6 +197,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     allowList,
     keyAccessRoleArns: new Set(splitList(env.KEY_ACCESS_ROLE_ARNS)),
     readReuseMs: env.READ_REUSE_MS,
+    maxPackagesPerOperation: env.MAX_PACKAGES_PER_OPERATION,
     maxAttempts: env.MAX_ATTEMPTS,
     retryBudgetSeconds: env.RETRY_BUDGET_SECONDS,
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,

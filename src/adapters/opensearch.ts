@@ -1,5 +1,6 @@
 import {
   AssociatePackageCommand,
+  AssociatePackagesCommand,
   DescribeDomainCommand,
   DescribePackagesCommand,
   DissociatePackageCommand,
@@ -12,6 +13,7 @@ import {
 import type { PackageDetails } from '../domain/events.ts';
 import type { StoredRequest } from '../domain/ledger.ts';
 import type { PackageState } from '../domain/readiness.ts';
+import { packageReadGatherer } from './package-reads.ts';
 
 function toPackageDetails(details: DomainPackageDetails | undefined): PackageDetails {
   if (details === undefined) return {};
@@ -33,8 +35,27 @@ function toPackageDetails(details: DomainPackageDetails | undefined): PackageDet
   return result;
 }
 
+/** The package and its options, as both association operations take them. */
+function forAssociation(request: StoredRequest) {
+  const keyStore = request.associationConfiguration?.keyStoreAccessOption;
+  return {
+    PackageID: request.packageId,
+    PrerequisitePackageIDList: request.prerequisitePackageIds,
+    AssociationConfiguration: keyStore && {
+      KeyStoreAccessOption: {
+        KeyStoreAccessEnabled: keyStore.keyStoreAccessEnabled,
+        KeyAccessRoleArn: keyStore.keyAccessRoleArn,
+      },
+    },
+  };
+}
+
+export type ListedPackage = PackageDetails & { packageId: string };
+
 export interface PackageAssociations {
   associate(request: StoredRequest): Promise<PackageDetails>;
+  /** Several packages of one domain in one operation (`AssociatePackages`): what AWS answers for each. */
+  associateMany(domainName: string, requests: StoredRequest[]): Promise<ListedPackage[]>;
   dissociate(domainName: string, packageId: string): Promise<PackageDetails>;
   /** Every package the domain lists, with its id. */
   list(domainName: string): Promise<(PackageDetails & { packageId: string })[]>;
@@ -55,23 +76,24 @@ export function openSearchPackageAssociations(
   client: OpenSearchClient,
   operations: OpenSearchClient = client,
 ): PackageAssociations {
+  // Readiness reads asked for at once (a group's, a domain's woken waiters') share one DescribePackages.
+  const gathered = packageReadGatherer();
   return {
     async associate(request) {
-      const keyStore = request.associationConfiguration?.keyStoreAccessOption;
       const response = await operations.send(
-        new AssociatePackageCommand({
-          DomainName: request.domainName,
-          PackageID: request.packageId,
-          PrerequisitePackageIDList: request.prerequisitePackageIds,
-          AssociationConfiguration: keyStore && {
-            KeyStoreAccessOption: {
-              KeyStoreAccessEnabled: keyStore.keyStoreAccessEnabled,
-              KeyAccessRoleArn: keyStore.keyAccessRoleArn,
-            },
-          },
-        }),
+        new AssociatePackageCommand({ DomainName: request.domainName, ...forAssociation(request) }),
       );
       return toPackageDetails(response.DomainPackageDetails);
+    },
+    async associateMany(domainName, requests) {
+      const response = await operations.send(
+        new AssociatePackagesCommand({ DomainName: domainName, PackageList: requests.map(forAssociation) }),
+      );
+      return (response.DomainPackageDetailsList ?? []).flatMap((details) =>
+        details.PackageID === undefined
+          ? []
+          : [{ ...toPackageDetails(details), packageId: details.PackageID }],
+      );
     },
     async dissociate(domainName, packageId) {
       const response = await operations.send(
@@ -80,19 +102,15 @@ export function openSearchPackageAssociations(
       return toPackageDetails(response.DomainPackageDetails);
     },
     async describePackage(packageId) {
-      const response = await client.send(
-        new DescribePackagesCommand({ Filters: [{ Name: 'PackageID', Value: [packageId] }], MaxResults: 1 }),
-      );
-      const found = response.PackageDetailsList?.find((details) => details.PackageID === packageId);
-      if (found === undefined) return undefined;
-      return {
-        ...(found.PackageStatus !== undefined && { status: found.PackageStatus }),
-        ...(found.AvailablePackageVersion !== undefined && {
-          availableVersion: found.AvailablePackageVersion,
-        }),
-        ...(found.PackageType !== undefined && { packageType: found.PackageType }),
-        ...(found.PackageName !== undefined && { packageName: found.PackageName }),
-      };
+      return gathered(packageId, async (ids) => {
+        const response = await client.send(
+          new DescribePackagesCommand({
+            Filters: [{ Name: 'PackageID', Value: ids }],
+            MaxResults: ids.length,
+          }),
+        );
+        return response.PackageDetailsList ?? [];
+      });
     },
     async versionHistory(packageId) {
       const versions: string[] = [];

@@ -28,12 +28,14 @@ export function backoffSeconds(attempt: number, policy: BackoffPolicy, random: n
 }
 
 /**
- * A throttle is the account's rate, shared with everything else it does, not this request's trouble: its
- * backoff grows with its own attempts only up to the third (base, 2×, 4× base), so a request that waited its
- * turn for a domain several times does not then sit out minutes for one throttled read.
+ * Waits that are not the request's own trouble: a throttle (the account's rate, shared with everything else it
+ * does) and a domain busy with another request's operation (a wait that costs ledger reads, no control-plane
+ * call, and that the domain's `unlock` may cut short). Their backoff grows with the request's own attempts only
+ * up to the third (base, 2×, 4× base), so a request that waited its turn for a domain several times neither sits
+ * out minutes for one throttled read nor misses its domain by minutes.
  */
-const THROTTLE_ATTEMPT_CAP = 3;
+const SHARED_WAIT_ATTEMPT_CAP = 3;
 
-export function throttleBackoffSeconds(attempt: number, policy: BackoffPolicy, random: number): number {
-  return backoffSeconds(Math.min(attempt, THROTTLE_ATTEMPT_CAP), policy, random);
+export function sharedWaitBackoffSeconds(attempt: number, policy: BackoffPolicy, random: number): number {
+  return backoffSeconds(Math.min(attempt, SHARED_WAIT_ATTEMPT_CAP), policy, random);
 }

@@ -9,6 +9,9 @@ export interface DomainLockHolder {
   incarnation: string;
 }
 
+/** A request the lock names, with the package it operates on. */
+export type LockMember = DomainLockHolder & { packageId: string };
+
 /**
  * A request waiting for the domain, and how to wake it: the delivery of its message that is deferred until
  * `visibleAt` (the requests queue's; only requests wait for a domain).
@@ -24,8 +27,20 @@ export interface LockWaiter {
 export interface DomainLockRecord extends RecordBase {
   kind: 'domain-lock';
   domainName: string;
-  holder?: DomainLockHolder & { packageId: string; since: number };
-  /** Oldest first; `unlock` wakes the first (docs/DESIGN.md, "The next waiter is woken at `unlock`"). */
+  holder?: LockMember & { since: number };
+  /**
+   * The requests that hold the domain with the holder, in one operation for all of them (docs/DESIGN.md,
+   * "Several packages in one operation"); each leaves at its own decision, the last one frees the lock.
+   */
+  companions?: LockMember[];
+  /** A member left without seeing its operation end: the lock is not left idle when the last one leaves. */
+  unsettled?: boolean;
+  /**
+   * Taken by a group: a member finding it its own may not call alone (another member's operation may run);
+   * it leaves the lock and takes it again as any request does.
+   */
+  grouped?: boolean;
+  /** Oldest first; the `unlock` that frees the domain wakes them all (docs/DESIGN.md, "The waiters are woken at `unlock`"). */
   waiters?: LockWaiter[];
   /**
    * Set when the last holder's decision came from seeing its operation end (or fail before any ran): nothing of
@@ -53,12 +68,19 @@ export const domainLockId = (domainName: string) => `domain#${domainName}`;
  */
 const LOCK_LIFETIME_SECONDS = 365 * 86_400;
 
+/** The requests the lock names, the holder first. */
+export function lockMembers(lock: LedgerRecord | undefined): LockMember[] {
+  if (lock?.kind !== 'domain-lock' || lock.holder === undefined) return [];
+  const { since: _since, ...holder } = lock.holder;
+  return [holder, ...(lock.companions ?? [])];
+}
+
+const isSame = (a: DomainLockHolder, b: DomainLockHolder) =>
+  a.idempotencyKey === b.idempotencyKey && a.incarnation === b.incarnation;
+
+/** Whether the lock names this request, as its holder or as a companion. */
 export function isHeldBy(lock: LedgerRecord | undefined, holder: DomainLockHolder): boolean {
-  return (
-    lock?.kind === 'domain-lock' &&
-    lock.holder?.idempotencyKey === holder.idempotencyKey &&
-    lock.holder.incarnation === holder.incarnation
-  );
+  return lockMembers(lock).some((member) => isSame(member, holder));
 }
 
 /** When a holder that is neither decided nor expired has still been abandoned. */
@@ -127,20 +149,27 @@ export function withWaiter(
   return { ...rest, ...withWaiters([...others, listed].sort((a, b) => a.since - b.since)) };
 }
 
-/** The lock given to a request, conditional on the version of the record it replaces. */
+/**
+ * The lock given to a request, or to a group of them (the holder and its companions), conditional on the
+ * version of the record it replaces.
+ */
 export function lockedBy(
   current: LedgerRecord | undefined,
   domainName: string,
-  holder: DomainLockHolder & { packageId: string },
+  holder: LockMember,
   now: Date,
+  companions: readonly LockMember[] = [],
 ): DomainLockRecord {
+  const members = new Set([holder, ...companions].map((member) => member.idempotencyKey));
+  const waiters = liveWaiters(current, now.getTime()).filter((waiter) => !members.has(waiter.idempotencyKey));
   return {
     id: domainLockId(domainName),
     kind: 'domain-lock',
     domainName,
     idle: false,
     holder: { ...holder, since: now.getTime() },
-    ...withWaiters(liveWaiters(current, now.getTime(), holder.idempotencyKey)),
+    ...(companions.length > 0 && { companions: [...companions], grouped: true }),
+    ...withWaiters(waiters),
     outbox: {},
     version: current?.version ?? 0,
     lastWrite: current?.lastWrite ?? '',
@@ -148,16 +177,39 @@ export function lockedBy(
   };
 }
 
+/** A member taken off the lock; `idle`: whether its decision came from seeing its operation end. */
+export interface LeavingMember {
+  member: DomainLockHolder;
+  idle: boolean;
+}
+
 /**
- * The lock dropped, and its oldest waiter still deferred taken off the list to be woken; the record stays so
- * the next `lock` is a conditional overwrite.
+ * Members taken off the lock (at a decision, or a member of a group going alone). While others remain they
+ * hold it (the first becomes the holder) and the waiters wait on; when none remains the lock is dropped and
+ * every waiter still deferred is taken off the list to be woken, so that they can meet in one invocation. The
+ * record stays so the next `lock` is a conditional overwrite.
  */
 export function unlocked(
   lock: DomainLockRecord,
-  idle: boolean,
+  leaving: readonly LeavingMember[],
   now: Date,
-): { record: DomainLockRecord; woken: LockWaiter | undefined } {
-  const { holder: _holder, waiters: _waiters, ...rest } = lock;
-  const [woken, ...others] = liveWaiters(lock, now.getTime());
-  return { record: { ...rest, idle, ...withWaiters(others) }, woken };
+): { record: DomainLockRecord; woken: LockWaiter[] } {
+  const { holder: _holder, companions: _companions, waiters: _waiters, unsettled, grouped, ...rest } = lock;
+  const settled = unsettled === true || leaving.some((entry) => !entry.idle);
+  const [next, ...others] = lockMembers(lock).filter(
+    (listed) => !leaving.some((entry) => isSame(entry.member, listed)),
+  );
+  if (next !== undefined) {
+    const holder = { ...next, since: lock.holder?.since ?? now.getTime() };
+    const record = {
+      ...rest,
+      holder,
+      ...(others.length > 0 && { companions: others }),
+      ...(grouped === true && { grouped }),
+      ...(settled && { unsettled: true }),
+      ...withWaiters(liveWaiters(lock, now.getTime())),
+    };
+    return { record, woken: [] };
+  }
+  return { record: { ...rest, idle: !settled }, woken: liveWaiters(lock, now.getTime()) };
 }

@@ -155,6 +155,8 @@ export interface RequestRecord extends RecordBase {
   reason?: string;
   /** An AWS call may have taken effect without our knowing its answer: the next holder reads the listing first. */
   callUncertain?: boolean;
+  /** AWS refused a group's operation that carried this request: it goes alone from then on, where a refusal is its own. */
+  alone?: boolean;
   decidedAt?: number;
 }
 

@@ -4,6 +4,11 @@ import { InvocationBatcher } from '../adapters/invocation-batcher.ts';
 import { BatchedQueueSender } from '../adapters/queue-sender.ts';
 import type { RejectionHint } from '../domain/events.ts';
 import { parseMessage } from '../domain/request.ts';
+
+type ParsedMessage = ReturnType<typeof parseMessage>;
+
+import { runGroup } from './group-operation.ts';
+import { OperationGroups } from './operation-groups.ts';
 import type { OutboxTargets } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
 import { handleRequest } from './request-lifecycle.ts';
@@ -13,7 +18,6 @@ import {
   attemptOf,
   describeError,
   invocationPublisher,
-  KeyedSerializer,
   RetryScheduled,
   type Runtime,
   retryLater,
@@ -39,7 +43,11 @@ export function createAssociateHandler(deps: Runtime) {
     const publisher = invocationPublisher(deps, context, batcher);
     const tracking = new BatchedQueueSender(deps.queues, config.trackingQueueUrl, batcher);
     const requests = new BatchedQueueSender(deps.queues, config.requestsQueueUrl, batcher);
-    const serializer = new KeyedSerializer();
+    // Parsed first, so that each domain's group knows how many records it may wait for.
+    const messages = new Map(
+      event.Records.map((record) => [record, parseMessage(record.body, originalIdOf(record))]),
+    );
+    const groups = new OperationGroups(requestsPerDomain(messages), runGroup, config.maxPackagesPerOperation);
     return processPartialResponse(
       event,
       (record: SQSRecord) => {
@@ -63,10 +71,12 @@ export function createAssociateHandler(deps: Runtime) {
           owner,
           writeId,
           receiveCount: attemptOf(record),
-          originalMessageId: record.messageAttributes?.SourceMessageId?.stringValue ?? record.messageId,
+          originalMessageId: originalIdOf(record),
           outbox,
+          groups,
         };
-        return handleMessage(delivery, batcher, serializer);
+        const parsed = messages.get(record) ?? parseMessage(record.body, delivery.originalMessageId);
+        return handleMessage(delivery, parsed, batcher, groups);
       },
       new BatchProcessor(EventType.SQS),
       { context, processInParallel: true, throwOnFullBatchFailure: false },
@@ -74,9 +84,28 @@ export function createAssociateHandler(deps: Runtime) {
   };
 }
 
-async function handleMessage(delivery: Delivery, batcher: InvocationBatcher, serializer: KeyedSerializer) {
+/** The message id a redriven dead letter had first: its default key and its rejection's id. */
+const originalIdOf = (record: SQSRecord) =>
+  record.messageAttributes?.SourceMessageId?.stringValue ?? record.messageId;
+
+/** How many records of the batch name each domain in a request: how many its group may wait for. */
+function requestsPerDomain(messages: Map<SQSRecord, ParsedMessage>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const parsed of messages.values()) {
+    if (!parsed.ok || parsed.kind !== 'request') continue;
+    const { domainName } = parsed.request;
+    counts.set(domainName, (counts.get(domainName) ?? 0) + 1);
+  }
+  return counts;
+}
+
+async function handleMessage(
+  delivery: Delivery,
+  parsed: ParsedMessage,
+  batcher: InvocationBatcher,
+  groups: OperationGroups,
+) {
   const { record, deps } = delivery;
-  const parsed = parseMessage(record.body, delivery.originalMessageId);
   const hint: RejectionHint = parsed.ok && parsed.kind === 'request' ? parsed.request : parsed.hint;
   try {
     if (!parsed.ok) {
@@ -87,13 +116,17 @@ async function handleMessage(delivery: Delivery, batcher: InvocationBatcher, ser
       await batcher.track(() => handleRollout(delivery, parsed.rollout, hint));
       return;
     }
-    // Records for one domain run in order: the API refuses a second package operation while one runs.
-    await serializer.run(parsed.request.domainName, () =>
-      batcher.track(async () => {
+    // Records for one domain run side by side: those ready together share one operation (`group`); the lock
+    // keeps any others to one operation per domain.
+    const { domainName } = parsed.request;
+    await batcher.track(async () => {
+      try {
         notStartedTooLate(delivery);
         await handleRequest(delivery, parsed.request);
-      }),
-    );
+      } finally {
+        groups.leave(domainName, delivery.owner);
+      }
+    });
   } catch (error) {
     if (error instanceof RetryScheduled) throw error;
     // The ledger, the queue or the bus failed: try again later; the ledger says where this message got to.

@@ -13,6 +13,7 @@ import {
   isHeldBy,
   isLiveHolder,
   lockedBy,
+  lockMembers,
   withWaiter,
 } from '../domain/domain-lock.ts';
 import type { PackageDetails } from '../domain/events.ts';
@@ -25,7 +26,7 @@ import { runStep } from './ledger-steps.ts';
 import type { Delivery } from './rejection.ts';
 import { describeError, type Runtime, TransientFailure } from './runtime.ts';
 
-const wait = (code: string, message: string): RetryPlan => ({
+export const wait = (code: string, message: string): RetryPlan => ({
   kind: 'retry',
   code,
   message,
@@ -38,7 +39,7 @@ const failed = (code: string, message: string): Plan => ({
 });
 
 /** A read before the call failed: nothing was operated on, so nothing is uncertain. */
-function unreadable(error: unknown): Plan {
+export function unreadable(error: unknown): Plan {
   const decision = classifyError(error);
   if (decision.kind === 'permanent') return failed(decision.code, decision.message);
   const { code, message } = describeError(error);
@@ -114,8 +115,8 @@ export async function lockState(delivery: Delivery, held: RequestRecord): Promis
   if (isHeldBy(current, { idempotencyKey, incarnation: held.incarnation })) {
     return { current, ours: true, busy: undefined };
   }
-  if (current?.kind === 'domain-lock' && current.holder !== undefined) {
-    const other = current.holder;
+  // A group's lock is as live as its most live member: the holder first, which is nearly always enough.
+  for (const other of lockMembers(current)) {
     const otherRecord = await ledger.get(requestRecordId(other.idempotencyKey));
     if (isLiveHolder(otherRecord, other, now(), abandonedAfter(delivery.deps))) {
       const busy = wait(
@@ -134,7 +135,7 @@ const WAIT_ROUNDS = 3;
 
 /**
  * `wait`: a domain held by a live request is waited for. Once the message is deferred, the request lists itself
- * in the lock, so that the holder's `unlock` wakes it (docs/DESIGN.md, "The next waiter is woken at `unlock`");
+ * in the lock, so that the `unlock` that frees the domain wakes it (docs/DESIGN.md, "The waiters are woken at `unlock`");
  * the backoff stays the guarantee.
  */
 export function waitForDomain(delivery: Delivery, held: RequestRecord, lock: LockState): RetryPlan {
@@ -150,12 +151,12 @@ async function listAsWaiter(
   delaySeconds: number,
 ): Promise<void> {
   const { deps, record } = delivery;
-  const holderOf = (lock: LedgerRecord | undefined) =>
-    lock?.kind === 'domain-lock' ? lock.holder : undefined;
-  const waitedFor = holderOf(read);
+  // Listed while the lock still names one of the requests waited for (a group's members leave one by one).
+  const waitedFor = lockMembers(read);
+  const stillHeld = (lock: LedgerRecord | undefined) => waitedFor.some((member) => isHeldBy(lock, member));
   let current = read;
   for (let round = 0; round < WAIT_ROUNDS; round += 1) {
-    if (current?.kind !== 'domain-lock' || waitedFor === undefined || !isHeldBy(current, waitedFor)) break;
+    if (current?.kind !== 'domain-lock' || !stillHeld(current)) break;
     const now = deps.now();
     const waiter = {
       idempotencyKey: held.request.idempotencyKey,
@@ -202,8 +203,10 @@ export async function lockDomain(
     if (busy !== undefined) return waitForDomain(delivery, held, { current, ours, busy });
     const idle = current?.kind === 'domain-lock' && current.idle === true;
     if (!idle) {
-      const listed = await listingBeforeLock(delivery, held);
-      if (listed !== undefined) return listed;
+      const listed = await listingBeforeLock(delivery, domainName);
+      if (!Array.isArray(listed)) return listed;
+      const done = doneByListing(held, listed);
+      if (done !== undefined) return done;
     }
     const holder = { idempotencyKey, incarnation: held.incarnation, packageId };
     const next = lockedBy(current, domainName, holder, now());
@@ -215,9 +218,11 @@ export async function lockDomain(
 
 const RUNNING: ReadonlySet<string | undefined> = new Set(['ASSOCIATING', 'DISSOCIATING']);
 
-async function listingBeforeLock(delivery: Delivery, held: RequestRecord): Promise<Plan | undefined> {
-  const { domainName, packageId } = held.request;
-  let listed: (PackageDetails & { packageId: string })[];
+export type Listing = (PackageDetails & { packageId: string })[];
+
+/** The listing before a lock not left idle: what runs on the domain, or the wait (or end) an error means. */
+export async function listingBeforeLock(delivery: Delivery, domainName: string): Promise<Listing | Plan> {
+  let listed: Listing;
   try {
     listed = await delivery.deps.associations.list(domainName);
   } catch (error) {
@@ -227,6 +232,12 @@ async function listingBeforeLock(delivery: Delivery, held: RequestRecord): Promi
   if (running !== undefined) {
     return wait('DomainBusy', `${domainName} is running ${running.packageId} (${running.status})`);
   }
+  return listed;
+}
+
+/** A request the listing shows at its end state is decided with no lock and no operation. */
+export function doneByListing(held: RequestRecord, listed: Listing): Plan | undefined {
+  const { packageId } = held.request;
   const ours = listed.find((details) => details.packageId === packageId);
   const { packageId: _id, ...details } = ours ?? { packageId };
   const done =

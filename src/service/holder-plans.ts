@@ -15,7 +15,13 @@ import { describeError } from './runtime.ts';
 
 /** What the holder does next, from an AWS answer or a listing. */
 export type Plan =
-  | { kind: 'follow'; details: PackageDetails; announce: boolean }
+  | {
+      kind: 'follow';
+      details: PackageDetails;
+      announce: boolean;
+      /** The draw for the first check's delay, shared by a group so that its tracking messages come back together. */
+      delayDraw?: number;
+    }
   | { kind: 'decide'; decision: Decision }
   | { kind: 'call' }
   | {
@@ -51,26 +57,46 @@ export async function callAws(delivery: Delivery, held: RequestRecord): Promise<
         : deps.associations.associate(held.request),
     );
   } catch (error) {
-    const decision = classifyError(error);
-    if (decision.kind === 'conflict') return resolveByListing(delivery, held, 'conflict');
-    // AWS refuses to dissociate a package that is not associated; its text is not what decides: the listing is.
-    if (dissociating && decision.kind === 'permanent' && decision.code === 'ValidationException') {
-      const plan = await resolveByListing(delivery, held, 'refused');
-      return plan.kind === 'call' ? failed(decision.code, decision.message) : plan;
-    }
-    if (!dissociating && decision.kind === 'permanent' && decision.code === 'ValidationException') {
-      return (await updatedMeanwhile(delivery, held)) ?? failed(decision.code, decision.message);
-    }
-    if (decision.kind === 'permanent') return failed(decision.code, decision.message);
-    return {
-      kind: 'retry',
-      code: decision.code,
-      message: decision.message,
-      uncertain: isUnseenAnswer(error),
-    };
+    return planAfterCallError(delivery, held, error, false);
   }
   return dissociating ? dissociationPlan(details, 'call') : associationPlan(details, held, 'call');
 }
+
+/**
+ * What an operation's error means for one request. `grouped`: the operation carried several requests'
+ * packages (`AssociatePackages`), so a refusal cannot be pinned on this one: it retries, alone next time.
+ */
+export async function planAfterCallError(
+  delivery: Delivery,
+  held: RequestRecord,
+  error: unknown,
+  grouped: boolean,
+): Promise<Plan> {
+  const dissociating = actionOf(held.request) === 'dissociate';
+  const decision = classifyError(error);
+  if (decision.kind === 'conflict') return resolveByListing(delivery, held, 'conflict');
+  if (grouped && decision.kind === 'permanent') {
+    return { kind: 'retry', code: GROUP_REFUSED, message: decision.message, uncertain: false };
+  }
+  // AWS refuses to dissociate a package that is not associated; its text is not what decides: the listing is.
+  if (dissociating && decision.kind === 'permanent' && decision.code === 'ValidationException') {
+    const plan = await resolveByListing(delivery, held, 'refused');
+    return plan.kind === 'call' ? failed(decision.code, decision.message) : plan;
+  }
+  if (!dissociating && decision.kind === 'permanent' && decision.code === 'ValidationException') {
+    return (await updatedMeanwhile(delivery, held)) ?? failed(decision.code, decision.message);
+  }
+  if (decision.kind === 'permanent') return failed(decision.code, decision.message);
+  return {
+    kind: 'retry',
+    code: decision.code,
+    message: decision.message,
+    uncertain: isUnseenAnswer(error),
+  };
+}
+
+/** A retry after AWS refused a group's operation: the request's next attempt goes alone. */
+export const GROUP_REFUSED = 'GroupRefused';
 
 /**
  * AWS refuses to associate a package that is not available, and an update may have started since `ready`:
@@ -97,7 +123,11 @@ function isUnseenAnswer(error: unknown): boolean {
   return typeof status !== 'number' || status >= 500;
 }
 
-function associationPlan(details: PackageDetails, held: RequestRecord, after: 'call' | 'listing'): Plan {
+export function associationPlan(
+  details: PackageDetails,
+  held: RequestRecord,
+  after: 'call' | 'listing',
+): Plan {
   if (isAtTarget(details, held.targetVersion)) {
     return { kind: 'decide', decision: { outcome: 'succeeded', details } };
   }

@@ -5,7 +5,9 @@
 export const LEDGER_STEPS = {
   claim: { by: 'associate', writes: true },
   ready: { by: 'associate', writes: false },
+  group: { by: 'associate', writes: false },
   lock: { by: 'associate', writes: true },
+  leave: { by: 'associate', writes: true },
   wait: { by: 'associate', writes: true },
   pin: { by: 'associate', writes: true },
   call: { by: 'associate', writes: false },

@@ -3,6 +3,7 @@ import type { RejectionCode, RejectionHint } from '../domain/events.ts';
 import { isExpired, type LedgerRecord, rejectionRecordId } from '../domain/ledger.ts';
 import { rejectMessage } from '../domain/transitions.ts';
 import { runStep } from './ledger-steps.ts';
+import type { OperationGroups } from './operation-groups.ts';
 import { ALL_ENTRIES, flushOutbox, type OutboxTargets } from './outbox.ts';
 import { audit, countMetric, type Runtime, transitionContext } from './runtime.ts';
 
@@ -19,6 +20,8 @@ export interface Delivery {
   /** The message id a redriven dead letter had first: its default key and its rejection's id. */
   originalMessageId: string;
   outbox: OutboxTargets;
+  /** The invocation's groups (associate handler): requests of one domain meet there to share one operation. */
+  groups?: OperationGroups;
 }
 
 /**

@@ -4,7 +4,7 @@
  * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
  */
 import { trackingFor } from '../config.ts';
-import { throttleBackoffSeconds } from '../domain/backoff.ts';
+import { sharedWaitBackoffSeconds } from '../domain/backoff.ts';
 import { isThrottling } from '../domain/classify.ts';
 import { RETRIES_EXHAUSTED } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
@@ -18,9 +18,11 @@ import {
   requestRecordId,
   TERMINAL_STATES,
 } from '../domain/ledger.ts';
+import { isPluginType } from '../domain/readiness.ts';
 import type { AssociationRequest } from '../domain/request.ts';
 import {
   acceptRequest,
+  actionOf,
   type Decision,
   decide,
   follow,
@@ -28,9 +30,18 @@ import {
   release,
   takeOver,
 } from '../domain/transitions.ts';
-import { domainReady, lockDomain, lockState, packageReady, pinCall, waitForDomain } from './before-call.ts';
-import { callAws, type Plan, type RetryPlan, resolveByListing } from './holder-plans.ts';
+import {
+  domainReady,
+  type LockState,
+  lockDomain,
+  lockState,
+  packageReady,
+  pinCall,
+  waitForDomain,
+} from './before-call.ts';
+import { callAws, GROUP_REFUSED, type Plan, type RetryPlan, resolveByListing } from './holder-plans.ts';
 import { runStep } from './ledger-steps.ts';
+import type { Planned } from './operation-groups.ts';
 import { flushOutbox } from './outbox.ts';
 import { type Delivery, reject } from './rejection.ts';
 import {
@@ -42,7 +53,7 @@ import {
   TransientFailure,
   transitionContext,
 } from './runtime.ts';
-import { unlockDomain } from './unlock.ts';
+import { leaveGroupLock, unlockDomain } from './unlock.ts';
 
 /** Past its invocation's deadline a lease still covers a call in flight and some clock skew. */
 const LEASE_MARGIN_MS = 10_000;
@@ -246,11 +257,7 @@ const isRecord = (value: RequestRecord | Plan): value is RequestRecord => value.
  * comes first, against the pinned target: the operation may be running, and a domain processing it, or a
  * package updated since, is no reason to wait or fail.
  */
-async function planFor(
-  delivery: Delivery,
-  read: RequestRecord,
-  uncertain: boolean,
-): Promise<{ held: RequestRecord; plan: Plan }> {
+async function planFor(delivery: Delivery, read: RequestRecord, uncertain: boolean): Promise<Planned> {
   let held = read;
   // Every call is preceded by `pin`: without its time, no call of this request can have taken effect.
   if (uncertain && held.calledAt !== undefined) {
@@ -259,23 +266,67 @@ async function planFor(
   }
   // A domain another request operates on is waited for before anything is asked of AWS: a burst queued on one
   // domain costs ledger reads while it waits, not control-plane calls.
-  const lock = await lockState(delivery, held);
+  let lock = await lockState(delivery, held);
   if (lock.busy !== undefined) return { held, plan: waitForDomain(delivery, held, lock) };
   const ready = await packageReady(delivery, held);
   if (!isRecord(ready)) return { held, plan: ready };
-  const waiting = (await domainReady(delivery, ready)) ?? (await lockDomain(delivery, ready, lock));
-  // A wait releases the record as read: the target `ready` chose stays in memory until `pin`, so the next
-  // holder chooses again (a package updated meanwhile is associated at its new version, not failed).
-  if (waiting?.kind === 'retry') return { held, plan: waiting };
-  if (waiting !== undefined) return { held: ready, plan: waiting };
+  const domainWait = await domainReady(delivery, ready);
+  if (domainWait !== undefined) return plannedWait(held, ready, domainWait);
+  if (joinsGroup(delivery, ready, lock)) {
+    const joined = await delivery.groups?.join({ delivery, read: held, ready, seen: lock });
+    if (joined !== undefined && joined !== 'alone') return joined;
+  } else {
+    delivery.groups?.leave(ready.request.domainName, delivery.owner);
+  }
+  if (inGroupLock(lock)) {
+    // Alone in a group's lock: another member's operation may run. Off the lock, then it is taken again as any
+    // request takes it.
+    const member = { idempotencyKey: held.request.idempotencyKey, incarnation: held.incarnation };
+    await leaveGroupLock(delivery.deps, held.request.domainName, [member], delivery.writeId());
+    lock = await lockState(delivery, held);
+    if (lock.busy !== undefined) return { held, plan: waitForDomain(delivery, held, lock) };
+  }
+  const lockWait = await lockDomain(delivery, ready, lock);
+  if (lockWait !== undefined) return plannedWait(held, ready, lockWait);
   held = await pinCall(delivery, ready);
   return { held, plan: await callAws(delivery, held) };
+}
+
+/**
+ * A wait releases the record as read: the target `ready` chose stays in memory until `pin`, so the next holder
+ * chooses again (a package updated meanwhile is associated at its new version, not failed).
+ */
+const plannedWait = (read: RequestRecord, ready: RequestRecord, plan: Plan): Planned =>
+  plan.kind === 'retry' ? { held: read, plan } : { held: ready, plan };
+
+/** This request is one of the members a group's lock names (back after its group's call failed or crashed). */
+const inGroupLock = (lock: LockState) =>
+  lock.ours && lock.current?.kind === 'domain-lock' && lock.current.grouped === true;
+
+/**
+ * Whether a request may share its domain's operation with others of the invocation: an association of a
+ * package known not to be a plugin (a blue/green deployment is not shared with dictionaries), not holding the
+ * lock already (unless as a member of a group's lock, whose members may meet again), never in a group AWS
+ * refused (alone, a refusal is its own), and with a retry left.
+ */
+function joinsGroup(delivery: Delivery, ready: RequestRecord, lock: LockState): boolean {
+  const packageType = ready.details?.packageType;
+  return (
+    delivery.groups !== undefined &&
+    (!lock.ours || inGroupLock(lock)) &&
+    actionOf(ready.request) === 'associate' &&
+    packageType !== undefined &&
+    !isPluginType(packageType) &&
+    ready.alone !== true &&
+    // On its last delivery a request goes alone: another's refusal would end it RetriesExhausted untried.
+    budgetLeft(delivery, ready)
+  );
 }
 
 async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promise<void> {
   const { deps } = delivery;
   if (plan.kind === 'follow') {
-    await writeFollow(delivery, held, plan.details, plan.announce);
+    await writeFollow(delivery, held, plan.details, plan.announce, plan.delayDraw);
     return;
   }
   if (plan.kind === 'decide') {
@@ -284,11 +335,14 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
   }
   if (plan.kind === 'call') throw new Error('a call plan is carried out before apply');
   if (budgetLeft(delivery, held)) {
-    await releaseQuietly(delivery, held, plan.code, plan.uncertain);
+    // Sticky, unlike the reason the next wait overwrites: a package that made AWS refuse a group refuses the next.
+    const base = plan.code === GROUP_REFUSED ? { ...held, alone: true } : held;
+    await releaseQuietly(delivery, base, plan.code, plan.uncertain);
     const identity = identityOf(held.request);
-    const delay = isThrottling(plan.code)
-      ? throttleBackoffSeconds(delivery.receiveCount, deps.config.backoff, deps.random())
-      : undefined;
+    const delay =
+      isThrottling(plan.code) || plan.code === 'DomainBusy'
+        ? sharedWaitBackoffSeconds(delivery.receiveCount, deps.config.backoff, deps.random())
+        : undefined;
     await retryLater(deps, delivery.record, identity, plan.code, plan.message, delay, plan.afterDefer);
   }
   await endOfBudget(delivery, held, plan);
@@ -314,11 +368,12 @@ async function writeFollow(
   held: RequestRecord,
   details: PackageDetails,
   announce: boolean,
+  delayDraw = delivery.deps.random(),
 ) {
   const { deps, record } = delivery;
   const packageType = details.packageType ?? held.details?.packageType;
   const { deadlineSeconds, firstDelaySeconds } = trackingFor(deps.config.tracking, packageType);
-  const firstDelay = Math.max(1, Math.round(firstDelaySeconds * (0.8 + 0.4 * deps.random())));
+  const firstDelay = Math.max(1, Math.round(firstDelaySeconds * (0.8 + 0.4 * delayDraw)));
   const next = follow(transitionContext(delivery.deps), held, details, {
     deadlineSeconds,
     firstDelaySeconds: firstDelay,

@@ -40,6 +40,8 @@ interface Check {
   deps: Runtime;
   record: SQSRecord;
   outbox: OutboxTargets;
+  /** The invocation's draw for the domain's next check delay (see `InvocationSenders.drawFor`). */
+  drawFor(domainName: string): number;
 }
 
 /**
@@ -56,9 +58,15 @@ export function createTrackHandler(shared: Runtime) {
     const publisher = invocationPublisher(deps, context, batcher);
     // A child's decision here may start its rollout's next wave: its requests go to the requests queue.
     const requests = new BatchedQueueSender(deps.queues, deps.config.requestsQueueUrl, batcher);
+    const draws = new Map<string, number>();
+    const drawFor = (domainName: string) => {
+      const drawn = draws.get(domainName) ?? deps.random();
+      draws.set(domainName, drawn);
+      return drawn;
+    };
     return processPartialResponse(
       event,
-      (record: SQSRecord) => handleRecord(deps, { batcher, publisher, requests }, record),
+      (record: SQSRecord) => handleRecord(deps, { batcher, publisher, requests, drawFor }, record),
       new BatchProcessor(EventType.SQS),
       { context, processInParallel: true, throwOnFullBatchFailure: false },
     );
@@ -66,6 +74,11 @@ export function createTrackHandler(shared: Runtime) {
 }
 
 interface InvocationSenders {
+  /**
+   * One draw per domain per invocation for the next check's delay: the followed requests of one domain (a
+   * group's) that land in one invocation come back together, and one listing answers them again.
+   */
+  drawFor(domainName: string): number;
   batcher: InvocationBatcher;
   publisher: BatchedEventPublisher;
   requests: BatchedQueueSender;
@@ -73,7 +86,7 @@ interface InvocationSenders {
 
 async function handleRecord(
   deps: Runtime,
-  { batcher, publisher, requests }: InvocationSenders,
+  { batcher, publisher, requests, drawFor }: InvocationSenders,
   record: SQSRecord,
 ): Promise<void> {
   let json: unknown;
@@ -108,7 +121,7 @@ async function handleRecord(
   };
   outbox.advanceRollout = rolloutAdvancer(deps, () => outbox);
   try {
-    await batcher.track(() => lookAgain({ deps, record, outbox }, parsed.data));
+    await batcher.track(() => lookAgain({ deps, record, outbox, drawFor }, parsed.data));
   } catch (error) {
     if (error instanceof RetryScheduled) throw error;
     // The ledger or the bus failed: look again after the next delay; the ledger keeps what was decided.
@@ -167,7 +180,7 @@ async function lookAgain(check: Check, message: TrackingMessage): Promise<void> 
     check: attemptOf(record),
   };
   const policy = trackingFor(deps.config.tracking, current.details?.packageType);
-  const decision = decideTracking(followed, details, deps.now(), policy, deps.random());
+  const decision = decideTracking(followed, details, deps.now(), policy, check.drawFor(domainName));
   if (decision.kind === 'check-again') {
     audit(deps, 'tracking', identityOf(current.request), record, {
       status: details?.status,

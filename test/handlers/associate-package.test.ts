@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import {
   AssociatePackageCommand,
+  AssociatePackagesCommand,
   ConflictException,
+  DescribePackagesCommand,
   ListPackagesForDomainCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-opensearch';
@@ -16,6 +18,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
+  AVAILABLE_VERSION,
   acceptAllEvents,
   awsError,
   deadLetterAttributes,
@@ -494,37 +497,115 @@ describe('associate-package handler', () => {
     });
   });
 
-  it('runs one package operation per domain: a batch-mate for a busy domain waits, other domains run at once', async () => {
+  it('runs one package operation per domain: batch-mates for one domain share it, other domains run at once', async () => {
     const running = new Set<string>();
     const overlaps: string[] = [];
+    const operation = async (domainName: string) => {
+      for (const other of running) overlaps.push(`${other}|${domainName}`);
+      running.add(domainName);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running.delete(domainName);
+    };
     openSearch
       .on(AssociatePackageCommand)
       .callsFake(async (input: { DomainName: string; PackageID: string }) => {
-        for (const other of running) overlaps.push(`${other}|${input.DomainName}`);
-        running.add(input.DomainName);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        running.delete(input.DomainName);
+        await operation(input.DomainName);
         return associating(input.DomainName, input.PackageID);
       });
+    openSearch
+      .on(AssociatePackagesCommand)
+      .callsFake(async (input: { DomainName: string; PackageList: { PackageID: string }[] }) => {
+        await operation(input.DomainName);
+        return {
+          DomainPackageDetailsList: input.PackageList.map(
+            (entry) => associating(input.DomainName, entry.PackageID).DomainPackageDetails,
+          ),
+        };
+      });
 
-    const sameDomain = [
+    const response = await invoke(
       sqsRecord({ domainName: 'orders-x', packageId: 'F41' }),
       sqsRecord({ domainName: 'orders-x', packageId: 'F42' }),
-    ];
-    const response = await invoke(...sameDomain, sqsRecord({ domainName: 'orders-y', packageId: 'F43' }));
+      sqsRecord({ domainName: 'orders-y', packageId: 'F43' }),
+    );
 
-    // Whichever of F41 and F42 locks orders-x first holds it until its decision: the other goes back to the
-    // queue, to be retried later.
-    const called = openSearch
-      .commandCalls(AssociatePackageCommand)
-      .map((call) => call.args[0].input.PackageID);
-    expect(called.sort()).toEqual([called.includes('F41') ? 'F41' : 'F42', 'F43']);
-    const waiting = sameDomain.find((record) => !called.includes(JSON.parse(record.body).packageId));
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: waiting?.messageId }] });
-    expect(overlaps).toContain('orders-x|orders-y');
+    expect(response).toEqual({ batchItemFailures: [] });
+    const together = openSearch.commandCalls(AssociatePackagesCommand).map((call) => call.args[0].input);
+    expect(together).toHaveLength(1);
+    expect(together[0]?.DomainName).toBe('orders-x');
+    expect(together[0]?.PackageList?.map((entry) => entry.PackageID).sort()).toEqual(['F41', 'F42']);
+    expect(
+      openSearch.commandCalls(AssociatePackageCommand).map((call) => call.args[0].input.PackageID),
+    ).toEqual(['F43']);
+    // The two domains' operations overlap, whichever starts first; never two on orders-x.
+    expect(overlaps.map((pair) => pair.split('|').sort().join('|'))).toContain('orders-x|orders-y');
     expect(overlaps).not.toContain('orders-x|orders-x');
-    const retry = sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
-    expect(retry).toEqual([expect.objectContaining({ ReceiptHandle: waiting?.receiptHandle })]);
+    // Each followed by its own tracking message, all three due back at the same moment (one draw for a group).
+    const delays = sentTo(sqs, ENV.TRACKING_QUEUE_URL).map((input) => input.DelaySeconds);
+    expect(delays).toHaveLength(3);
+    expect(new Set(delays.slice(0, 2)).size).toBe(1);
+  });
+
+  it("sends the members of a group AWS refused back to be tried alone, never failing one for another's package", async () => {
+    openSearch
+      .on(AssociatePackagesCommand)
+      .rejects(awsError('ValidationException', 'Prerequisite F72 is not associated', 400));
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake((input: { DomainName: string; PackageID: string }) =>
+        associating(input.DomainName, input.PackageID),
+      );
+    const members = ['F71', 'F73'].map((packageId) => sqsRecord({ domainName: 'orders-r', packageId }));
+
+    const refused = await invoke(...members);
+    expect(refused.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      members.map((record) => record.messageId).sort(),
+    );
+    expect(sentTo(sqs, ENV.DLQ_URL)).toEqual([]);
+    // Back together, they no longer group: one goes alone, the other waits for the domain.
+    const back = await invoke(...members.map((record) => again(record, 2)));
+    expect(openSearch.commandCalls(AssociatePackagesCommand)).toHaveLength(1);
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+    expect(back.batchItemFailures).toHaveLength(1);
+  });
+
+  it('lets a request on its last delivery go alone rather than share a refusal it could not retry', async () => {
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake((input: { DomainName: string; PackageID: string }) =>
+        associating(input.DomainName, input.PackageID),
+      );
+    const last = again(sqsRecord({ domainName: 'orders-l', packageId: 'F81' }), Number(ENV.MAX_ATTEMPTS));
+    const first = sqsRecord({ domainName: 'orders-l', packageId: 'F82' });
+
+    await invoke(last, first);
+
+    expect(openSearch.commandCalls(AssociatePackagesCommand)).toHaveLength(0);
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+  });
+
+  it('keeps a plugin out of a group: it and a dictionary of its domain take the lock one after the other', async () => {
+    openSearch
+      .on(AssociatePackageCommand)
+      .callsFake((input: { DomainName: string; PackageID: string }) =>
+        associating(input.DomainName, input.PackageID),
+      );
+    openSearch.on(DescribePackagesCommand).callsFake((input: { Filters?: { Value?: string[] }[] }) => ({
+      PackageDetailsList: (input.Filters?.[0]?.Value ?? []).map((packageId) => ({
+        PackageID: packageId,
+        PackageType: packageId === 'F51' ? 'ZIP-PLUGIN' : 'TXT-DICTIONARY',
+        PackageStatus: 'AVAILABLE',
+        AvailablePackageVersion: AVAILABLE_VERSION,
+      })),
+    }));
+
+    const plugin = sqsRecord({ domainName: 'orders-p', packageId: 'F51' });
+    const dictionary = sqsRecord({ domainName: 'orders-p', packageId: 'F52' });
+    const response = await invoke(plugin, dictionary);
+
+    expect(openSearch.commandCalls(AssociatePackagesCommand)).toHaveLength(0);
+    expect(openSearch.commandCalls(AssociatePackageCommand)).toHaveLength(1);
+    expect(response.batchItemFailures).toHaveLength(1);
   });
 
   it('a request for a domain locked to another that runs waits without a call to OpenSearch', async () => {

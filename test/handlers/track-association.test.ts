@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AssociatePackageCommand, ListPackagesForDomainCommand } from '@aws-sdk/client-opensearch';
+import {
+  AssociatePackageCommand,
+  AssociatePackagesCommand,
+  ListPackagesForDomainCommand,
+} from '@aws-sdk/client-opensearch';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
@@ -239,6 +243,46 @@ describe('track-association handler', () => {
 
     expect(inOneInvocation).toBe(1);
     expect(openSearch.commandCalls(ListPackagesForDomainCommand)).toHaveLength(2);
+  });
+
+  it("brings a group's tracking messages back together, with one listing for all of them", async () => {
+    const domainName = `orders-${randomUUID().slice(0, 8)}`;
+    openSearch.on(AssociatePackagesCommand).callsFake((input: { PackageList: { PackageID: string }[] }) => ({
+      DomainPackageDetailsList: input.PackageList.map((entry) => ({
+        DomainName: domainName,
+        PackageID: entry.PackageID,
+        DomainPackageStatus: 'ASSOCIATING',
+      })),
+    }));
+    const keys = ['F61', 'F62', 'F63'].map((packageId) => ({ packageId, key: `group-${randomUUID()}` }));
+    await harness
+      .module()
+      .associate(
+        sqsEvent(keys.map(({ packageId, key }) => sqsRecord({ domainName, packageId, idempotencyKey: key }))),
+        lambdaContext(),
+      );
+    const bodies = sentTo(sqs, ENV.TRACKING_QUEUE_URL).map((input) => JSON.parse(input.MessageBody ?? '{}'));
+    expect(bodies).toHaveLength(3);
+    // Every draw differs: only the one draw per domain brings the three back at the same moment.
+    let draw = 0;
+    vi.spyOn(Math, 'random').mockImplementation(() => {
+      draw += 1;
+      return (draw * 0.37) % 1;
+    });
+    sqs.resetHistory();
+    openSearch.resetHistory();
+    domainReports(
+      ...keys.map(({ packageId }) => ({ PackageID: packageId, DomainPackageStatus: 'ASSOCIATING' })),
+    );
+
+    await invokeTracker(...bodies.map((body) => trackingRecord(body)));
+
+    const delays = sqs
+      .commandCalls(ChangeMessageVisibilityCommand)
+      .map((call) => call.args[0].input.VisibilityTimeout);
+    expect(delays).toHaveLength(3);
+    expect(new Set(delays).size).toBe(1);
+    expect(openSearch.commandCalls(ListPackagesForDomainCommand)).toHaveLength(1);
   });
 
   it('retries a throttled listing after the next check delay, until the deadline', async () => {

@@ -1,6 +1,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   AssociatePackageCommand,
+  AssociatePackagesCommand,
   ListDomainNamesCommand,
   ListPackagesForDomainCommand,
   type OpenSearchClient,
@@ -47,40 +48,54 @@ export class FakeDomains {
     this.associations.set(`${domainName}/${packageId}`, { status: 'ACTIVE', looksLeft: 0, fails: false });
   }
 
+  /** One operation for the packages (AssociatePackage for one, AssociatePackages for several). */
+  #associate(domainName: string, packageIds: string[]) {
+    for (const packageId of packageIds) {
+      if (this.associations.has(`${domainName}/${packageId}`)) {
+        throw awsError('ConflictException', `${packageId} is already in desired state or in progress`, 409);
+      }
+      if (packageId.startsWith('F404')) throw awsError('ResourceNotFoundException', 'Package not found', 409);
+    }
+    if (this.throttles > 0) {
+      this.throttles -= 1;
+      throw awsError('ThrottlingException', 'Rate exceeded', 400);
+    }
+    for (const packageId of packageIds) {
+      this.operations += 1;
+      const fails = this.failPackages.has(packageId);
+      this.associations.set(`${domainName}/${packageId}`, {
+        status: 'ASSOCIATING',
+        looksLeft: this.looksUntilActive,
+        fails,
+      });
+    }
+    if (this.lostAnswers > 0) {
+      this.lostAnswers -= 1;
+      throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
+    }
+    return packageIds.map((packageId) => ({
+      DomainName: domainName,
+      PackageID: packageId,
+      DomainPackageStatus: 'ASSOCIATING',
+    }));
+  }
+
   install(openSearch: AwsClientStub<OpenSearchClient>): void {
     openSearch.on(ListDomainNamesCommand).resolves({
       DomainNames: ['orders-a', 'orders-b', 'orders-c'].map((DomainName) => ({ DomainName })),
     });
     openSearch.on(AssociatePackageCommand).callsFake((input: { DomainName: string; PackageID: string }) => {
-      const key = `${input.DomainName}/${input.PackageID}`;
-      if (this.associations.has(key)) {
-        throw awsError(
-          'ConflictException',
-          `${input.PackageID} is already in desired state or in progress`,
-          409,
-        );
-      }
-      if (input.PackageID.startsWith('F404'))
-        throw awsError('ResourceNotFoundException', 'Package not found', 409);
-      if (this.throttles > 0) {
-        this.throttles -= 1;
-        throw awsError('ThrottlingException', 'Rate exceeded', 400);
-      }
-      this.operations += 1;
-      const fails = this.failPackages.has(input.PackageID);
-      this.associations.set(key, { status: 'ASSOCIATING', looksLeft: this.looksUntilActive, fails });
-      if (this.lostAnswers > 0) {
-        this.lostAnswers -= 1;
-        throw Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
-      }
-      return {
-        DomainPackageDetails: {
-          DomainName: input.DomainName,
-          PackageID: input.PackageID,
-          DomainPackageStatus: 'ASSOCIATING',
-        },
-      };
+      const [details] = this.#associate(input.DomainName, [input.PackageID]);
+      return { DomainPackageDetails: details };
     });
+    openSearch
+      .on(AssociatePackagesCommand)
+      .callsFake((input: { DomainName: string; PackageList: { PackageID: string }[] }) => ({
+        DomainPackageDetailsList: this.#associate(
+          input.DomainName,
+          input.PackageList.map((entry) => entry.PackageID),
+        ),
+      }));
     openSearch.on(ListPackagesForDomainCommand).callsFake((input: { DomainName: string }) => {
       const list = [...this.associations].flatMap(([key, association]) => {
         const [domainName, packageId] = key.split('/');
@@ -120,6 +135,8 @@ export class World {
    * backoff or check delay. Shorter, a waiter's backoff is still running when the domain's holder is decided.
    */
   stepMs = 120_000;
+  /** How many request messages one associate invocation takes at most (the tracker takes one at a time). */
+  batchSize = 1;
   readonly #sqs: AwsClientStub<SQSClient>;
   readonly #handlers: { associate: BatchHandler; track: BatchHandler };
   readonly #trackingQueueUrl: string;
@@ -154,14 +171,14 @@ export class World {
         (!this.alternate || !this.#lastFromRequests || this.tracking.length === 0);
       this.#lastFromRequests = fromRequests;
       const queue = fromRequests ? this.requests : this.tracking;
-      const queued = queue.shift() as Queued;
-      const record = {
+      const taken = queue.splice(0, fromRequests ? this.batchSize : 1);
+      const records = taken.map((queued) => ({
         ...queued.record,
         receiptHandle: `${queued.record.messageId}-${queued.receiveCount}`,
         attributes: { ...queued.record.attributes, ApproximateReceiveCount: String(queued.receiveCount) },
-      };
+      }));
       const handler = fromRequests ? this.#handlers.associate : this.#handlers.track;
-      const invocation = handler({ Records: [record] }, lambdaContext());
+      const invocation = handler({ Records: records }, lambdaContext());
       const crash = crashed.next();
       const outcome = await (crash === undefined
         ? invocation.then((response) => ({ response }))
@@ -170,8 +187,12 @@ export class World {
             crash.then(() => ({ response: undefined })),
           ]));
       this.collectTracking();
-      const failed = outcome.response === undefined || outcome.response.batchItemFailures.length > 0;
-      if (failed) queue.push({ record: queued.record, receiveCount: queued.receiveCount + 1 });
+      const failedIds = new Set(outcome.response?.batchItemFailures.map((failure) => failure.itemIdentifier));
+      for (const queued of taken) {
+        if (outcome.response === undefined || failedIds.has(queued.record.messageId)) {
+          queue.push({ record: queued.record, receiveCount: queued.receiveCount + 1 });
+        }
+      }
       vi.setSystemTime(new Date(Date.now() + this.stepMs));
     }
     return deliveries;

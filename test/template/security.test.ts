@@ -282,6 +282,7 @@ describe('packaged template: security', () => {
     it('reads the SDK commands the adapters send', () => {
       expect(Object.fromEntries(METHOD_ACTIONS)).toEqual({
         'associations.associate': ['es:AssociatePackage'],
+        'associations.associateMany': ['es:AssociatePackages'],
         'associations.dissociate': ['es:DissociatePackage'],
         'associations.describePackage': ['es:DescribePackages'],
         'associations.versionHistory': ['es:GetPackageVersionHistory'],

@@ -177,6 +177,7 @@ function expectedGrants(domainArns: unknown[], busArn: unknown) {
         getAttArn('RequestsQueue'),
       ]),
       'es:AssociatePackage': sorted(domainArns),
+      'es:AssociatePackages': sorted(domainArns),
       'es:DissociatePackage': sorted(domainArns),
       'es:ListPackagesForDomain': sorted(domainArns),
       'es:DescribeDomain': sorted(domainArns),

@@ -3,7 +3,7 @@ import { parseAllowList } from '../../src/domain/allow-list.ts';
 import {
   backoffSeconds,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
-  throttleBackoffSeconds,
+  sharedWaitBackoffSeconds,
 } from '../../src/domain/backoff.ts';
 
 describe('backoffSeconds', () => {
@@ -28,15 +28,15 @@ describe('backoffSeconds', () => {
   });
 });
 
-describe('throttleBackoffSeconds', () => {
+describe('sharedWaitBackoffSeconds', () => {
   const policy = { baseSeconds: 5, maxSeconds: 900 };
 
   it('grows like any backoff for the first three attempts, then stops at four times the base', () => {
-    expect([1, 2, 3].map((attempt) => throttleBackoffSeconds(attempt, policy, 0.999))).toEqual([5, 10, 20]);
+    expect([1, 2, 3].map((attempt) => sharedWaitBackoffSeconds(attempt, policy, 0.999))).toEqual([5, 10, 20]);
     // A request that waited its turn for a domain many times is not then hidden for minutes by one throttle.
     expect(backoffSeconds(9, policy, 0.999)).toBe(900);
-    expect(throttleBackoffSeconds(9, policy, 0.999)).toBe(20);
-    expect(throttleBackoffSeconds(9, policy, 0)).toBe(10);
+    expect(sharedWaitBackoffSeconds(9, policy, 0.999)).toBe(20);
+    expect(sharedWaitBackoffSeconds(9, policy, 0)).toBe(10);
   });
 });
 

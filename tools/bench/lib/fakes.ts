@@ -21,6 +21,8 @@ const QUEUE_BASE = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}`;
 /** Calls that reached each fake, by AWS API operation. */
 export interface AwsCallCounts {
   associatePackage: number;
+  /** AssociatePackages calls: several requests of one domain in one operation. */
+  associatePackages: number;
   listPackagesForDomain: number;
   /** The reads before a call: DescribePackages, DescribeDomain (and GetPackageVersionHistory, never here). */
   describePackages: number;
@@ -40,6 +42,7 @@ export interface AwsCallCounts {
 export function emptyCounts(): AwsCallCounts {
   return {
     associatePackage: 0,
+    associatePackages: 0,
     listPackagesForDomain: 0,
     describePackages: 0,
     describeDomain: 0,
@@ -187,21 +190,33 @@ export function fakeAws(options: FakeAwsOptions = {}): FakeAws {
     },
   };
   const inFlight = new Map<string, number>();
+  /** One operation on a domain, counting how many run on it at once. */
+  const operation = async (domainName: string) => {
+    const running = (inFlight.get(domainName) ?? 0) + 1;
+    inFlight.set(domainName, running);
+    counts.maxConcurrentPerDomain = Math.max(counts.maxConcurrentPerDomain, running);
+    try {
+      await latency(latencyMs);
+    } finally {
+      inFlight.set(domainName, (inFlight.get(domainName) ?? 1) - 1);
+    }
+  };
   const looks = new Map<string, number>();
   const deps: Runtime = {
     config,
     associations: {
       async associate(request) {
         counts.associatePackage += 1;
-        const running = (inFlight.get(request.domainName) ?? 0) + 1;
-        inFlight.set(request.domainName, running);
-        counts.maxConcurrentPerDomain = Math.max(counts.maxConcurrentPerDomain, running);
-        try {
-          await latency(latencyMs);
-        } finally {
-          inFlight.set(request.domainName, (inFlight.get(request.domainName) ?? 1) - 1);
-        }
+        await operation(request.domainName);
         return details(request.domainName, request.packageId, 'ASSOCIATING');
+      },
+      async associateMany(domainName, requests) {
+        counts.associatePackages += 1;
+        await operation(domainName);
+        return requests.map((request) => ({
+          ...details(domainName, request.packageId, 'ASSOCIATING'),
+          packageId: request.packageId,
+        }));
       },
       async dissociate(domainName, packageId) {
         await latency(latencyMs);
