@@ -26,7 +26,7 @@ function describeFaults(faults: SoakFaults): (string | number)[][] {
   return [
     [
       'OpenSearch API',
-      `ThrottlingException ${percent(openSearch.throttlingRate)}, InternalException ${percent(openSearch.internalErrorRate)} of all calls; ConflictException (update in progress) ${percent(openSearch.conflictRate)} and LostAnswer (takes effect, connection reset) ${percent(openSearch.lostAnswerRate)} of AssociatePackage; +${spike.latencyMs} ms on every call for ${spike.durationMs} ms about every ${spike.everyMs / 1000} s`,
+      `ThrottlingException ${percent(openSearch.throttlingRate)}, InternalException ${percent(openSearch.internalErrorRate)} of all calls; ConflictException (update in progress) ${percent(openSearch.conflictRate)} and LostAnswer (takes effect, connection reset) ${percent(openSearch.lostAnswerRate)} of AssociatePackage and AssociatePackages; +${spike.latencyMs} ms on every call for ${spike.durationMs} ms about every ${spike.everyMs / 1000} s`,
     ],
     [
       'EventBridge PutEvents',

@@ -165,13 +165,16 @@ function openSearchFaultRules(faults: SoakFaults['openSearch']): FaultRule[] {
   return [
     { operation: '*', errorType: 'ThrottlingException', rate: faults.throttlingRate },
     { operation: '*', errorType: 'InternalException', rate: faults.internalErrorRate },
-    {
-      operation: 'AssociatePackage',
-      errorType: 'ConflictException',
-      rate: faults.conflictRate,
-      message: 'An update is in progress for this domain; try again later',
-    },
-    { operation: 'AssociatePackage', errorType: 'LostAnswer', rate: faults.lostAnswerRate },
+    // A group's operation meets the same faults as one request's.
+    ...(['AssociatePackage', 'AssociatePackages'] as const).flatMap((operation) => [
+      {
+        operation,
+        errorType: 'ConflictException',
+        rate: faults.conflictRate,
+        message: 'An update is in progress for this domain; try again later',
+      },
+      { operation, errorType: 'LostAnswer', rate: faults.lostAnswerRate },
+    ]),
   ];
 }
 
@@ -437,6 +440,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       injectedTimeouts,
       openSearch: {
         AssociatePackage: callCounts.AssociatePackage,
+        AssociatePackages: callCounts.AssociatePackages,
         ListPackagesForDomain: callCounts.ListPackagesForDomain,
       },
       eventBridge: stack.eventBridge.stats(),
