@@ -20,6 +20,7 @@ export const ASSOCIATION_DELAY_MS = 500;
 /** DescribePackages, DescribeDomain, ListPackagesForDomain, AssociatePackage and one status check. */
 export const CLEAN_PATH_CALLS = 5;
 const WAIT_LIMIT_MS = 600_000;
+const PROGRESS_MS = 30_000;
 
 /** `standard`: the OpenSearch client as src/adapters/clients.ts builds it; `adaptive`: with AWS_RETRY_MODE=adaptive. */
 export type RetryMode = 'adaptive' | 'standard';
@@ -171,6 +172,7 @@ export async function pacingRun(
   try {
     await askStack(child, { type: 'mark' });
     const began = performance.now();
+    let reported = 0;
     await sendBurst(client, ready.queueUrls.requests, keys, pairs);
     while (stamps.decided.size < keys.length) {
       if (performance.now() - began > WAIT_LIMIT_MS) {
@@ -181,6 +183,13 @@ export async function pacingRun(
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
       stamps.read(events, deadLetters, performance.now() - began);
+      const elapsed = Math.floor((performance.now() - began) / PROGRESS_MS);
+      if (elapsed > reported) {
+        reported = elapsed;
+        process.stderr.write(
+          `  ${mode}: ${stamps.decided.size}/${keys.length} decided after ${(elapsed * PROGRESS_MS) / 1000} s\n`,
+        );
+      }
     }
     const stats = await askStack<StackStats>(child, { type: 'stats' });
     return {
