@@ -239,6 +239,21 @@ describe('planWorkload', () => {
     expect(workload.requests.filter((request) => request.kind.startsWith('invalid:'))).toHaveLength(50);
     expect(planWorkload(options)).toEqual(workload);
   });
+
+  it('puts more valid requests on each domain when asked, so that they meet and share operations', () => {
+    const perDomain = (packagesPerDomain?: number) => {
+      const options = { messages: 500, seed: 3, duplicateRate: 0.2, invalidRate: 0.1, packagesPerDomain };
+      const counts = new Map<string, number>();
+      for (const request of planWorkload(options).requests) {
+        if (request.kind !== 'valid' || request.domainName === undefined) continue;
+        counts.set(request.domainName, (counts.get(request.domainName) ?? 0) + 1);
+      }
+      return Math.max(...counts.values());
+    };
+    expect(perDomain()).toBe(3);
+    expect(perDomain(12)).toBe(12);
+    expect(perDomain(40)).toBe(15);
+  });
 });
 
 describe('a soak of 200 requests through the local stack, under faults everywhere', () => {

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatReport, withSoakSection } from './report.ts';
 import { DEFAULT_FAULTS, runSoak, type SoakOptions, scaleFaults } from './run.ts';
+import { PACKAGES_PER_DOMAIN } from './workload.ts';
 
 const DOCUMENT = 'docs/RELIABILITY.md';
 
@@ -36,6 +37,12 @@ const program = new Command('soak')
   .option('--fault-scale <factor>', 'multiply every fault rate (each capped at 0.9)', factor, 1)
   .option('--rate <n>', 'messages sent per second', integer, 40)
   .option(
+    '--packages-per-domain <n>',
+    'valid requests per domain (up to 15): more make requests of one domain share operations',
+    integer,
+    PACKAGES_PER_DOMAIN,
+  )
+  .option(
     '--drain-timeout <seconds>',
     'how long to wait for the queues to drain after the last send',
     integer,
@@ -50,6 +57,7 @@ const flags = program.opts<{
   duplicates: number;
   invalid: number;
   rate: number;
+  packagesPerDomain: number;
   faultScale: number;
   drainTimeout: number;
   write: boolean;
@@ -60,6 +68,7 @@ const options: SoakOptions = {
   seed: flags.seed,
   duplicateRate: flags.duplicates,
   invalidRate: flags.invalid,
+  packagesPerDomain: flags.packagesPerDomain,
   faults: scaleFaults(DEFAULT_FAULTS, flags.faultScale),
   sendRatePerSecond: flags.rate,
   drainTimeoutMs: flags.drainTimeout * 1000,

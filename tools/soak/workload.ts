@@ -7,8 +7,11 @@ import type { SeedData } from '../../local/opensearch/index.ts';
 import { seededRandom } from '../../local/rng.ts';
 import { sqsSafeJson } from '../../src/domain/sqs-text.ts';
 
-/** Packages each seeded domain gets asked for: few, so the per-domain quota (20) and conflicts stay remote. */
-const PACKAGES_PER_DOMAIN = 3;
+/**
+ * Packages each seeded domain gets asked for by default: few, so the per-domain quota (20) and conflicts stay
+ * remote. More make the requests of one domain meet in one invocation, and share one operation.
+ */
+export const PACKAGES_PER_DOMAIN = 3;
 /** The plugin whose association the emulator settles as ASSOCIATION_FAILED. */
 export const FAILING_PACKAGE_ID = 'pkg-5f6e7d8c9b';
 /** Share of the unique requests in each class that must fail in a known way. */
@@ -79,6 +82,8 @@ export interface WorkloadOptions {
   duplicateRate: number;
   /** Share of the messages whose body breaks the request contract. */
   invalidRate: number;
+  /** Valid requests per domain (default `PACKAGES_PER_DOMAIN`; at most 15, under the domain's quota). */
+  packagesPerDomain?: number;
 }
 
 export interface Workload {
@@ -165,7 +170,8 @@ export function planWorkload(options: WorkloadOptions): Workload {
 
   // Each valid request gets its own (domain, package) pair, so one successful AssociatePackage per request
   // is also one per pair; a domain's requests are spread out so they seldom run into each other.
-  const domainCount = Math.max(specialCount, Math.ceil(validCount / PACKAGES_PER_DOMAIN));
+  const perDomain = Math.min(15, options.packagesPerDomain ?? PACKAGES_PER_DOMAIN);
+  const domainCount = Math.max(specialCount, Math.ceil(validCount / perDomain));
   const packageCount = Math.ceil(validCount / domainCount);
   const keyPrefix = `soak-${options.seed}`;
   const requests: PlannedRequest[] = [];
