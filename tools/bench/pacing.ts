@@ -193,13 +193,14 @@ one waits (\`DomainBusy\`); it used to ask \`DescribePackages\` and \`DescribeDo
 only said what the lock then did. Measured with this section while it was written (then with the adaptive mode, ${int(requests)}
 requests): 9.9 accepted and 2.5 throttled calls per request before, 6.6 and 1.4 after.
 
-**What moved it: the next waiter woken, and throttles not backed off for minutes.** While this section was
+**What moved it: the waiters woken, and waits not backed off for minutes.** While this section was
 first written, a request that found its domain busy went back to the queue for the retry backoff of its own
 attempt count (5 s, doubling to 900 s), so a domain sat free about 11 s between one request's decision and the
 next one's start, and the burst went at 0.39 requests/s, 21% of what the limit allows, with the limit used at
-21%. Two changes since: \`unlock\` makes the oldest waiter's message visible at once (docs/DESIGN.md, "The next
-waiter is woken at \`unlock\`"), and a throttle's backoff stops growing after its third attempt, since a request
-that had waited its turn several times then sat out minutes for one throttled read (the tail: with the wake-up
+21%. Two changes since: \`unlock\` makes the waiters' messages visible at once (the oldest only at first, now all
+of them, docs/DESIGN.md, "The waiters are woken at \`unlock\`"), and the backoff of a throttle, and now of a wait
+for a busy domain, stops growing after its third attempt, since a request that had waited its turn several times
+then sat out minutes for one throttled read (the tail: with the wake-up
 alone, a run decided 60% of what the limit allows, the last request after 89 s; another, with 5 SDK attempts
 for reads, which were not kept, 40%, the last after 142 s). Here the
 mean free gap on a domain was ${ours.meanGapSeconds.toFixed(1)} s, the domains were locked ${percent(ours.domainsLocked)} of
