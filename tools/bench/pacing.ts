@@ -154,7 +154,7 @@ export function pacingSection(oursRun: PacingRun, standardRun: PacingRun): Secti
   const ours = analyse(oursRun);
   const standard = analyse(standardRun);
   const outcomes = (run: PacingRun) =>
-    `${run.succeeded} succeeded, ${run.failed} failed, ${run.deadLettered} dead-lettered`;
+    `${run.succeeded} succeeded, ${run.failed} failed, ${run.deadLettered} dead-lettered${run.undecided > 0 ? `, ${run.undecided} undecided at the 10-minute limit` : ''}`;
   const details = `### 8. Pacing under throttling
 
 Two local stacks, each in a process of its own (\`tools/bench/lib/stack-process.ts\`) and each with its own
