@@ -28,14 +28,25 @@ export function backoffSeconds(attempt: number, policy: BackoffPolicy, random: n
 }
 
 /**
- * Waits that are not the request's own trouble: a throttle (the account's rate, shared with everything else it
- * does) and a domain busy with another request's operation (a wait that costs ledger reads, no control-plane
- * call, and that the domain's `unlock` may cut short). Their backoff grows with the request's own attempts only
- * up to the third (base, 2×, 4× base), so a request that waited its turn for a domain several times neither sits
- * out minutes for one throttled read nor misses its domain by minutes.
+ * A throttle is the account's rate, shared with everything else it does, not this request's trouble: its
+ * backoff grows with its own attempts only up to the third (base, 2×, 4× base), so a request that waited its
+ * turn for a domain several times does not then sit out minutes for one throttled read.
  */
-const SHARED_WAIT_ATTEMPT_CAP = 3;
+const THROTTLE_ATTEMPT_CAP = 3;
 
-export function sharedWaitBackoffSeconds(attempt: number, policy: BackoffPolicy, random: number): number {
-  return backoffSeconds(Math.min(attempt, SHARED_WAIT_ATTEMPT_CAP), policy, random);
+export function throttleBackoffSeconds(attempt: number, policy: BackoffPolicy, random: number): number {
+  return backoffSeconds(Math.min(attempt, THROTTLE_ATTEMPT_CAP), policy, random);
+}
+
+/**
+ * A wait for a domain busy with another request's operation costs ledger reads only, and the `unlock` that frees
+ * the domain wakes the listed waiters; those it cannot list (more than ten) come back by their backoff, which
+ * stops growing at the sixth attempt (32× base, 160 s at most by default) rather than at `BACKOFF_MAX_SECONDS`,
+ * so a long queue on one domain drains in minutes. Every wait spends a delivery, and at that pace (2 min a wait
+ * on average) the retry budget (an hour by default), more often than the 40 deliveries of `MAX_ATTEMPTS`, ends it.
+ */
+const DOMAIN_WAIT_ATTEMPT_CAP = 6;
+
+export function domainWaitBackoffSeconds(attempt: number, policy: BackoffPolicy, random: number): number {
+  return backoffSeconds(Math.min(attempt, DOMAIN_WAIT_ATTEMPT_CAP), policy, random);
 }

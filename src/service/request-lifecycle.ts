@@ -4,7 +4,7 @@
  * release it. Every write is conditional on the version read; only the lease holder writes past `claim`.
  */
 import { trackingFor } from '../config.ts';
-import { sharedWaitBackoffSeconds } from '../domain/backoff.ts';
+import { domainWaitBackoffSeconds, throttleBackoffSeconds } from '../domain/backoff.ts';
 import { isThrottling } from '../domain/classify.ts';
 import { RETRIES_EXHAUSTED } from '../domain/dlq.ts';
 import type { PackageDetails } from '../domain/events.ts';
@@ -339,9 +339,11 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
     const base = plan.code === GROUP_REFUSED ? { ...held, alone: true } : held;
     await releaseQuietly(delivery, base, plan.code, plan.uncertain);
     const identity = identityOf(held.request);
-    const delay =
-      isThrottling(plan.code) || plan.code === 'DomainBusy'
-        ? sharedWaitBackoffSeconds(delivery.receiveCount, deps.config.backoff, deps.random())
+    const { backoff } = deps.config;
+    const delay = isThrottling(plan.code)
+      ? throttleBackoffSeconds(delivery.receiveCount, backoff, deps.random())
+      : plan.code === 'DomainBusy'
+        ? domainWaitBackoffSeconds(delivery.receiveCount, backoff, deps.random())
         : undefined;
     await retryLater(deps, delivery.record, identity, plan.code, plan.message, delay, plan.afterDefer);
   }
@@ -353,7 +355,9 @@ async function apply(delivery: Delivery, held: RequestRecord, plan: Plan): Promi
  * refusal AWS did answer ends as RetriesExhausted.
  */
 async function endOfBudget(delivery: Delivery, held: RequestRecord, plan: RetryPlan) {
-  if (plan.uncertain || held.callUncertain === true) {
+  // Without `calledAt` no call of this request can have taken effect (`pin` comes before every call): nothing for
+  // the tracker to find, which would end it AssociationLost.
+  if ((plan.uncertain || held.callUncertain === true) && held.calledAt !== undefined) {
     await writeFollow(delivery, held, {}, false);
     return;
   }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseAllowList } from '../../src/domain/allow-list.ts';
 import {
   backoffSeconds,
+  domainWaitBackoffSeconds,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
-  sharedWaitBackoffSeconds,
+  throttleBackoffSeconds,
 } from '../../src/domain/backoff.ts';
 
 describe('backoffSeconds', () => {
@@ -28,15 +29,30 @@ describe('backoffSeconds', () => {
   });
 });
 
-describe('sharedWaitBackoffSeconds', () => {
+describe('throttleBackoffSeconds', () => {
   const policy = { baseSeconds: 5, maxSeconds: 900 };
 
   it('grows like any backoff for the first three attempts, then stops at four times the base', () => {
-    expect([1, 2, 3].map((attempt) => sharedWaitBackoffSeconds(attempt, policy, 0.999))).toEqual([5, 10, 20]);
+    expect([1, 2, 3].map((attempt) => throttleBackoffSeconds(attempt, policy, 0.999))).toEqual([5, 10, 20]);
     // A request that waited its turn for a domain many times is not then hidden for minutes by one throttle.
     expect(backoffSeconds(9, policy, 0.999)).toBe(900);
-    expect(sharedWaitBackoffSeconds(9, policy, 0.999)).toBe(20);
-    expect(sharedWaitBackoffSeconds(9, policy, 0)).toBe(10);
+    expect(throttleBackoffSeconds(9, policy, 0.999)).toBe(20);
+    expect(throttleBackoffSeconds(9, policy, 0)).toBe(10);
+  });
+});
+
+describe('domainWaitBackoffSeconds', () => {
+  const policy = { baseSeconds: 5, maxSeconds: 900 };
+
+  it('grows like any backoff for six attempts, then stops at 32 times the base', () => {
+    expect([1, 6, 7, 40].map((attempt) => domainWaitBackoffSeconds(attempt, policy, 0.999))).toEqual([
+      5, 160, 160, 160,
+    ]);
+    // Forty waits of middling jitter outlast the default retry budget of an hour: the budget ends most of them.
+    const middling = Array.from({ length: 40 }, (_, index) =>
+      domainWaitBackoffSeconds(index + 1, policy, 0.5),
+    );
+    expect(middling.reduce((sum, seconds) => sum + seconds, 0)).toBeGreaterThan(3600);
   });
 });
 
