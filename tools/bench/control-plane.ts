@@ -98,21 +98,24 @@ listing of the run as a check, the listings before a lock included.
 **What moved it.** With one request per operation every request paid for its own \`DescribePackages\`,
 \`DescribeDomain\`, operation and status checks, about 5 calls, whatever was shared: the tracker's listing, shared
 by the checks of one domain in one invocation, had nothing to share, since one domain followed one request at a
-time. Measured while this was written, on 200 requests of this burst: 3.25 calls per request with groups alone
-(\`DescribePackages\` 1.51 per request: every request that read the lock free and then lost it to another group
-had read its package), 1.83 once the readiness reads asked for at once share one \`DescribePackages\`
-(\`src/adapters/package-reads.ts\`), and the 1,000 of this burst did not finish within the 10 minutes a run may take
-until a wait for a busy domain stopped backing off past its third attempt (it costs ledger reads only). Now:
-requests of one domain that meet in one invocation share one \`AssociatePackages\` (docs/DESIGN.md, "Several
-packages in one operation"), ${a.perOperation.toFixed(1)} requests per operation here, and the waiters of a domain
-are all woken when it is freed, so that they can meet.
+time; and this burst did not end within the 10 minutes a run may take (6 of 1,000 undecided). Now requests of one
+domain that meet in one invocation share one \`AssociatePackages\` (docs/DESIGN.md, "Several packages in one
+operation"), the readiness reads asked for at once share one \`DescribePackages\` (\`src/adapters/package-reads.ts\`),
+the waiters of a domain are all woken when it is freed, so that they can meet, and a wait for a busy domain backs
+off to 160 s at most. Measured while this was written on 200 requests of this burst (20 per domain): 3.25 calls per
+request with groups alone (\`DescribePackages\` 1.51: every request that read the lock free and then lost it to
+another group had read its package), 1.83 with the gathered \`DescribePackages\`, at 2.9 requests per operation.
 
-**What bounds it.** An operation costs ${a.callsPerOperation.toFixed(1)} calls here: its \`DescribeDomain\`, the
-listing a lock not left idle needs, the operation, a status check per round, and the readiness reads of requests
-that read the lock free and then found it taken. So calls per request fall with the requests an operation carries,
-which is how many of a domain's woken waiters land in the same invocation: serverless.yml lets 5 invocations of the
-associate function receive at once, so ten messages made visible together are split over several of them, and
-only one of their groups takes the lock.
+**What bounds it: how many requests arrive together.** An operation costs ${a.callsPerOperation.toFixed(1)} calls
+here (its \`DescribeDomain\`, the listing a lock not left idle needs, the operation, a status check per round, and
+the readiness reads of requests that read the lock free and then found it taken), so calls per request are about
+that over the requests an operation carries, ${a.perOperation.toFixed(1)} here. A group forms only from requests that
+reach \`lock\` in one invocation: the ten waiters a lock lists are woken together, but serverless.yml lets 5
+invocations receive at once, so they are split over several, and with ${int(run.requests / DOMAINS)} requests per domain
+most of them are not listed at all and come back by their own backoff, one at a time, to take a free domain alone.
+What would move it: a lock that keeps the domain for the woken waiters for a moment after \`unlock\` (a request
+that is not one of them waits), more waiters listed (each costs about 1 KB of every write of the lock record), or a
+single poller for the requests of one domain; none is built.
 `;
   return { title: '9. Control-plane calls in a burst (no rate limit)', rows, details };
 }
