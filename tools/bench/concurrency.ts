@@ -14,7 +14,7 @@ export const LATENCY_MS = 50;
 export const PARALLEL_TARGET = 1.5;
 export const PUT_EVENTS_TARGET = 0.1;
 
-async function timeBatch(makeEvent: () => SQSEvent, repeats: number, waiting = 0) {
+async function timeBatch(makeEvent: () => SQSEvent, repeats: number) {
   const fake = fakeAws({ latencyMs: LATENCY_MS });
   const handler = createAssociateHandler(fake.deps);
   // The first call pays for lazy initialisation; it is not a concurrency property.
@@ -26,8 +26,8 @@ async function timeBatch(makeEvent: () => SQSEvent, repeats: number, waiting = 0
     const started = performance.now();
     const response = await handler(event, lambdaContext());
     durations.push(performance.now() - started);
-    // A batch for one domain runs one request; the others wait for the domain (DomainBusy), as designed.
-    if (response.batchItemFailures.length !== waiting) throw new Error('a clean batch failed under latency');
+    // Every record of a clean batch ends well, a batch for one domain too: its records share one operation.
+    if (response.batchItemFailures.length > 0) throw new Error('a clean batch failed under latency');
     fake.deps.metrics.publishStoredMetrics();
   }
   return { durationMs: median(durations), counts: fake.counts };
@@ -92,7 +92,7 @@ export async function concurrency(repeats: number): Promise<ConcurrencyResult> {
     oneDomain += 1;
     return `orders-one-${oneDomain}`;
   };
-  const sameDomain = await timeBatch(() => cleanBatch(10, nextDomain()), repeats, 9);
+  const sameDomain = await timeBatch(() => cleanBatch(10, nextDomain()), repeats);
   const parallelRatio = parallel.durationMs / single.durationMs;
   const serialRatio = sameDomain.durationMs / single.durationMs;
   // One operation per domain: the ten share it (AssociatePackages), one per batch, never two at once.
