@@ -9,6 +9,7 @@ import {
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
+import { requestRecordId } from '../../src/domain/ledger.ts';
 import { ACCOUNT, lambdaContext, REGION, sqsEvent, sqsRecord } from '../helpers/factories.ts';
 import {
   AVAILABLE_VERSION,
@@ -390,6 +391,28 @@ describe('one package operation per domain', () => {
     expect(await associate(again(second, 2))).toEqual({ batchItemFailures: [] });
     expect(calls(AssociatePackageCommand)).toBe(2);
     expect(openSearch.commandCalls(AssociatePackageCommand)[1]?.args[0].input.PackageID).toBe('F2');
+  });
+
+  it('ends a request that never pinned a call RetriesExhausted at the end of its budget, though its outcome was unknown', async () => {
+    await firstHoldsTheDomain();
+    const second = request({ packageId: 'F2', idempotencyKey: 'never-called' });
+    await waitsForTheDomain(second);
+    const { ledger } = harness.module().lambdaDependencies();
+    const held = await ledger.get(requestRecordId('never-called'));
+    if (held?.kind !== 'request') throw new Error('the waiting request has no record');
+    expect(held.calledAt).toBeUndefined();
+    // As a holder that died leaves it: its successor cannot know whether a call was made.
+    expect((await ledger.write({ ...held, callUncertain: true }, held, 'test-write')).written).toBe(true);
+    eventBridge.resetHistory();
+    sqs.resetHistory();
+
+    expect(await associate(again(second, Number(ENV.MAX_ATTEMPTS)))).toEqual({ batchItemFailures: [] });
+
+    // Without `calledAt` no call of it ran: the tracker would find nothing and call it AssociationLost.
+    expect(outcome().map(([type, code]) => [type, code])).toEqual([
+      ['PackageAssociationFailed', 'RetriesExhausted'],
+    ]);
+    expect(sentTo(sqs, ENV.TRACKING_QUEUE_URL)).toEqual([]);
   });
 
   it('makes a waiting request cost no control-plane call, and a domain left idle no listing', async () => {
