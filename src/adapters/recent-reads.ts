@@ -26,7 +26,10 @@ export function withRecentReads(
   };
 }
 
-function recentReads<T>(reuseMs: number, now: () => number) {
+/**
+ * Reads by key, each answer (or the call still in flight) reused for `reuseMs`; a failed read is not reused.
+ */
+export function recentReads<T>(reuseMs: number, now: () => number = Date.now) {
   const entries = new Map<string, { at: number; value: Promise<T> }>();
   return {
     read(key: string, load: () => Promise<T>): Promise<T> {

@@ -1,7 +1,5 @@
-import type { PackageDetails } from '../domain/events.ts';
-import type { PackageAssociations } from './opensearch.ts';
-
-type Listing = (PackageDetails & { packageId: string })[];
+import type { ListedPackage, PackageAssociations } from './opensearch.ts';
+import { recentReads } from './recent-reads.ts';
 
 /**
  * The associations adapter for one tracker invocation: one `ListPackagesForDomain` per domain answers every
@@ -10,18 +8,9 @@ type Listing = (PackageDetails & { packageId: string })[];
  * while a listing in the associate handler may have to see a call made a moment before in the same invocation.
  */
 export function withSharedListings(associations: PackageAssociations): PackageAssociations {
-  const listings = new Map<string, Promise<Listing>>();
-  const list = (domainName: string): Promise<Listing> => {
-    const shared = listings.get(domainName);
-    if (shared !== undefined) return shared;
-    const listing = associations.list(domainName);
-    listings.set(domainName, listing);
-    // A failed listing is not shared with the checks after it: each asks again.
-    listing.catch(() => {
-      if (listings.get(domainName) === listing) listings.delete(domainName);
-    });
-    return listing;
-  };
+  // For the whole invocation: the adapter lives as long as the batch.
+  const listings = recentReads<ListedPackage[]>(Number.POSITIVE_INFINITY);
+  const list = (domainName: string) => listings.read(domainName, () => associations.list(domainName));
   return {
     ...associations,
     list,

@@ -75,6 +75,12 @@ export function lockMembers(lock: LedgerRecord | undefined): LockMember[] {
   return [holder, ...(lock.companions ?? [])];
 }
 
+/** How a lock names this request. */
+export const lockHolderOf = (record: RequestRecord): DomainLockHolder => ({
+  idempotencyKey: record.request.idempotencyKey,
+  incarnation: record.incarnation,
+});
+
 const isSame = (a: DomainLockHolder, b: DomainLockHolder) =>
   a.idempotencyKey === b.idempotencyKey && a.incarnation === b.incarnation;
 

@@ -5,6 +5,7 @@
  * call's time made durable before the call).
  */
 
+import type { ListedPackage } from '../adapters/opensearch.ts';
 import { queueUrlFromArn } from '../adapters/queues.ts';
 import { classifyError } from '../domain/classify.ts';
 import {
@@ -16,7 +17,6 @@ import {
   lockMembers,
   withWaiter,
 } from '../domain/domain-lock.ts';
-import type { PackageDetails } from '../domain/events.ts';
 import { type LedgerRecord, type RequestRecord, requestRecordId } from '../domain/ledger.ts';
 import { type PackageState, packageReadiness, type Readiness } from '../domain/readiness.ts';
 import { isAtTarget } from '../domain/tracking.ts';
@@ -218,7 +218,7 @@ export async function lockDomain(
 
 const RUNNING: ReadonlySet<string | undefined> = new Set(['ASSOCIATING', 'DISSOCIATING']);
 
-export type Listing = (PackageDetails & { packageId: string })[];
+type Listing = ListedPackage[];
 
 /** The listing before a lock not left idle: what runs on the domain, or the wait (or end) an error means. */
 export async function listingBeforeLock(delivery: Delivery, domainName: string): Promise<Listing | Plan> {

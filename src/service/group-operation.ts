@@ -2,7 +2,7 @@
  * A closed group's `lock`, `pin` and `call` (docs/DESIGN.md, "Several packages in one operation"): one lock
  * naming every member, each member's own `pin`, one `AssociatePackages`, and each member's plan from it.
  */
-import { isHeldBy, lockedBy, lockMembers } from '../domain/domain-lock.ts';
+import { lockedBy, lockHolderOf, lockMembers } from '../domain/domain-lock.ts';
 import type { RequestRecord } from '../domain/ledger.ts';
 import {
   doneByListing,
@@ -73,7 +73,7 @@ async function lockForGroup(members: GroupMember[], outcomes: Outcomes): Promise
     }
     if (state.ours && !namesOnly(state.current, members)) {
       // The members of an earlier group met again without all of the others: each goes on alone.
-      await leaveTogether(callers, state.current);
+      await leaveTogether(callers);
       for (const member of callers) {
         const plan = wait(
           'DomainBusy',
@@ -95,10 +95,9 @@ async function lockForGroup(members: GroupMember[], outcomes: Outcomes): Promise
         return done === undefined;
       });
     }
-    const [holder, ...companions] = callers.map((member) => ({
-      idempotencyKey: member.ready.request.idempotencyKey,
-      incarnation: member.ready.incarnation,
-      packageId: member.ready.request.packageId,
+    const [holder, ...companions] = callers.map(({ ready }) => ({
+      ...lockHolderOf(ready),
+      packageId: ready.request.packageId,
     }));
     if (holder === undefined) return [];
     const next = lockedBy(state.current, domainName, holder, now(), companions);
@@ -125,10 +124,7 @@ async function leaveQuietly(members: GroupMember[]): Promise<void> {
   const [lead] = members;
   if (lead === undefined) return;
   const { deps } = lead.delivery;
-  const listed = members.map(({ ready }) => ({
-    idempotencyKey: ready.request.idempotencyKey,
-    incarnation: ready.incarnation,
-  }));
+  const listed = members.map(({ ready }) => lockHolderOf(ready));
   try {
     await leaveGroupLock(deps, lead.ready.request.domainName, listed, lead.delivery.writeId());
   } catch (error) {
@@ -139,12 +135,11 @@ async function leaveQuietly(members: GroupMember[]): Promise<void> {
   }
 }
 
-async function leaveTogether(members: GroupMember[], lock: LockState['current']): Promise<void> {
+/** Every member off the lock (those it does not name are passed over); not quietly: a member left listed must not call. */
+async function leaveTogether(members: GroupMember[]): Promise<void> {
   const [lead] = members;
   if (lead === undefined) return;
-  const listed = members
-    .map(({ ready }) => ({ idempotencyKey: ready.request.idempotencyKey, incarnation: ready.incarnation }))
-    .filter((member) => isHeldBy(lock, member));
+  const listed = members.map(({ ready }) => lockHolderOf(ready));
   await leaveGroupLock(lead.delivery.deps, lead.ready.request.domainName, listed, lead.delivery.writeId());
 }
 

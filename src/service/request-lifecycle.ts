@@ -7,6 +7,7 @@ import { trackingFor } from '../config.ts';
 import { domainWaitBackoffSeconds, throttleBackoffSeconds } from '../domain/backoff.ts';
 import { isThrottling } from '../domain/classify.ts';
 import { RETRIES_EXHAUSTED } from '../domain/dlq.ts';
+import { lockHolderOf } from '../domain/domain-lock.ts';
 import type { PackageDetails } from '../domain/events.ts';
 import { fingerprintOf } from '../domain/fingerprint.ts';
 import {
@@ -281,8 +282,7 @@ async function planFor(delivery: Delivery, read: RequestRecord, uncertain: boole
   if (inGroupLock(lock)) {
     // Alone in a group's lock: another member's operation may run. Off the lock, then it is taken again as any
     // request takes it.
-    const member = { idempotencyKey: held.request.idempotencyKey, incarnation: held.incarnation };
-    await leaveGroupLock(delivery.deps, held.request.domainName, [member], delivery.writeId());
+    await leaveGroupLock(delivery.deps, held.request.domainName, [lockHolderOf(held)], delivery.writeId());
     lock = await lockState(delivery, held);
     if (lock.busy !== undefined) return { held, plan: waitForDomain(delivery, held, lock) };
   }

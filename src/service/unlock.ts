@@ -5,6 +5,7 @@ import {
   type LeavingMember,
   type LockWaiter,
   leavesIdle,
+  lockHolderOf,
   lockMembers,
   unlocked,
 } from '../domain/domain-lock.ts';
@@ -23,7 +24,7 @@ const UNLOCK_ROUNDS = 3;
 export async function unlockDomain(deps: Runtime, decided: RequestRecord, writeId: string): Promise<void> {
   const { domainName, idempotencyKey } = decided.request;
   try {
-    const member = { idempotencyKey, incarnation: decided.incarnation };
+    const member = lockHolderOf(decided);
     await takeOffLock(deps, domainName, [{ member, idle: leavesIdle(decided.reason) }], 'unlock', writeId);
   } catch (error) {
     deps.logger.warn('could not release the domain lock', { domainName, idempotencyKey, error });
